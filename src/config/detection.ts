@@ -1,0 +1,135 @@
+/**
+ * Detection configuration: thresholds, windows and score bands as data (config/detection.json),
+ * validated once at start-up and passed down. Types derive from the schema.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { describeIssues } from '../events/decode.js';
+import { detectorNames, recommendationSchema, severitySchema } from '../events/schema.js';
+import { ConfigError } from '../errors.js';
+
+const ms = z.number().int().positive();
+const unit = z.number().min(0).max(1);
+const detector = z.enum(detectorNames);
+
+export const detectionConfigSchema = z
+  .object({
+    burst: z.object({
+      windowMs: ms,
+      bucketMs: ms,
+      baselineDays: z.number().int().min(1).max(60),
+      minBaseline: z.number().positive(),
+      fullRatio: z.number().gt(1),
+      newPairFullOrders: z.number().int().min(2),
+    }),
+    newPair: z.object({
+      windowMs: ms,
+      maxSymbolsTracked: z.number().int().min(10),
+      newAccountWeight: unit,
+      unknownMarketScore: unit,
+    }),
+    liquidity: z.object({
+      liquidQuoteVolume24h: z.record(z.string(), z.number().positive()).refine((m) => 'default' in m, {
+        message: 'needs a "default" entry',
+      }),
+      illiquidRatio: z.number().gt(1),
+      tightSpread: z.number().nonnegative(),
+      wideSpread: z.number().positive(),
+      tickerMaxAgeMs: ms,
+    }),
+    reference: z.object({
+      bucketMs: ms,
+      lagMs: z.number().int().nonnegative(),
+      lookbackMs: ms,
+      maxAgeMs: ms,
+      minPrints: z.number().int().min(1),
+      anomalyDeviation: z.number().positive(),
+      reanchorMs: ms,
+      maxBuckets: z.number().int().min(10),
+    }),
+    offMarket: z.object({
+      minDeviation: z.number().nonnegative(),
+      fullDeviation: z.number().positive(),
+      extremeDeviation: z.number().positive(),
+      volatilityMultiplier: z.number().nonnegative(),
+    }),
+    fusion: z.object({
+      weights: z.record(detector, unit),
+      reportMinScore: unit,
+      rules: z.array(
+        z.object({
+          recommendation: recommendationSchema.exclude(['none']),
+          when: z.partialRecord(detector, unit).refine((w) => Object.keys(w).length > 0, 'empty condition'),
+        }),
+      ),
+      severityBands: z.array(z.object({ minScore: unit, severity: severitySchema })).min(1),
+      cooldownMs: z.number().int().nonnegative(),
+    }),
+    state: z.object({
+      ttlSeconds: z.number().int().positive(),
+      recentOrderIds: z.number().int().min(1).max(256),
+      evidenceEventIds: z.number().int().min(1).max(100),
+    }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.burst.windowMs % c.burst.bucketMs !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['burst', 'bucketMs'], message: 'must divide burst.windowMs' });
+    }
+    if (c.reference.lagMs % c.reference.bucketMs !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['reference', 'lagMs'], message: 'must be a multiple of reference.bucketMs' });
+    }
+    if (c.offMarket.fullDeviation <= c.offMarket.minDeviation) {
+      ctx.addIssue({ code: 'custom', path: ['offMarket', 'fullDeviation'], message: 'must exceed minDeviation' });
+    }
+    if (c.offMarket.extremeDeviation <= c.offMarket.fullDeviation) {
+      ctx.addIssue({ code: 'custom', path: ['offMarket', 'extremeDeviation'], message: 'must exceed fullDeviation' });
+    }
+  });
+
+export type DetectionConfig = z.infer<typeof detectionConfigSchema>;
+
+const defaultConfigPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../config/detection.json');
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges an override onto the defaults; arrays and scalars replace. */
+export function mergeConfig(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = mergeConfig(base[k], v);
+  return out;
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read detection config ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`detection config ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+export function parseDetectionConfig(raw: unknown, origin: string): DetectionConfig {
+  const { $comment: _ignored, ...rest } = isPlainObject(raw) ? raw : { value: raw };
+  const parsed = detectionConfigSchema.safeParse(rest);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid detection config (${origin}): ${describeIssues(parsed.error, 10)}`);
+  }
+  return parsed.data;
+}
+
+/** The bundled defaults, optionally overlaid by a JSON file (any subset of the keys). */
+export function loadDetectionConfig(overrideFile?: string): DetectionConfig {
+  const defaults = readJson(defaultConfigPath);
+  if (!overrideFile) return parseDetectionConfig(defaults, defaultConfigPath);
+  return parseDetectionConfig(mergeConfig(defaults, readJson(overrideFile)), `${defaultConfigPath} + ${overrideFile}`);
+}

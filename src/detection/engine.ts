@@ -1,0 +1,160 @@
+/**
+ * Runs the detectors over a batch of events in order: reads every account's baseline for the batch
+ * in one store call, folds events into baselines and market books, scores each account event,
+ * and returns alerts plus the state updates. The caller publishes the alerts first and only then
+ * calls `commit` (state), then acknowledges the input: a crash in between replays the batch,
+ * which recomputes the same alerts (same ids) and, once committed, never counts an event twice.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import { offMarketFill } from '../detectors/off-market-fill.js';
+import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
+import { tradeBurst } from '../detectors/trade-burst.js';
+import { ErrorCodes } from '../errors.js';
+import { eventId } from '../events/decode.js';
+import {
+  type AccountEvent,
+  type Alert,
+  type EventKind,
+  type InputEvent,
+  isAccountEvent,
+  type Signal,
+} from '../events/schema.js';
+import { quoteOf } from '../market/illiquidity.js';
+import type { MarketState } from '../market/market-state.js';
+import { type AccountState, applyAccountEvent, newAccountState } from '../state/account-state.js';
+import { type AccountRef, type AccountUpdate, accountKey, type BaselineStore } from '../state/baseline-store.js';
+import { alertIdFor } from './alert-id.js';
+import { fuse, RECOMMENDATION_LEVEL } from './fusion.js';
+
+export interface SequencedEvent {
+  /** Monotonic position of the event in its source (Kafka offset, replay line number). */
+  seq: number;
+  event: InputEvent;
+}
+
+export interface EventFailure {
+  seq: number;
+  event: InputEvent;
+  code: string;
+  reason: string;
+}
+
+export interface BatchOutcome {
+  alerts: Alert[];
+  updates: AccountUpdate[];
+  failures: EventFailure[];
+  eventsByKind: Record<EventKind, number>;
+  /** Account events already folded into the stored baseline (a redelivered batch). */
+  alreadyApplied: number;
+}
+
+/** Runs every detector for one account event; pure given its arguments. */
+export function scoreAccountEvent(
+  event: AccountEvent,
+  account: AccountState,
+  market: ReturnType<MarketState['snapshot']>,
+  cfg: DetectionConfig,
+): Signal[] {
+  const signals: Signal[] = [tradeBurst(event, account, cfg), newIlliquidPair(event, account, market, cfg)];
+  const off = offMarketFill(event, market, cfg);
+  if (off) signals.push(off);
+  return signals;
+}
+
+export class DetectionEngine {
+  constructor(
+    private readonly cfg: DetectionConfig,
+    private readonly store: BaselineStore,
+    private readonly market: MarketState,
+  ) {}
+
+  async evaluate(batch: readonly SequencedEvent[]): Promise<BatchOutcome> {
+    const refs = new Map<string, AccountRef>();
+    for (const { event } of batch) {
+      if (isAccountEvent(event)) refs.set(accountKey(event), { exchange: event.exchange, accountId: event.accountId });
+    }
+    const stored = await this.store.loadAccounts([...refs.values()]);
+    const working = new Map<string, AccountUpdate>();
+    const outcome: BatchOutcome = {
+      alerts: [],
+      updates: [],
+      failures: [],
+      eventsByKind: { order: 0, fill: 0, trade: 0, ticker: 0, apikey: 0 },
+      alreadyApplied: 0,
+    };
+
+    for (const { seq, event } of batch) {
+      outcome.eventsByKind[event.kind]++;
+      if (event.kind === 'trade' || event.kind === 'ticker') {
+        this.market.apply(event);
+        continue;
+      }
+      if (event.kind === 'apikey') continue; // key lifecycle feeds key context (campaign detectors)
+      const key = accountKey(event);
+      const before = stored.get(key);
+      if (before && seq <= before.seq) {
+        outcome.alreadyApplied++;
+        continue;
+      }
+      let entry = working.get(key);
+      if (!entry) {
+        entry = {
+          exchange: event.exchange,
+          accountId: event.accountId,
+          seq,
+          state: before?.state ?? newAccountState(event.timestamp),
+        };
+        working.set(key, entry);
+      }
+      entry.seq = seq;
+      try {
+        const alert = this.scoreAndFold(event, entry.state);
+        if (alert) outcome.alerts.push(alert);
+      } catch (err) {
+        outcome.failures.push({
+          seq,
+          event,
+          code: ErrorCodes.DETECTOR_FAILED,
+          reason: `detector failed: ${(err as Error).message}`,
+        });
+      }
+    }
+    outcome.updates = [...working.values()];
+    return outcome;
+  }
+
+  /** Persists the baselines of an evaluated batch; call after its alerts are delivered. */
+  async commit(outcome: BatchOutcome): Promise<number> {
+    return this.store.saveAccounts(outcome.updates);
+  }
+
+  private scoreAndFold(event: AccountEvent, state: AccountState): Alert | undefined {
+    const cfg = this.cfg;
+    applyAccountEvent(state, event, cfg);
+    const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
+    const signals = scoreAccountEvent(event, state, market, cfg).filter((s) => s.score >= cfg.fusion.reportMinScore);
+    if (signals.length === 0) return undefined;
+    const verdict = fuse(signals, cfg.fusion);
+    const level = RECOMMENDATION_LEVEL[verdict.recommendation];
+    if (level === 0) return undefined;
+    const last = state.alert;
+    if (last && level <= last.lvl && event.timestamp - last.t < cfg.fusion.cooldownMs) return undefined;
+    state.alert = { t: event.timestamp, lvl: level };
+    const off = signals.find((s) => s.detector === 'off_market_fill');
+    const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
+    return {
+      alertId: alertIdFor(event.exchange, event.accountId, eventId(event)),
+      exchange: event.exchange,
+      accountId: event.accountId,
+      ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
+      timestamp: event.timestamp,
+      severity: verdict.severity,
+      score: verdict.score,
+      recommendation: verdict.recommendation,
+      signals,
+      eventIds: [...state.ev],
+      symbol: event.symbol,
+      ...(valueAtRisk !== undefined ? { valueAtRisk, valueAtRiskCurrency: quoteOf(event.symbol) } : {}),
+    };
+  }
+}

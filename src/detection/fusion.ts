@@ -1,0 +1,45 @@
+/**
+ * Combines detector signals into one score, a severity and a recommendation. The score is a
+ * weighted noisy-OR (independent evidence accumulates, none alone exceeds its weight). The
+ * recommendation comes from the configured rules, first match wins: `revoke_key` needs either
+ * corroborating signals or one extreme signal with context; weak single signals give `review`.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { Recommendation, Severity, Signal } from '../events/schema.js';
+import { round } from '../detectors/scale.js';
+
+export const RECOMMENDATION_LEVEL: Record<Recommendation, number> = {
+  none: 0,
+  review: 1,
+  revoke_key: 2,
+  freeze_account: 3,
+};
+
+export interface Verdict {
+  score: number;
+  severity: Severity;
+  recommendation: Recommendation;
+}
+
+export function fuse(signals: readonly Signal[], cfg: DetectionConfig['fusion']): Verdict {
+  const byDetector = new Map<string, number>();
+  let keep = 1;
+  for (const s of signals) {
+    byDetector.set(s.detector, Math.max(byDetector.get(s.detector) ?? 0, s.score));
+    const weight = cfg.weights[s.detector as keyof typeof cfg.weights] ?? 0.5;
+    keep *= 1 - weight * s.score;
+  }
+  let score = 1 - keep;
+  let recommendation: Recommendation = 'none';
+  for (const rule of cfg.rules) {
+    const holds = Object.entries(rule.when).every(([d, min]) => (byDetector.get(d) ?? 0) >= (min ?? 0));
+    if (holds) {
+      recommendation = rule.recommendation;
+      break;
+    }
+  }
+  // A revoke is never reported as a low score, whatever the weights say.
+  if (RECOMMENDATION_LEVEL[recommendation] >= RECOMMENDATION_LEVEL.revoke_key) score = Math.max(score, 0.9);
+  const band = cfg.severityBands.find((b) => score >= b.minScore) ?? cfg.severityBands[cfg.severityBands.length - 1]!;
+  return { score: round(score), severity: band.severity, recommendation };
+}

@@ -1,0 +1,46 @@
+/**
+ * off_market_fill: a buy filled (or a limit buy placed) far above the reference price, or a sell
+ * far below it. The reference is the lagged median of normal minutes (see reference-price.ts),
+ * which an attacker filling against his own asks cannot drag along. The tolerance widens with the
+ * pair's own noise. The score ramps to 0.8 at `fullDeviation` and on to 1 at `extremeDeviation`,
+ * so rules can tell "clearly off-market" from "absurdly off-market".
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { AccountEvent, Signal } from '../events/schema.js';
+import type { MarketSnapshot } from '../market/market-book.js';
+import { ramp, round, sig } from './scale.js';
+
+export function offMarketFill(event: AccountEvent, market: MarketSnapshot, cfg: DetectionConfig): Signal | undefined {
+  const price = event.price;
+  if (price === undefined) return undefined; // a market order has no price until it fills
+  if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
+  const ref = market.reference;
+  if (!ref) {
+    return { detector: 'off_market_fill', score: 0, evidence: { summary: 'reference price not yet known' } };
+  }
+  const c = cfg.offMarket;
+  const deviation = event.side === 'buy' ? price / ref.price - 1 : 1 - price / ref.price;
+  const tolerance = Math.max(c.minDeviation, c.volatilityMultiplier * ref.dispersion);
+  const full = Math.max(c.fullDeviation, tolerance + 0.01);
+  const extreme = Math.max(c.extremeDeviation, full + 0.01);
+  const score = deviation <= tolerance ? 0 : 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
+  const moved = Math.max(0, (event.side === 'buy' ? price - ref.price : ref.price - price) * event.amount);
+  const what = event.kind === 'fill' ? 'fill' : 'limit order';
+  const dir = event.side === 'buy' ? 'above' : 'below';
+  return {
+    detector: 'off_market_fill',
+    score: round(score),
+    evidence: {
+      summary: `${event.side} ${what} at ${sig(price)} is ${round(Math.abs(deviation) * 100, 1)}% ${dir} reference ${sig(ref.price)}`,
+      price: sig(price),
+      referencePrice: sig(ref.price),
+      deviationPct: round(deviation * 100, 2),
+      tolerancePct: round(tolerance * 100, 2),
+      referenceSource: ref.source,
+      referenceAgeSeconds: round(ref.ageMs / 1000, 1),
+      referencePrints: ref.prints,
+      valueMoved: sig(moved),
+      basis: event.kind === 'fill' ? 'fill' : 'order_limit_price',
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * trade_burst: the account's (and its API key's) order rate in a sliding window against its own
+ * rolling baseline — the peak window count it reached on previous days. A grid bot that is busy
+ * every day has a high baseline; a quiet account or key that suddenly sends dozens of orders does
+ * not. A second component counts orders in a pair the account first traded minutes ago: buying
+ * again and again into a pair it never touched before is the shape of the attack.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { AccountEvent, Signal } from '../events/schema.js';
+import { type AccountState, type Activity, previousPeak, windowCount } from '../state/account-state.js';
+import { ramp, round } from './scale.js';
+
+interface RateReading {
+  orders: number;
+  baseline: number;
+  ratio: number;
+  score: number;
+}
+
+function reading(activity: Activity, at: number, cfg: DetectionConfig['burst']): RateReading {
+  const orders = windowCount(activity.w, at, cfg.windowMs);
+  const baseline = Math.max(cfg.minBaseline, previousPeak(activity.p, at, cfg.baselineDays));
+  const ratio = orders / baseline;
+  return { orders, baseline, ratio, score: ramp(ratio, 1, cfg.fullRatio) };
+}
+
+export function tradeBurst(event: AccountEvent, account: AccountState, cfg: DetectionConfig): Signal {
+  const at = event.timestamp;
+  const acct = reading(account.act, at, cfg.burst);
+  const keyActivity = event.apiKeyId ? account.keys[event.apiKeyId] : undefined;
+  const key = keyActivity ? reading(keyActivity, at, cfg.burst) : undefined;
+
+  const sym = account.syms[event.symbol];
+  let pairScore = 0;
+  let pairOrders = 0;
+  if (sym && at - sym.f <= cfg.newPair.windowMs) {
+    pairOrders = sym.n;
+    const weight = account.act.f < sym.f ? 1 : cfg.newPair.newAccountWeight;
+    pairScore = weight * ramp(pairOrders, 1, cfg.burst.newPairFullOrders);
+  }
+
+  const score = Math.max(acct.score, key?.score ?? 0, pairScore);
+  const windowS = cfg.burst.windowMs / 1000;
+  const parts = [`${acct.orders} orders in ${windowS}s vs baseline peak ${acct.baseline}`];
+  if (key) parts.push(`key ${key.orders} vs ${key.baseline}`);
+  if (pairOrders > 0) parts.push(`${pairOrders} orders in ${event.symbol} since first trade ${round((at - sym!.f) / 1000, 1)}s ago`);
+  return {
+    detector: 'trade_burst',
+    score: round(score),
+    evidence: {
+      summary: parts.join('; '),
+      windowSeconds: windowS,
+      windowOrders: acct.orders,
+      baselinePeak: acct.baseline,
+      rateRatio: round(acct.ratio, 2),
+      ...(key ? { keyWindowOrders: key.orders, keyBaselinePeak: key.baseline, keyRateRatio: round(key.ratio, 2) } : {}),
+      ...(pairOrders > 0 ? { newPairOrders: pairOrders } : {}),
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * Typed errors with stable codes (grep-able, documented in README). `retriable` tells the one retry
+ * helper whether trying again can help.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'KG_ERR_CONFIG_INVALID',
+  EVENT_NOT_JSON: 'KG_ERR_EVENT_NOT_JSON',
+  EVENT_INVALID: 'KG_ERR_EVENT_INVALID',
+  EVENT_TOO_LARGE: 'KG_ERR_EVENT_TOO_LARGE',
+  DETECTOR_FAILED: 'KG_ERR_DETECTOR_FAILED',
+  STORE_UNAVAILABLE: 'KG_ERR_STORE_UNAVAILABLE',
+  STORE_SCRIPT: 'KG_ERR_STORE_SCRIPT',
+  USAGE: 'KG_ERR_USAGE',
+  INPUT_UNREADABLE: 'KG_ERR_INPUT_UNREADABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class KeyguardError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'KeyguardError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export class ConfigError extends KeyguardError {
+  constructor(message: string) {
+    super(ErrorCodes.CONFIG_INVALID, message);
+    this.name = 'ConfigError';
+  }
+}
+
+export class UsageError extends KeyguardError {
+  constructor(message: string) {
+    super(ErrorCodes.USAGE, message);
+    this.name = 'UsageError';
+  }
+}
+
+export class StoreError extends KeyguardError {
+  constructor(message: string, cause?: unknown, retriable = true) {
+    super(ErrorCodes.STORE_UNAVAILABLE, message, { cause, retriable });
+    this.name = 'StoreError';
+  }
+}

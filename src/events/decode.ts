@@ -1,0 +1,65 @@
+import type { z } from 'zod';
+import { ErrorCodes } from '../errors.js';
+import { type InputEvent, inputEventSchema } from './schema.js';
+
+/** Largest accepted serialized event; contract events are a few hundred bytes. */
+export const MAX_EVENT_BYTES = 64 * 1024;
+
+export type DecodeResult =
+  | { ok: true; event: InputEvent }
+  | { ok: false; code: string; reason: string };
+
+/** Names the offending field(s) of a zod failure: "price: expected number, received string". */
+export function describeIssues(error: z.ZodError, limit = 3): string {
+  const parts = error.issues.slice(0, limit).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(event)';
+    return `${where}: ${issue.message}`;
+  });
+  if (error.issues.length > limit) parts.push(`(+${error.issues.length - limit} more)`);
+  return parts.join('; ');
+}
+
+export function validateEvent(value: unknown): DecodeResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, code: ErrorCodes.EVENT_INVALID, reason: '(event): expected a JSON object' };
+  }
+  const parsed = inputEventSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, code: ErrorCodes.EVENT_INVALID, reason: describeIssues(parsed.error) };
+  }
+  return { ok: true, event: parsed.data };
+}
+
+/** Decodes one serialized event (a Kafka message value or a JSONL line). Never throws. */
+export function decodeEvent(text: string): DecodeResult {
+  if (text.length > MAX_EVENT_BYTES) {
+    return {
+      ok: false,
+      code: ErrorCodes.EVENT_TOO_LARGE,
+      reason: `event is ${text.length} bytes, over the ${MAX_EVENT_BYTES}-byte limit`,
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, code: ErrorCodes.EVENT_NOT_JSON, reason: `not JSON: ${(err as Error).message}` };
+  }
+  return validateEvent(value);
+}
+
+/** A stable identifier for any input event (tickers and key events have no id of their own). */
+export function eventId(event: InputEvent): string {
+  switch (event.kind) {
+    case 'order':
+      return `order:${event.id}:${event.status}`;
+    case 'fill':
+      return `fill:${event.id}`;
+    case 'trade':
+      return `trade:${event.id}`;
+    case 'ticker':
+      return `ticker:${event.symbol}:${event.timestamp}`;
+    case 'apikey':
+      return `apikey:${event.apiKeyId}:${event.action}:${event.timestamp}`;
+  }
+}

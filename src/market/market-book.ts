@@ -1,0 +1,146 @@
+/**
+ * What keyguard knows of one market (exchange + symbol), built from public prints and tickers on
+ * event time: closed minute buckets for the reference price, hourly quote volume for liquidity,
+ * and the last ticker for the spread.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { TickerEvent, TradeEvent } from '../events/schema.js';
+import { type MinuteBucket, type ReferencePrice, median, referenceFrom } from './reference-price.js';
+
+export interface Liquidity {
+  /** 24 h quote volume: the ticker's when fresh, else extrapolated from observed prints. */
+  quoteVolume24h?: number;
+  volumeSource?: 'ticker' | 'prints';
+  spread?: number;
+  printsPerHour?: number;
+}
+
+/** A plain snapshot handed to the (pure) detectors. */
+export interface MarketSnapshot {
+  exchange: string;
+  symbol: string;
+  reference?: ReferencePrice;
+  liquidity: Liquidity;
+  known: boolean;
+}
+
+const HOUR = 3_600_000;
+
+export class MarketBook {
+  private readonly buckets: MinuteBucket[] = [];
+  private current?: { start: number; prices: number[] };
+  private hours = new Map<number, { quote: number; prints: number }>();
+  private firstPrintAt?: number;
+  private lastTicker?: TickerEvent;
+  private anomalousSince?: number;
+  private cached?: { key: number; value: ReferencePrice | undefined };
+
+  constructor(
+    readonly exchange: string,
+    readonly symbol: string,
+    private readonly cfg: DetectionConfig,
+  ) {}
+
+  applyTrade(trade: TradeEvent): void {
+    const bucketMs = this.cfg.reference.bucketMs;
+    const start = trade.timestamp - (trade.timestamp % bucketMs);
+    this.firstPrintAt ??= trade.timestamp;
+    const hour = trade.timestamp - (trade.timestamp % HOUR);
+    const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
+    h.quote += trade.price * trade.amount;
+    h.prints += 1;
+    this.hours.set(hour, h);
+    if (this.hours.size > 26) {
+      const cutoff = hour - 25 * HOUR;
+      for (const k of this.hours.keys()) if (k < cutoff) this.hours.delete(k);
+    }
+    if (this.current && start > this.current.start) this.closeCurrent();
+    if (!this.current) this.current = { start, prices: [] };
+    // A print for a minute already closed (out of order) counts for volume, not for the reference.
+    if (start === this.current.start) this.current.prices.push(trade.price);
+  }
+
+  applyTicker(ticker: TickerEvent): void {
+    if (!this.lastTicker || ticker.timestamp >= this.lastTicker.timestamp) this.lastTicker = ticker;
+  }
+
+  private closeCurrent(): void {
+    const cur = this.current;
+    if (!cur || cur.prices.length === 0) return;
+    this.current = undefined;
+    const cfg = this.cfg.reference;
+    const bucketMedian = median(cur.prices);
+    // Judge the minute against the reference of its own time (lag 0: every minute before it).
+    const ref = referenceFrom(this.buckets, cur.start, { ...cfg, lagMs: 0 });
+    const deviation = ref ? Math.abs(bucketMedian / ref.price - 1) : 0;
+    const normal = !ref || deviation <= Math.max(cfg.anomalyDeviation, 4 * ref.dispersion);
+    this.buckets.push({ start: cur.start, median: bucketMedian, prints: cur.prices.length, normal });
+    if (normal) {
+      this.anomalousSince = undefined;
+    } else {
+      this.anomalousSince ??= cur.start;
+      if (cur.start - this.anomalousSince >= cfg.reanchorMs) {
+        // The new level held for hours: accept it as the market's price.
+        for (const b of this.buckets) if (b.start >= this.anomalousSince) b.normal = true;
+        this.anomalousSince = undefined;
+      }
+    }
+    if (this.buckets.length > cfg.maxBuckets) this.buckets.splice(0, this.buckets.length - cfg.maxBuckets);
+    this.cached = undefined;
+  }
+
+  /** The reference at event time `at`; computed once per bucket step (lag is whole buckets). */
+  reference(at: number): ReferencePrice | undefined {
+    const cfg = this.cfg.reference;
+    if (this.current && this.current.start + cfg.bucketMs <= at - cfg.lagMs) this.closeCurrent();
+    const key = at - (at % cfg.bucketMs);
+    if (this.cached?.key !== key) this.cached = { key, value: referenceFrom(this.buckets, key, cfg) };
+    const value = this.cached.value;
+    return value && { ...value, ageMs: value.ageMs + (at - key) };
+  }
+
+  liquidity(at: number): Liquidity {
+    const cfg = this.cfg.liquidity;
+    const out: Liquidity = {};
+    const t = this.lastTicker;
+    const tickerFresh = t !== undefined && at - t.timestamp <= cfg.tickerMaxAgeMs;
+    if (tickerFresh && t.bid !== undefined && t.ask !== undefined && t.ask >= t.bid) {
+      out.spread = (t.ask - t.bid) / ((t.ask + t.bid) / 2);
+    }
+    if (tickerFresh && t.quoteVolume !== undefined) {
+      out.quoteVolume24h = t.quoteVolume;
+      out.volumeSource = 'ticker';
+    }
+    if (this.firstPrintAt !== undefined) {
+      let quote = 0;
+      let prints = 0;
+      const from = at - 24 * HOUR;
+      for (const [hour, h] of this.hours) {
+        if (hour + HOUR > from && hour <= at) {
+          quote += h.quote;
+          prints += h.prints;
+        }
+      }
+      // Scale up when keyguard has seen less than a day of this market.
+      const span = Math.min(24 * HOUR, Math.max(HOUR, at - this.firstPrintAt));
+      const scale = (24 * HOUR) / span;
+      out.printsPerHour = (prints * scale) / 24;
+      if (out.quoteVolume24h === undefined) {
+        out.quoteVolume24h = quote * scale;
+        out.volumeSource = 'prints';
+      }
+    }
+    return out;
+  }
+
+  snapshot(at: number): MarketSnapshot {
+    const reference = this.reference(at);
+    return {
+      exchange: this.exchange,
+      symbol: this.symbol,
+      ...(reference ? { reference } : {}),
+      liquidity: this.liquidity(at),
+      known: this.firstPrintAt !== undefined || this.lastTicker !== undefined,
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
+import { accountKey } from './baseline-store.js';
+
+/**
+ * The embedded default (replay, demo). Holds state objects as they are, no serialization. Idle
+ * accounts expire on event time: an account with no event for `ttlMs` of event time is dropped.
+ */
+export class MemoryBaselineStore implements BaselineStore {
+  readonly kind = 'memory' as const;
+  private readonly accounts = new Map<string, StoredAccount>();
+  private newestEventTime = 0;
+  private savesSinceSweep = 0;
+
+  constructor(private readonly ttlMs: number) {}
+
+  async loadAccounts(refs: readonly AccountRef[]): Promise<Map<string, StoredAccount>> {
+    const out = new Map<string, StoredAccount>();
+    for (const ref of refs) {
+      const key = accountKey(ref);
+      const found = this.accounts.get(key);
+      // A snapshot: the engine mutates what it loads, and nothing may change before saveAccounts.
+      if (found) out.set(key, { seq: found.seq, state: structuredClone(found.state) });
+    }
+    return out;
+  }
+
+  async saveAccounts(updates: readonly AccountUpdate[]): Promise<number> {
+    let applied = 0;
+    for (const u of updates) {
+      const key = accountKey(u);
+      const existing = this.accounts.get(key);
+      if (existing && existing.seq >= u.seq) continue;
+      this.accounts.set(key, { seq: u.seq, state: u.state });
+      this.newestEventTime = Math.max(this.newestEventTime, u.state.act.l);
+      applied++;
+    }
+    this.savesSinceSweep += updates.length;
+    if (this.savesSinceSweep > 50_000) this.sweep();
+    return applied;
+  }
+
+  /** Drops accounts idle for longer than the TTL (event time). */
+  sweep(): void {
+    this.savesSinceSweep = 0;
+    const cutoff = this.newestEventTime - this.ttlMs;
+    for (const [key, stored] of this.accounts) if (stored.state.act.l < cutoff) this.accounts.delete(key);
+  }
+
+  get size(): number {
+    return this.accounts.size;
+  }
+
+  async close(): Promise<void> {}
+}

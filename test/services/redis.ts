@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { requireTool } from './missing-tool.js';
+import { freePort, waitForPort } from './ports.js';
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Starts the server again on the same port (for outage tests); state is lost (persistence is off). */
+  restart(): Promise<void>;
+}
+
+function launch(port: number): ChildProcess {
+  return spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
+async function started(port: number): Promise<ChildProcess> {
+  const child = launch(port);
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  try {
+    await waitForPort('127.0.0.1', port, 10_000, () => child.exitCode === null);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(
+      `redis-server did not start on port ${port}: ${(err as Error).message}\n${output.slice(-2000)}`,
+    );
+  }
+  return child;
+}
+
+function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts redis-server (Debian package) on a free port with persistence off. */
+export async function startLocalRedis(): Promise<LocalRedis> {
+  requireTool('redis-server', '--version', 'apt-get install -y redis-server');
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      let child = await started(port);
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        port,
+        stop: () => stopped(child),
+        async restart() {
+          await stopped(child);
+          child = await started(port);
+        },
+      };
+    } catch (err) {
+      lastError = err; // most likely the port was taken between probe and bind: try another
+    }
+  }
+  throw lastError;
+}
