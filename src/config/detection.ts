@@ -23,6 +23,7 @@ export const detectionConfigSchema = z
       minBaseline: z.number().positive(),
       fullRatio: z.number().gt(1),
       newPairFullOrders: z.number().int().min(2),
+      fastGapMs: ms,
     }),
     newPair: z.object({
       windowMs: ms,
@@ -46,6 +47,7 @@ export const detectionConfigSchema = z
       maxAgeMs: ms,
       minPrints: z.number().int().min(1),
       anomalyDeviation: z.number().positive(),
+      printSpikeFactor: z.number().gt(1),
       reanchorMs: ms,
       maxBuckets: z.number().int().min(10),
     }),
@@ -54,6 +56,7 @@ export const detectionConfigSchema = z
       fullDeviation: z.number().positive(),
       extremeDeviation: z.number().positive(),
       volatilityMultiplier: z.number().nonnegative(),
+      maxTolerance: z.number().positive(),
     }),
     fusion: z.object({
       weights: z.record(detector, unit),
@@ -66,6 +69,7 @@ export const detectionConfigSchema = z
       ),
       severityBands: z.array(z.object({ minScore: unit, severity: severitySchema })).min(1),
       cooldownMs: z.number().int().nonnegative(),
+      revokeNeedsApiKey: z.boolean(),
     }),
     state: z.object({
       ttlSeconds: z.number().int().positive(),

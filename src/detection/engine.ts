@@ -134,7 +134,7 @@ export class DetectionEngine {
     const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
     const signals = scoreAccountEvent(event, state, market, cfg).filter((s) => s.score >= cfg.fusion.reportMinScore);
     if (signals.length === 0) return undefined;
-    const verdict = fuse(signals, cfg.fusion);
+    const verdict = fuse(signals, cfg.fusion, event.apiKeyId !== undefined);
     const level = RECOMMENDATION_LEVEL[verdict.recommendation];
     if (level === 0) return undefined;
     const last = state.alert;

@@ -21,7 +21,11 @@ export interface Verdict {
   recommendation: Recommendation;
 }
 
-export function fuse(signals: readonly Signal[], cfg: DetectionConfig['fusion']): Verdict {
+/**
+ * `placedWithApiKey`: whether the event carries an API key. An order placed in the UI has no key to
+ * revoke (`revokeNeedsApiKey`), so what would be a revoke becomes a review.
+ */
+export function fuse(signals: readonly Signal[], cfg: DetectionConfig['fusion'], placedWithApiKey = true): Verdict {
   const byDetector = new Map<string, number>();
   let keep = 1;
   for (const s of signals) {
@@ -38,6 +42,7 @@ export function fuse(signals: readonly Signal[], cfg: DetectionConfig['fusion'])
       break;
     }
   }
+  if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey && !placedWithApiKey) recommendation = 'review';
   // A revoke is never reported as a low score, whatever the weights say.
   if (RECOMMENDATION_LEVEL[recommendation] >= RECOMMENDATION_LEVEL.revoke_key) score = Math.max(score, 0.9);
   const band = cfg.severityBands.find((b) => score >= b.minScore) ?? cfg.severityBands[cfg.severityBands.length - 1]!;

@@ -20,7 +20,7 @@ export function offMarketFill(event: AccountEvent, market: MarketSnapshot, cfg: 
   }
   const c = cfg.offMarket;
   const deviation = event.side === 'buy' ? price / ref.price - 1 : 1 - price / ref.price;
-  const tolerance = Math.max(c.minDeviation, c.volatilityMultiplier * ref.dispersion);
+  const tolerance = Math.max(c.minDeviation, Math.min(c.maxTolerance, c.volatilityMultiplier * ref.dispersion));
   const full = Math.max(c.fullDeviation, tolerance + 0.01);
   const extreme = Math.max(c.extremeDeviation, full + 0.01);
   const score = deviation <= tolerance ? 0 : 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);

@@ -2,12 +2,19 @@
  * trade_burst: the account's (and its API key's) order rate in a sliding window against its own
  * rolling baseline — the peak window count it reached on previous days. A grid bot that is busy
  * every day has a high baseline; a quiet account or key that suddenly sends dozens of orders does
- * not. A second component counts orders in a pair the account first traded minutes ago: buying
- * again and again into a pair it never touched before is the shape of the attack.
+ * not. A second component counts orders within the window in a pair the account first traded
+ * minutes ago: buying again and again, seconds apart, into a pair it never touched before is the
+ * shape of the attack (a person chasing a pump clicks minutes apart).
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
-import { type AccountState, type Activity, previousPeak, windowCount } from '../state/account-state.js';
+import {
+  type AccountState,
+  type Activity,
+  newPairWindowCount,
+  previousPeak,
+  windowCount,
+} from '../state/account-state.js';
 import { ramp, round } from './scale.js';
 
 interface RateReading {
@@ -24,6 +31,13 @@ function reading(activity: Activity, at: number, cfg: DetectionConfig['burst']):
   return { orders, baseline, ratio, score: ramp(ratio, 1, cfg.fullRatio) };
 }
 
+/** The gap between the latest order (at or before `at`) in a new pair and the order before it. */
+function lastOrderGap(times: readonly number[], at: number): number | undefined {
+  const upTo = times.filter((t) => t <= at).sort((a, b) => a - b);
+  if (upTo.length < 2) return undefined;
+  return upTo[upTo.length - 1]! - upTo[upTo.length - 2]!;
+}
+
 export function tradeBurst(event: AccountEvent, account: AccountState, cfg: DetectionConfig): Signal {
   const at = event.timestamp;
   const acct = reading(account.act, at, cfg.burst);
@@ -33,17 +47,23 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
   const sym = account.syms[event.symbol];
   let pairScore = 0;
   let pairOrders = 0;
+  let fastGap: number | undefined;
   if (sym && at - sym.f <= cfg.newPair.windowMs) {
-    pairOrders = sym.n;
+    pairOrders = newPairWindowCount(sym, at, cfg.burst.windowMs);
     const weight = account.act.f < sym.f ? 1 : cfg.newPair.newAccountWeight;
-    pairScore = weight * ramp(pairOrders, 1, cfg.burst.newPairFullOrders);
+    fastGap = lastOrderGap(sym.t ?? [], at);
+    // Two orders seconds apart into a pair never traded before: a script, not a person clicking.
+    const fast = fastGap !== undefined && fastGap <= cfg.burst.fastGapMs ? 0.5 : 0;
+    pairScore = weight * Math.max(fast, ramp(pairOrders, 1, cfg.burst.newPairFullOrders));
   }
 
   const score = Math.max(acct.score, key?.score ?? 0, pairScore);
   const windowS = cfg.burst.windowMs / 1000;
   const parts = [`${acct.orders} orders in ${windowS}s vs baseline peak ${acct.baseline}`];
   if (key) parts.push(`key ${key.orders} vs ${key.baseline}`);
-  if (pairOrders > 0) parts.push(`${pairOrders} orders in ${event.symbol} since first trade ${round((at - sym!.f) / 1000, 1)}s ago`);
+  if (pairOrders > 0) {
+    parts.push(`${pairOrders} orders in ${windowS}s in ${event.symbol}, first traded ${round((at - sym!.f) / 1000, 1)}s ago`);
+  }
   return {
     detector: 'trade_burst',
     score: round(score),
@@ -55,6 +75,7 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
       rateRatio: round(acct.ratio, 2),
       ...(key ? { keyWindowOrders: key.orders, keyBaselinePeak: key.baseline, keyRateRatio: round(key.ratio, 2) } : {}),
       ...(pairOrders > 0 ? { newPairOrders: pairOrders } : {}),
+      ...(fastGap !== undefined ? { newPairGapSeconds: round(fastGap / 1000, 2) } : {}),
     },
   };
 }

@@ -73,7 +73,9 @@ export class MarketBook {
     // Judge the minute against the reference of its own time (lag 0: every minute before it).
     const ref = referenceFrom(this.buckets, cur.start, { ...cfg, lagMs: 0 });
     const deviation = ref ? Math.abs(bucketMedian / ref.price - 1) : 0;
-    const normal = !ref || deviation <= Math.max(cfg.anomalyDeviation, 4 * ref.dispersion);
+    const limit = Math.max(cfg.anomalyDeviation, 4 * (ref?.dispersion ?? 0));
+    const spike = ref !== undefined && cur.prices.length > cfg.printSpikeFactor * Math.max(1, ref.printsPerMinute);
+    const normal = !ref || (deviation <= limit && !(spike && deviation > limit / 2));
     this.buckets.push({ start: cur.start, median: bucketMedian, prints: cur.prices.length, normal });
     if (normal) {
       this.anomalousSince = undefined;
@@ -114,15 +116,17 @@ export class MarketBook {
     if (this.firstPrintAt !== undefined) {
       let quote = 0;
       let prints = 0;
-      const from = at - 24 * HOUR;
+      // Complete hours only: the hour in progress (a pump, an attack) does not make a pair look liquid.
+      const currentHour = at - (at % HOUR);
+      const from = currentHour - 24 * HOUR;
       for (const [hour, h] of this.hours) {
-        if (hour + HOUR > from && hour <= at) {
+        if (hour >= from && hour < currentHour) {
           quote += h.quote;
           prints += h.prints;
         }
       }
       // Scale up when keyguard has seen less than a day of this market.
-      const span = Math.min(24 * HOUR, Math.max(HOUR, at - this.firstPrintAt));
+      const span = Math.min(24 * HOUR, Math.max(HOUR, currentHour - this.firstPrintAt));
       const scale = (24 * HOUR) / span;
       out.printsPerHour = (prints * scale) / 24;
       if (out.quoteVolume24h === undefined) {

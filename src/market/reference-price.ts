@@ -2,11 +2,13 @@
  * A reference price the attacker cannot move cheaply.
  *
  * Every fill of a victim is also a public print, so during an attack the last price *is* the
- * attacker's price. The reference is therefore the count-weighted median of per-minute print
- * medians over the hour that ends one minute before the event (lagged), using only minutes that
- * were "normal" when they closed: a minute whose median strayed more than `anomalyDeviation` from
- * the reference of its time is left out, so a pump or an attack freezes the reference at its
- * pre-pump level. Should a new price level persist for `reanchorMs` (a genuine repricing), the
+ * attacker's price. The reference is therefore the median of per-minute print medians over the
+ * hour that ends one minute before the event (lagged). Each minute counts once however many prints
+ * it has, so a flood of prints (an attacker filling against his own asks) weighs no more than a
+ * quiet minute. Only minutes that were "normal" when they closed are used: a minute whose median
+ * strayed more than `anomalyDeviation` from the reference of its time, or that strayed half as far
+ * with `printSpikeFactor` times the usual prints, is left out, so a pump or an attack freezes the
+ * reference at its pre-pump level. Should a new price level persist for `reanchorMs` (a genuine repricing), the
  * reference re-anchors to it. Where the last hour has fewer than `minPrints` prints, older normal
  * minutes (up to `maxAgeMs`) are used.
  */
@@ -21,6 +23,8 @@ export interface MinuteBucket {
 
 export interface ReferencePrice {
   price: number;
+  /** Median prints per minute over the minutes used. */
+  printsPerMinute: number;
   /** Relative median absolute deviation of the minute medians: the pair's own noise. */
   dispersion: number;
   prints: number;
@@ -34,17 +38,6 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function weightedMedian(items: Array<{ value: number; weight: number }>): number {
-  const sorted = [...items].sort((a, b) => a.value - b.value);
-  const total = sorted.reduce((s, i) => s + i.weight, 0);
-  let acc = 0;
-  for (const item of sorted) {
-    acc += item.weight;
-    if (acc >= total / 2) return item.value;
-  }
-  return sorted[sorted.length - 1]!.value;
 }
 
 /** Computes the reference at event time `at` from closed minute buckets (oldest first). */
@@ -68,10 +61,11 @@ export function referenceFrom(
     prints += b.prints;
   }
   if (prints < cfg.minPrints || used.length === 0) return undefined;
-  const price = weightedMedian(used.map((b) => ({ value: b.median, weight: b.prints })));
+  const price = median(used.map((b) => b.median));
   const dispersion = used.length >= 3 ? median(used.map((b) => Math.abs(b.median / price - 1))) : 0;
   return {
     price,
+    printsPerMinute: median(used.map((b) => b.prints)),
     dispersion,
     prints,
     minutes: used.length,

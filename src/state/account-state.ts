@@ -32,6 +32,8 @@ export interface SymbolHistory {
   f: number;
   l: number;
   n: number;
+  /** While the pair is new to the account: times of its latest orders in it (burst evidence). */
+  t?: number[];
 }
 
 export interface AccountState {
@@ -55,6 +57,14 @@ export function newActivity(at: number): Activity {
 
 export function newAccountState(at: number): AccountState {
   return { v: 1, orders: 0, act: newActivity(at), keys: {}, syms: {}, recent: [], ev: [] };
+}
+
+/** Orders in a pair new to the account within the burst window ending at `at`. */
+export function newPairWindowCount(sym: SymbolHistory, at: number, windowMs: number): number {
+  if (!sym.t) return 0;
+  let n = 0;
+  for (const t of sym.t) if (t > at - windowMs && t <= at) n++;
+  return n;
 }
 
 export function windowCount(w: RateWindow, at: number, windowMs: number): number {
@@ -142,6 +152,8 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   pushCapped(state.recent, orderId, cfg.state.recentOrderIds);
   state.orders += 1;
   sym.n += 1;
+  if (at - sym.f <= cfg.newPair.windowMs) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
+  else if (sym.t) delete sym.t;
   count(state.act, at, cfg.burst);
   if (key) count(key, at, cfg.burst);
 }

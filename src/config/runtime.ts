@@ -1,0 +1,45 @@
+/**
+ * Process configuration from environment variables, validated once at start-up. A bad value stops
+ * the process with one message naming every bad variable.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const runtimeEnvSchema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port…]')
+    .optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional(),
+  KEYGUARD_REDIS_PREFIX: z.string().min(1).default('kg:'),
+  KEYGUARD_DETECTION_CONFIG: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYGUARD_METRICS_PORT: port.default(9464),
+  KEYGUARD_GROUP_ID: z.string().min(1).default('keyguard-detector'),
+  KEYGUARD_TOPIC_ORDERS: z.string().min(1).default('keyguard.orders'),
+  KEYGUARD_TOPIC_FILLS: z.string().min(1).default('keyguard.fills'),
+  KEYGUARD_TOPIC_MARKET: z.string().min(1).default('keyguard.market'),
+  KEYGUARD_TOPIC_APIKEYS: z.string().min(1).default('keyguard.apikeys'),
+  KEYGUARD_TOPIC_ALERTS: z.string().min(1).default('keyguard.alerts'),
+  KEYGUARD_TOPIC_RECOMMENDATIONS: z.string().min(1).default('keyguard.recommendations'),
+  KEYGUARD_TOPIC_DEAD_LETTER: z.string().min(1).default('keyguard.dead-letter'),
+});
+
+export type RuntimeEnv = z.infer<typeof runtimeEnvSchema>;
+export const RUNTIME_ENV_VARS = Object.keys(runtimeEnvSchema.shape) as Array<keyof RuntimeEnv>;
+
+export function loadRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
+  const picked: Record<string, string> = {};
+  for (const name of RUNTIME_ENV_VARS) {
+    const value = env[name];
+    if (value !== undefined && value !== '') picked[name] = value;
+  }
+  const parsed = runtimeEnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

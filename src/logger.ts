@@ -1,0 +1,31 @@
+import { pino, type Logger } from 'pino';
+
+/** Anything that could be a secret is redacted wherever it appears in a log line. */
+export const REDACT_PATHS = [
+  'secret',
+  'apiSecret',
+  'passphrase',
+  'password',
+  'signature',
+  'authorization',
+  'token',
+  '*.secret',
+  '*.apiSecret',
+  '*.passphrase',
+  '*.password',
+  '*.signature',
+  '*.authorization',
+  '*.token',
+  'headers.authorization',
+  'headers["webhook-signature"]',
+  '*.headers.authorization',
+];
+
+/** Logs go to stderr so that stdout stays free for alert lines (replay composes in pipelines). */
+export function createLogger(level: string): Logger {
+  return pino(
+    { level, base: { service: 'keyguard' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    pino.destination(2),
+  );
+}
+export type { Logger };

@@ -1,0 +1,95 @@
+/** Emits one simulated account's orders and fills (and, in thin markets, the public prints they make). */
+import type { InputEvent } from '../events/schema.js';
+import type { SimMarket } from './sim-market.js';
+import type { Rng } from './rng.js';
+
+export interface SimFill {
+  id: string;
+  timestamp: number;
+  price: number;
+  amount: number;
+}
+
+export interface TradeOptions {
+  type?: 'limit' | 'market';
+  fills?: number;
+  counterpartyAccountId?: string;
+  /** Fill with this probability (market makers' quotes mostly rest). */
+  fillProbability?: number;
+}
+
+export class AccountStream {
+  private orders = 0;
+  private fills = 0;
+
+  constructor(
+    private readonly sink: InputEvent[],
+    private readonly rng: Rng,
+    readonly accountId: string,
+    readonly apiKeyId: string | undefined,
+    readonly exchange = 'binance',
+    /** Distinguishes ids when one account trades through two streams (UI and a key). */
+    private readonly idTag = '',
+  ) {}
+
+  /** Places one order at `price` and fills it (in 1..n parts) within a second. */
+  trade(t: number, market: SimMarket, side: 'buy' | 'sell', price: number, amount: number, opts: TradeOptions = {}) {
+    const orderId = `${this.accountId}-${this.idTag}o${++this.orders}`;
+    const type = opts.type ?? 'limit';
+    const fills = opts.fillProbability !== undefined && !this.rng.chance(opts.fillProbability) ? 0 : (opts.fills ?? 1);
+    const key = this.apiKeyId ? { apiKeyId: this.apiKeyId } : {};
+    this.sink.push({
+      kind: 'order',
+      exchange: this.exchange,
+      symbol: market.symbol,
+      timestamp: t,
+      id: orderId,
+      accountId: this.accountId,
+      ...key,
+      type,
+      side,
+      ...(type === 'limit' ? { price } : {}),
+      amount,
+      status: fills > 0 ? 'closed' : 'open',
+      filled: fills > 0 ? amount : 0,
+    });
+    const out: SimFill[] = [];
+    let at = t;
+    for (let i = 0; i < fills; i++) {
+      at += this.rng.int(20, 400);
+      const part = amount / fills;
+      const fill: SimFill = { id: `${this.accountId}-${this.idTag}f${++this.fills}`, timestamp: at, price, amount: part };
+      out.push(fill);
+      this.sink.push({
+        kind: 'fill',
+        exchange: this.exchange,
+        symbol: market.symbol,
+        timestamp: at,
+        id: fill.id,
+        order: orderId,
+        accountId: this.accountId,
+        ...key,
+        side,
+        price,
+        amount: part,
+        cost: price * part,
+        takerOrMaker: type === 'market' ? 'taker' : 'maker',
+        ...(opts.counterpartyAccountId ? { counterpartyAccountId: opts.counterpartyAccountId } : {}),
+      });
+      // In a thin market every fill is a visible print (the liquid tapes already carry the flow).
+      if (!market.liquid) {
+        this.sink.push({
+          kind: 'trade',
+          exchange: this.exchange,
+          symbol: market.symbol,
+          timestamp: at,
+          id: fill.id,
+          price,
+          amount: part,
+          side,
+        });
+      }
+    }
+    return out;
+  }
+}
