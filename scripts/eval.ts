@@ -12,11 +12,17 @@ import { loadDetectionConfig } from '../src/config/detection.js';
 import { DetectionEngine } from '../src/detection/engine.js';
 import type { Alert, InputEvent } from '../src/events/schema.js';
 import { MarketState } from '../src/market/market-state.js';
-import { type Evaluation, evaluate, firstRevokes, summarize, type EvaluationTable } from '../src/simulate/evaluation.js';
 import { loadTape, readTapeLabels } from '../src/simulate/binance-tape.js';
+import {
+  type Evaluation,
+  type EvaluationTable,
+  evaluate,
+  firstRevokes,
+  summarize,
+} from '../src/simulate/evaluation.js';
 import { Rng } from '../src/simulate/rng.js';
 import { buildScenario, type Scenario } from '../src/simulate/scenario.js';
-import { syntheticIlliquidMarket, type SimMarket } from '../src/simulate/sim-market.js';
+import { type SimMarket, syntheticIlliquidMarket } from '../src/simulate/sim-market.js';
 import { MemoryBaselineStore } from '../src/state/memory-store.js';
 
 const { values: args } = parseArgs({
@@ -34,7 +40,11 @@ const DAY = 86_400_000;
 const cfg = loadDetectionConfig(args.config);
 
 async function keyguard(scenario: Scenario): Promise<Alert[]> {
-  const engine = new DetectionEngine(cfg, new MemoryBaselineStore(cfg.state.ttlSeconds * 1000), new MarketState(cfg));
+  const engine = new DetectionEngine(
+    cfg,
+    new MemoryBaselineStore(cfg.state.ttlSeconds * 1000),
+    new MarketState(cfg),
+  );
   const alerts: Alert[] = [];
   const events = scenario.events;
   for (let i = 0; i < events.length; i += 2000) {
@@ -72,7 +82,8 @@ function zScoreBaseline(events: readonly InputEvent[]): Decision[] {
     }
     const mean = sum / past;
     const std = Math.sqrt(Math.max(sq / past - mean * mean, 0));
-    if ((current - mean) / Math.max(std, 0.5) > 3) out.push({ accountId: e.accountId, timestamp: e.timestamp, recommendation: 'revoke_key' });
+    if ((current - mean) / Math.max(std, 0.5) > 3)
+      out.push({ accountId: e.accountId, timestamp: e.timestamp, recommendation: 'revoke_key' });
   }
   return out;
 }
@@ -88,7 +99,8 @@ function lastPrintBaseline(events: readonly InputEvent[]): Decision[] {
       const p = last.get(e.symbol);
       if (p === undefined) continue;
       const dev = e.side === 'buy' ? e.price / p - 1 : 1 - e.price / p;
-      if (dev > 0.1) out.push({ accountId: e.accountId, timestamp: e.timestamp, recommendation: 'revoke_key' });
+      if (dev > 0.1)
+        out.push({ accountId: e.accountId, timestamp: e.timestamp, recommendation: 'revoke_key' });
     }
   }
   return out;
@@ -110,7 +122,11 @@ function markets(): Array<{ name: string; market: (from: number, to: number) => 
   const rng = new Rng(Number(args.seed) * 31);
   return Array.from({ length: n }, (_, i) => {
     const pumpAt = Date.UTC(2022, 10, 1 + i, 17);
-    return { name: `s${i}`, pumpAt, market: (from, to) => syntheticIlliquidMarket(`SYN${i}/BTC`, from, to, pumpAt, rng) };
+    return {
+      name: `s${i}`,
+      pumpAt,
+      market: (from, to) => syntheticIlliquidMarket(`SYN${i}/BTC`, from, to, pumpAt, rng),
+    };
   });
 }
 
@@ -120,7 +136,9 @@ function pct(x: number, digits = 1): string {
 
 function printTable(title: string, t: EvaluationTable): void {
   console.log(`\n## ${title}`);
-  console.log('| attack | victims | revoked | recall | median fills before revoke | median s to revoke | value prevented |');
+  console.log(
+    '| attack | victims | revoked | recall | median fills before revoke | median s to revoke | value prevented |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const [s, r] of Object.entries(t.byStrength)) {
     console.log(
@@ -162,9 +180,13 @@ for (const [i, m] of list.entries()) {
   runs.keyguard!.push(evaluate(scenario.truth, k.first, k.reviews));
   runs.zscore!.push(evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)).first));
   runs.lastPrint!.push(evaluate(scenario.truth, firstRevokes(lastPrintBaseline(scenario.events)).first));
-  process.stderr.write(`scenario ${m.name} (${illiquid.symbol}): ${scenario.events.length} events, ${alerts.length} alerts\n`);
+  process.stderr.write(
+    `scenario ${m.name} (${illiquid.symbol}): ${scenario.events.length} events, ${alerts.length} alerts\n`,
+  );
 }
-console.log(`# keyguard evaluation — ${list.length} scenarios, ${totalEvents} events, engine ${Math.round(totalEvents / engineSeconds)} events/s`);
+console.log(
+  `# keyguard evaluation — ${list.length} scenarios, ${totalEvents} events, engine ${Math.round(totalEvents / engineSeconds)} events/s`,
+);
 printTable('keyguard (config/detection.json)', summarize(runs.keyguard!));
 printTable('baseline: per-account z-score of hourly fill count > 3', summarize(runs.zscore!));
 printTable('baseline: fill > 10 % beyond the last public print', summarize(runs.lastPrint!));

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** Anything that could be a secret is redacted wherever it appears in a log line. */
 export const REDACT_PATHS = [

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import { detectorNames, recommendationSchema, severitySchema } from '../events/schema.js';
-import { ConfigError } from '../errors.js';
 
 const ms = z.number().int().positive();
 const unit = z.number().min(0).max(1);
@@ -82,19 +82,34 @@ export const detectionConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['burst', 'bucketMs'], message: 'must divide burst.windowMs' });
     }
     if (c.reference.lagMs % c.reference.bucketMs !== 0) {
-      ctx.addIssue({ code: 'custom', path: ['reference', 'lagMs'], message: 'must be a multiple of reference.bucketMs' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reference', 'lagMs'],
+        message: 'must be a multiple of reference.bucketMs',
+      });
     }
     if (c.offMarket.fullDeviation <= c.offMarket.minDeviation) {
-      ctx.addIssue({ code: 'custom', path: ['offMarket', 'fullDeviation'], message: 'must exceed minDeviation' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offMarket', 'fullDeviation'],
+        message: 'must exceed minDeviation',
+      });
     }
     if (c.offMarket.extremeDeviation <= c.offMarket.fullDeviation) {
-      ctx.addIssue({ code: 'custom', path: ['offMarket', 'extremeDeviation'], message: 'must exceed fullDeviation' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offMarket', 'extremeDeviation'],
+        message: 'must exceed fullDeviation',
+      });
     }
   });
 
 export type DetectionConfig = z.infer<typeof detectionConfigSchema>;
 
-const defaultConfigPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../config/detection.json');
+const defaultConfigPath = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../config/detection.json',
+);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -135,5 +150,8 @@ export function parseDetectionConfig(raw: unknown, origin: string): DetectionCon
 export function loadDetectionConfig(overrideFile?: string): DetectionConfig {
   const defaults = readJson(defaultConfigPath);
   if (!overrideFile) return parseDetectionConfig(defaults, defaultConfigPath);
-  return parseDetectionConfig(mergeConfig(defaults, readJson(overrideFile)), `${defaultConfigPath} + ${overrideFile}`);
+  return parseDetectionConfig(
+    mergeConfig(defaults, readJson(overrideFile)),
+    `${defaultConfigPath} + ${overrideFile}`,
+  );
 }

@@ -6,8 +6,8 @@
  * which recomputes the same alerts (same ids) and, once committed, never counts an event twice.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { offMarketFill } from '../detectors/off-market-fill.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
+import { offMarketFill } from '../detectors/off-market-fill.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { ErrorCodes } from '../errors.js';
 import { eventId } from '../events/decode.js';
@@ -22,7 +22,12 @@ import {
 import { quoteOf } from '../market/illiquidity.js';
 import type { MarketState } from '../market/market-state.js';
 import { type AccountState, applyAccountEvent, newAccountState } from '../state/account-state.js';
-import { type AccountRef, type AccountUpdate, accountKey, type BaselineStore } from '../state/baseline-store.js';
+import {
+  type AccountRef,
+  type AccountUpdate,
+  accountKey,
+  type BaselineStore,
+} from '../state/baseline-store.js';
 import { alertIdFor } from './alert-id.js';
 import { fuse, RECOMMENDATION_LEVEL } from './fusion.js';
 
@@ -71,7 +76,8 @@ export class DetectionEngine {
   async evaluate(batch: readonly SequencedEvent[]): Promise<BatchOutcome> {
     const refs = new Map<string, AccountRef>();
     for (const { event } of batch) {
-      if (isAccountEvent(event)) refs.set(accountKey(event), { exchange: event.exchange, accountId: event.accountId });
+      if (isAccountEvent(event))
+        refs.set(accountKey(event), { exchange: event.exchange, accountId: event.accountId });
     }
     const stored = await this.store.loadAccounts([...refs.values()]);
     const working = new Map<string, AccountUpdate>();
@@ -132,7 +138,9 @@ export class DetectionEngine {
     const cfg = this.cfg;
     applyAccountEvent(state, event, cfg);
     const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
-    const signals = scoreAccountEvent(event, state, market, cfg).filter((s) => s.score >= cfg.fusion.reportMinScore);
+    const signals = scoreAccountEvent(event, state, market, cfg).filter(
+      (s) => s.score >= cfg.fusion.reportMinScore,
+    );
     if (signals.length === 0) return undefined;
     const verdict = fuse(signals, cfg.fusion, event.apiKeyId !== undefined);
     const level = RECOMMENDATION_LEVEL[verdict.recommendation];

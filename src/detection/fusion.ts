@@ -5,8 +5,8 @@
  * corroborating signals or one extreme signal with context; weak single signals give `review`.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import type { Recommendation, Severity, Signal } from '../events/schema.js';
 import { round } from '../detectors/scale.js';
+import type { Recommendation, Severity, Signal } from '../events/schema.js';
 
 export const RECOMMENDATION_LEVEL: Record<Recommendation, number> = {
   none: 0,
@@ -25,7 +25,11 @@ export interface Verdict {
  * `placedWithApiKey`: whether the event carries an API key. An order placed in the UI has no key to
  * revoke (`revokeNeedsApiKey`), so what would be a revoke becomes a review.
  */
-export function fuse(signals: readonly Signal[], cfg: DetectionConfig['fusion'], placedWithApiKey = true): Verdict {
+export function fuse(
+  signals: readonly Signal[],
+  cfg: DetectionConfig['fusion'],
+  placedWithApiKey = true,
+): Verdict {
   const byDetector = new Map<string, number>();
   let keep = 1;
   for (const s of signals) {
@@ -42,9 +46,11 @@ export function fuse(signals: readonly Signal[], cfg: DetectionConfig['fusion'],
       break;
     }
   }
-  if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey && !placedWithApiKey) recommendation = 'review';
+  if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey && !placedWithApiKey)
+    recommendation = 'review';
   // A revoke is never reported as a low score, whatever the weights say.
   if (RECOMMENDATION_LEVEL[recommendation] >= RECOMMENDATION_LEVEL.revoke_key) score = Math.max(score, 0.9);
-  const band = cfg.severityBands.find((b) => score >= b.minScore) ?? cfg.severityBands[cfg.severityBands.length - 1]!;
+  const band =
+    cfg.severityBands.find((b) => score >= b.minScore) ?? cfg.severityBands[cfg.severityBands.length - 1]!;
   return { score: round(score), severity: band.severity, recommendation };
 }

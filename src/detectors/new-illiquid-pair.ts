@@ -19,7 +19,11 @@ export function newIlliquidPair(
   const sym = account.syms[event.symbol];
   const at = event.timestamp;
   if (!sym || at - sym.f > cfg.newPair.windowMs) {
-    return { detector: 'new_illiquid_pair', score: 0, evidence: { summary: `${event.symbol} traded before` } };
+    return {
+      detector: 'new_illiquid_pair',
+      score: 0,
+      evidence: { summary: `${event.symbol} traded before` },
+    };
   }
   const knownBefore = account.act.f < sym.f;
   const weight = (knownBefore ? 1 : cfg.newPair.newAccountWeight) * (account.capped ? 0.5 : 1);
@@ -37,7 +41,9 @@ export function newIlliquidPair(
       firstTradeAgoSeconds: round((at - sym.f) / 1000, 1),
       illiquidity: round(illiq.score),
       accountHistoryBefore: knownBefore,
-      ...(quoteVolume24h !== undefined ? { quoteVolume24h: sig(quoteVolume24h, 4), volumeSource: volumeSource! } : {}),
+      ...(quoteVolume24h !== undefined
+        ? { quoteVolume24h: sig(quoteVolume24h, 4), volumeSource: volumeSource! }
+        : {}),
       liquidQuoteVolume24h: illiq.liquidQuoteVolume24h,
       ...(spread !== undefined ? { spreadPct: round(spread * 100, 3) } : {}),
       ...(printsPerHour !== undefined ? { printsPerHour: round(printsPerHour, 1) } : {}),

@@ -10,7 +10,11 @@ import type { AccountEvent, Signal } from '../events/schema.js';
 import type { MarketSnapshot } from '../market/market-book.js';
 import { ramp, round, sig } from './scale.js';
 
-export function offMarketFill(event: AccountEvent, market: MarketSnapshot, cfg: DetectionConfig): Signal | undefined {
+export function offMarketFill(
+  event: AccountEvent,
+  market: MarketSnapshot,
+  cfg: DetectionConfig,
+): Signal | undefined {
   const price = event.price;
   if (price === undefined) return undefined; // a market order has no price until it fills
   if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
@@ -20,10 +24,16 @@ export function offMarketFill(event: AccountEvent, market: MarketSnapshot, cfg: 
   }
   const c = cfg.offMarket;
   const deviation = event.side === 'buy' ? price / ref.price - 1 : 1 - price / ref.price;
-  const tolerance = Math.max(c.minDeviation, Math.min(c.maxTolerance, c.volatilityMultiplier * ref.dispersion));
+  const tolerance = Math.max(
+    c.minDeviation,
+    Math.min(c.maxTolerance, c.volatilityMultiplier * ref.dispersion),
+  );
   const full = Math.max(c.fullDeviation, tolerance + 0.01);
   const extreme = Math.max(c.extremeDeviation, full + 0.01);
-  const score = deviation <= tolerance ? 0 : 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
+  const score =
+    deviation <= tolerance
+      ? 0
+      : 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
   const moved = Math.max(0, (event.side === 'buy' ? price - ref.price : ref.price - price) * event.amount);
   const what = event.kind === 'fill' ? 'fill' : 'limit order';
   const dir = event.side === 'buy' ? 'above' : 'below';

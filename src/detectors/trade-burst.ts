@@ -62,7 +62,9 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
   const parts = [`${acct.orders} orders in ${windowS}s vs baseline peak ${acct.baseline}`];
   if (key) parts.push(`key ${key.orders} vs ${key.baseline}`);
   if (pairOrders > 0) {
-    parts.push(`${pairOrders} orders in ${windowS}s in ${event.symbol}, first traded ${round((at - sym!.f) / 1000, 1)}s ago`);
+    parts.push(
+      `${pairOrders} orders in ${windowS}s in ${event.symbol}, first traded ${round((at - sym!.f) / 1000, 1)}s ago`,
+    );
   }
   return {
     detector: 'trade_burst',
@@ -73,7 +75,9 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
       windowOrders: acct.orders,
       baselinePeak: acct.baseline,
       rateRatio: round(acct.ratio, 2),
-      ...(key ? { keyWindowOrders: key.orders, keyBaselinePeak: key.baseline, keyRateRatio: round(key.ratio, 2) } : {}),
+      ...(key
+        ? { keyWindowOrders: key.orders, keyBaselinePeak: key.baseline, keyRateRatio: round(key.ratio, 2) }
+        : {}),
       ...(pairOrders > 0 ? { newPairOrders: pairOrders } : {}),
       ...(fastGap !== undefined ? { newPairGapSeconds: round(fastGap / 1000, 2) } : {}),
     },

@@ -5,9 +5,7 @@ import { type InputEvent, inputEventSchema } from './schema.js';
 /** Largest accepted serialized event; contract events are a few hundred bytes. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 
-export type DecodeResult =
-  | { ok: true; event: InputEvent }
-  | { ok: false; code: string; reason: string };
+export type DecodeResult = { ok: true; event: InputEvent } | { ok: false; code: string; reason: string };
 
 /** Names the offending field(s) of a zod failure: "price: expected number, received string". */
 export function describeIssues(error: z.ZodError, limit = 3): string {

@@ -30,6 +30,7 @@ export function illiquidity(market: MarketSnapshot, cfg: DetectionConfig): Illiq
     const ratio = liquid / Math.max(quoteVolume24h, 1e-12);
     score = ramp(Math.log10(ratio), 0, Math.log10(cfg.liquidity.illiquidRatio));
   }
-  if (spread !== undefined) score = Math.max(score, ramp(spread, cfg.liquidity.tightSpread, cfg.liquidity.wideSpread));
+  if (spread !== undefined)
+    score = Math.max(score, ramp(spread, cfg.liquidity.tightSpread, cfg.liquidity.wideSpread));
   return { score, liquidQuoteVolume24h: liquid, quote };
 }

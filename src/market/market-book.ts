@@ -5,7 +5,7 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { TickerEvent, TradeEvent } from '../events/schema.js';
-import { type MinuteBucket, type ReferencePrice, median, referenceFrom } from './reference-price.js';
+import { type MinuteBucket, median, type ReferencePrice, referenceFrom } from './reference-price.js';
 
 export interface Liquidity {
   /** 24 h quote volume: the ticker's when fresh, else extrapolated from observed prints. */
@@ -74,7 +74,8 @@ export class MarketBook {
     const ref = referenceFrom(this.buckets, cur.start, { ...cfg, lagMs: 0 });
     const deviation = ref ? Math.abs(bucketMedian / ref.price - 1) : 0;
     const limit = Math.max(cfg.anomalyDeviation, 4 * (ref?.dispersion ?? 0));
-    const spike = ref !== undefined && cur.prices.length > cfg.printSpikeFactor * Math.max(1, ref.printsPerMinute);
+    const spike =
+      ref !== undefined && cur.prices.length > cfg.printSpikeFactor * Math.max(1, ref.printsPerMinute);
     const normal = !ref || (deviation <= limit && !(spike && deviation > limit / 2));
     this.buckets.push({ start: cur.start, median: bucketMedian, prints: cur.prices.length, normal });
     if (normal) {

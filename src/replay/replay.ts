@@ -2,9 +2,10 @@
  * Replay: contract events as JSONL in, alerts as JSONL out, on event time. A bad line is reported
  * with its source and line number and skipped; everything around it is processed.
  */
+
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { once } from 'node:events';
 import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
 import { decodeEvent, eventId } from '../events/decode.js';
 import type { Alert, EventKind, InputEvent, Recommendation } from '../events/schema.js';
@@ -78,12 +79,18 @@ export async function replay(
     const outcome = await engine.evaluate(batch);
     for (const alert of outcome.alerts) {
       summary.alerts++;
-      summary.alertsByRecommendation[alert.recommendation] = (summary.alertsByRecommendation[alert.recommendation] ?? 0) + 1;
+      summary.alertsByRecommendation[alert.recommendation] =
+        (summary.alertsByRecommendation[alert.recommendation] ?? 0) + 1;
       await opts.onAlert(alert);
     }
     for (const f of outcome.failures) {
       summary.detectorFailures++;
-      opts.onRejected({ source: 'detector', line: f.seq, code: f.code, reason: `${eventId(f.event)}: ${f.reason}` });
+      opts.onRejected({
+        source: 'detector',
+        line: f.seq,
+        code: f.code,
+        reason: `${eventId(f.event)}: ${f.reason}`,
+      });
     }
     await engine.commit(outcome);
   };

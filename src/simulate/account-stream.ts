@@ -1,7 +1,7 @@
 /** Emits one simulated account's orders and fills (and, in thin markets, the public prints they make). */
 import type { InputEvent } from '../events/schema.js';
-import type { SimMarket } from './sim-market.js';
 import type { Rng } from './rng.js';
+import type { SimMarket } from './sim-market.js';
 
 export interface SimFill {
   id: string;
@@ -33,10 +33,18 @@ export class AccountStream {
   ) {}
 
   /** Places one order at `price` and fills it (in 1..n parts) within a second. */
-  trade(t: number, market: SimMarket, side: 'buy' | 'sell', price: number, amount: number, opts: TradeOptions = {}) {
+  trade(
+    t: number,
+    market: SimMarket,
+    side: 'buy' | 'sell',
+    price: number,
+    amount: number,
+    opts: TradeOptions = {},
+  ) {
     const orderId = `${this.accountId}-${this.idTag}o${++this.orders}`;
     const type = opts.type ?? 'limit';
-    const fills = opts.fillProbability !== undefined && !this.rng.chance(opts.fillProbability) ? 0 : (opts.fills ?? 1);
+    const fills =
+      opts.fillProbability !== undefined && !this.rng.chance(opts.fillProbability) ? 0 : (opts.fills ?? 1);
     const key = this.apiKeyId ? { apiKeyId: this.apiKeyId } : {};
     this.sink.push({
       kind: 'order',
@@ -58,7 +66,12 @@ export class AccountStream {
     for (let i = 0; i < fills; i++) {
       at += this.rng.int(20, 400);
       const part = amount / fills;
-      const fill: SimFill = { id: `${this.accountId}-${this.idTag}f${++this.fills}`, timestamp: at, price, amount: part };
+      const fill: SimFill = {
+        id: `${this.accountId}-${this.idTag}f${++this.fills}`,
+        timestamp: at,
+        price,
+        amount: part,
+      };
       out.push(fill);
       this.sink.push({
         kind: 'fill',

@@ -27,7 +27,13 @@ export function readTapeLabels(dir: string): TapeLabel[] {
   });
 }
 
-export function loadTape(dir: string, label: TapeLabel, from: number, to: number, symbol = label.symbol): SimMarket {
+export function loadTape(
+  dir: string,
+  label: TapeLabel,
+  from: number,
+  to: number,
+  symbol = label.symbol,
+): SimMarket {
   const text = gunzipSync(readFileSync(path.join(dir, label.file))).toString('utf8');
   const prints: TradeEvent[] = [];
   const base = symbol.replace('/', '');

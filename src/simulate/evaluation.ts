@@ -56,7 +56,9 @@ export function evaluate(
       victims.push({
         accountId,
         strength: t.strength!,
-        ...(revokedAt !== undefined ? { revokedAt, secondsToRevoke: (revokedAt - t.attackStart!) / 1000 } : {}),
+        ...(revokedAt !== undefined
+          ? { revokedAt, secondsToRevoke: (revokedAt - t.attackStart!) / 1000 }
+          : {}),
         fillsBeforeRevoke: fills.filter((f) => f.timestamp <= (revokedAt ?? Number.POSITIVE_INFINITY)).length,
         valueMoved,
         valuePrevented,
@@ -74,7 +76,14 @@ export function evaluate(
 export interface EvaluationTable {
   byStrength: Record<
     string,
-    { victims: number; revoked: number; recall: number; medianFillsBefore?: number; medianSeconds?: number; prevented: number }
+    {
+      victims: number;
+      revoked: number;
+      recall: number;
+      medianFillsBefore?: number;
+      medianSeconds?: number;
+      prevented: number;
+    }
   >;
   preventedShare: number;
   benign: Record<string, { accounts: number; falseRevokes: number; rate: number; reviews: number }>;

@@ -35,6 +35,8 @@ export interface AccountTruth {
   symbol?: string;
   attackStart?: number;
   referencePrice?: number;
+  /** How far above the pre-attack price the attack buys (0.3 = +30 %). */
+  premium?: number;
   maliciousFills?: MaliciousFill[];
   withCounterparty?: boolean;
 }
@@ -58,6 +60,8 @@ export interface ScenarioOptions {
   benignAccounts: number;
   victims: number;
   mix?: Partial<Record<BenignKind, number>>;
+  /** Every attack of this strength (default: a mix of strong, medium and weak). */
+  attackStrength?: AttackStrength;
 }
 
 const DEFAULT_MIX: Record<BenignKind, number> = {
@@ -100,7 +104,14 @@ function poissonTimes(rng: Rng, from: number, to: number, perDay: number): numbe
   }
 }
 
-function atMarket(ctx: Ctx, s: AccountStream, t: number, market: SimMarket, side: 'buy' | 'sell', budget: number) {
+function atMarket(
+  ctx: Ctx,
+  s: AccountStream,
+  t: number,
+  market: SimMarket,
+  side: 'buy' | 'sell',
+  budget: number,
+) {
   const slip = ctx.rng.uniform(0, 0.002);
   const price = priceAt(market, t) * (side === 'buy' ? 1 + slip : 1 - slip);
   s.trade(t, market, side, price, budgetAmount(ctx, market, t, budget), {
@@ -193,7 +204,11 @@ function pumpBuyer(ctx: Ctx, s: AccountStream, viaKey: AccountStream): void {
   let bought = 0;
   for (let i = 0; i < n; i++) {
     // A market buy in a pump sweeps the book: it pays the top of the next seconds' prints.
-    const top = Math.max(priceAt(ctx.illiquid, t), priceAt(ctx.illiquid, t + 5_000), priceAt(ctx.illiquid, t + 10_000));
+    const top = Math.max(
+      priceAt(ctx.illiquid, t),
+      priceAt(ctx.illiquid, t + 5_000),
+      priceAt(ctx.illiquid, t + 10_000),
+    );
     const price = top * (1 + ctx.rng.uniform(0, 0.02));
     const amount = budgetAmount(ctx, ctx.illiquid, t, budget / n);
     hand.trade(Math.round(t), ctx.illiquid, 'buy', price, amount, { fills: ctx.rng.int(1, 2) });
@@ -202,22 +217,34 @@ function pumpBuyer(ctx: Ctx, s: AccountStream, viaKey: AccountStream): void {
   }
   const sellAt = t + ctx.rng.uniform(1, 6) * 3_600_000;
   if (sellAt < ctx.to) {
-    hand.trade(Math.round(sellAt), ctx.illiquid, 'sell', priceAt(ctx.illiquid, sellAt) * 0.995, bought, { type: 'market' });
+    hand.trade(Math.round(sellAt), ctx.illiquid, 'sell', priceAt(ctx.illiquid, sellAt) * 0.995, bought, {
+      type: 'market',
+    });
   }
 }
 
-const STRENGTHS: Record<AttackStrength, { orders: [number, number]; premium: [number, number]; gapMs: number }> = {
+const STRENGTHS: Record<
+  AttackStrength,
+  { orders: [number, number]; premium: [number, number]; gapMs: number }
+> = {
   strong: { orders: [15, 40], premium: [0.3, 3.0], gapMs: 3_000 },
   medium: { orders: [5, 12], premium: [0.1, 0.4], gapMs: 5_000 },
   weak: { orders: [2, 6], premium: [0.02, 0.06], gapMs: 10_000 },
 };
 
-function attack(ctx: Ctx, s: AccountStream, truth: AccountTruth, attackers: string[]): void {
-  const strength = ctx.rng.weighted([
+function attack(
+  ctx: Ctx,
+  s: AccountStream,
+  truth: AccountTruth,
+  attackers: string[],
+  only?: AttackStrength,
+): void {
+  const drawn = ctx.rng.weighted([
     ['strong', 0.4],
     ['medium', 0.35],
     ['weak', 0.25],
   ] as const);
+  const strength = only ?? drawn;
   const spec = STRENGTHS[strength];
   const market = ctx.illiquid;
   let t = ctx.pumpAt + ctx.rng.uniform(-3, 8) * MIN;
@@ -244,7 +271,8 @@ function attack(ctx: Ctx, s: AccountStream, truth: AccountTruth, attackers: stri
       fills: ctx.rng.int(1, 2),
       ...(withCounterparty ? { counterpartyAccountId: counterparty } : {}),
     });
-    for (const f of made) fills.push({ id: f.id, timestamp: f.timestamp, valueMoved: (f.price - reference) * f.amount });
+    for (const f of made)
+      fills.push({ id: f.id, timestamp: f.timestamp, valueMoved: (f.price - reference) * f.amount });
     t += 300 + ctx.rng.exp(spec.gapMs);
   }
   Object.assign(truth, {
@@ -252,6 +280,7 @@ function attack(ctx: Ctx, s: AccountStream, truth: AccountTruth, attackers: stri
     symbol: market.symbol,
     attackStart,
     referencePrice: reference,
+    premium,
     maliciousFills: fills,
     withCounterparty,
   });
@@ -272,7 +301,8 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
   for (let i = 0; i < opts.benignAccounts; i++) {
     const kind = rng.weighted(kinds);
     const id = `${opts.name}-a${++n}`;
-    const hasKey = kind !== 'retail' && kind !== 'pump_buyer' && kind !== 'new_pair_trier' ? true : rng.chance(0.3);
+    const hasKey =
+      kind !== 'retail' && kind !== 'pump_buyer' && kind !== 'new_pair_trier' ? true : rng.chance(0.3);
     const s = new AccountStream(events, rng, id, hasKey ? `${id}-k1` : undefined);
     const viaKey = new AccountStream(events, rng, id, `${id}-k2`, 'binance', 'k');
     truth[id] = { kind };
@@ -297,7 +327,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     if (baseKind === 'retail') retail(ctx, s);
     else if (baseKind === 'grid_bot') gridBot(ctx, s);
     else rebalancingBot(ctx, s);
-    attack(ctx, s, t, attackers);
+    attack(ctx, s, t, attackers, opts.attackStrength);
   }
   // Stable sort: an order precedes its fills at equal timestamps.
   events.sort((a, b) => a.timestamp - b.timestamp);

@@ -33,7 +33,9 @@ export function priceAt(market: SimMarket, t: number): number {
 
 /** Median of prints in [t − windowMs, t): the "true" pre-attack price used to measure moved value. */
 export function medianBefore(market: SimMarket, t: number, windowMs: number): number {
-  const prices = market.prints.filter((x) => x.timestamp >= t - windowMs && x.timestamp < t).map((x) => x.price);
+  const prices = market.prints
+    .filter((x) => x.timestamp >= t - windowMs && x.timestamp < t)
+    .map((x) => x.price);
   return prices.length > 0 ? median(prices) : priceAt(market, t);
 }
 
@@ -54,7 +56,13 @@ export const LIQUID_MARKETS: readonly LiquidSpec[] = [
 ];
 
 /** A geometric random walk with Poisson prints and a ticker every 10 minutes. */
-export function liquidMarket(spec: LiquidSpec, from: number, to: number, rng: Rng, exchange = 'binance'): SimMarket {
+export function liquidMarket(
+  spec: LiquidSpec,
+  from: number,
+  to: number,
+  rng: Rng,
+  exchange = 'binance',
+): SimMarket {
   const prints: TradeEvent[] = [];
   const tickers: TickerEvent[] = [];
   let price = spec.price;
@@ -80,7 +88,7 @@ export function liquidMarket(spec: LiquidSpec, from: number, to: number, rng: Rn
       });
       nextTicker += 600_000;
     }
-    const amount = (spec.quoteVolume24h / 86_400_000) * spec.meanPrintGapMs * rng.exp(1) / price;
+    const amount = ((spec.quoteVolume24h / 86_400_000) * spec.meanPrintGapMs * rng.exp(1)) / price;
     prints.push({
       kind: 'trade',
       exchange,

@@ -7,8 +7,8 @@
  * the previous days (today is left out, so a burst in progress does not raise its own baseline).
  */
 import type { DetectionConfig } from '../config/detection.js';
-import type { AccountEvent } from '../events/schema.js';
 import { eventId } from '../events/decode.js';
+import type { AccountEvent } from '../events/schema.js';
 
 export const DAY_MS = 86_400_000;
 

@@ -50,7 +50,12 @@ export class RedisBaselineStore implements BaselineStore {
       saveAccount(key: string, seq: number, json: string, ttl: number): unknown;
     };
     for (const u of updates) {
-      pipeline.saveAccount(accountStateKey(this.opts.keyPrefix, u), u.seq, JSON.stringify(u.state), this.opts.ttlSeconds);
+      pipeline.saveAccount(
+        accountStateKey(this.opts.keyPrefix, u),
+        u.seq,
+        JSON.stringify(u.state),
+        this.opts.ttlSeconds,
+      );
     }
     const results = await this.exec(pipeline, 'save');
     let applied = 0;
@@ -61,7 +66,10 @@ export class RedisBaselineStore implements BaselineStore {
     return applied;
   }
 
-  private async exec(pipeline: ReturnType<Redis['pipeline']>, what: string): Promise<[Error | null, unknown][]> {
+  private async exec(
+    pipeline: ReturnType<Redis['pipeline']>,
+    what: string,
+  ): Promise<[Error | null, unknown][]> {
     this.roundTrips++;
     try {
       const results = await pipeline.exec();

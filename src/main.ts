@@ -1,0 +1,81 @@
+/**
+ * The composition root: parses the command line and the environment once, builds the logger,
+ * config and stores, and wires the command. Nothing else in src/ has side effects on import.
+ */
+import type { Writable } from 'node:stream';
+import { demoCommand } from './cli/demo-command.js';
+import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
+import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
+import { loadDetectionConfig } from './config/detection.js';
+import { loadRuntimeEnv } from './config/runtime.js';
+import { KeyguardError } from './errors.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `keyguard — catches compromised exchange API keys while the theft is happening
+
+usage: keyguard <command> [options]
+
+commands:
+  demo        simulate a short stream with one attack, replay it, print the alerts
+  replay      run the detectors over contract events (JSONL) and write alerts (JSONL)
+  simulate    generate a contract event stream with benign and attacked accounts
+  help        this text
+
+${REPLAY_USAGE}
+
+${SIMULATE_USAGE}
+
+Environment: see README (Configuration). Detection thresholds: config/detection.json.`;
+
+export async function main(
+  argv: string[],
+  stdout: Writable = process.stdout,
+  stderr: Writable = process.stderr,
+) {
+  const [command, ...rest] = argv;
+  try {
+    const env = loadRuntimeEnv();
+    const log = createLogger(env.LOG_LEVEL).child({ module: 'cli', command });
+    const loadConfig = (file?: string) => loadDetectionConfig(file ?? env.KEYGUARD_DETECTION_CONFIG);
+    switch (command) {
+      case 'demo':
+        return await demoCommand(loadConfig, log, stdout);
+      case 'replay':
+        return (await replayCommand(rest, loadConfig, log, stdout, stderr)).exitCode;
+      case 'simulate':
+        return await simulateCommand(rest, stdout, stderr);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        stdout.write(`${USAGE}\n`);
+        return 0;
+      default:
+        stderr.write(`keyguard: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof KeyguardError) {
+      stderr.write(`keyguard: ${err.code}: ${err.message}\n`);
+      return err.code === 'KG_ERR_USAGE' || err.code === 'KG_ERR_CONFIG_INVALID' ? 2 : 1;
+    }
+    if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      stderr.write(`keyguard: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+// Run when executed as a program (tsx src/main.ts, node dist/main.js, bin/keyguard.js).
+if (process.argv[1] && /(?:main\.[jt]s|keyguard(?:\.js)?)$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`keyguard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
