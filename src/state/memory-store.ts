@@ -31,7 +31,7 @@ export class MemoryBaselineStore implements BaselineStore {
       const existing = this.accounts.get(key);
       if (existing && existing.seq >= u.seq) continue;
       this.accounts.set(key, { seq: u.seq, state: u.state });
-      this.newestEventTime = Math.max(this.newestEventTime, u.state.act.l);
+      this.newestEventTime = Math.max(this.newestEventTime, u.state.act?.l ?? 0);
       applied++;
     }
     this.savesSinceSweep += updates.length;
@@ -43,7 +43,8 @@ export class MemoryBaselineStore implements BaselineStore {
   sweep(): void {
     this.savesSinceSweep = 0;
     const cutoff = this.newestEventTime - this.ttlMs;
-    for (const [key, stored] of this.accounts) if (stored.state.act.l < cutoff) this.accounts.delete(key);
+    for (const [key, stored] of this.accounts)
+      if ((stored.state.act?.l ?? 0) < cutoff) this.accounts.delete(key);
   }
 
   get size(): number {

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { loadDetectionConfig } from '../../src/config/detection.js';
+import { DetectionEngine, type SequencedEvent } from '../../src/detection/engine.js';
+import type { InputEvent } from '../../src/events/schema.js';
+import { MarketState } from '../../src/market/market-state.js';
+import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import type { AccountState } from '../../src/state/account-state.js';
+import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+import { DAY, flatTape, order, T0 } from '../helpers/events.js';
+
+const cfg = loadDetectionConfig();
+
+function engine(store = new MemoryBaselineStore(DAY * 15)) {
+  return { store, engine: new DetectionEngine(cfg, store, new MarketState(cfg)) };
+}
+
+async function run(e: DetectionEngine, events: InputEvent[], firstSeq = 1, batch = 500) {
+  const alerts = [];
+  for (let i = 0; i < events.length; i += batch) {
+    const slice: SequencedEvent[] = events
+      .slice(i, i + batch)
+      .map((event, j) => ({ seq: firstSeq + i + j, event }));
+    const outcome = await e.evaluate(slice);
+    alerts.push(...outcome.alerts);
+    await e.commit(outcome);
+  }
+  return alerts;
+}
+
+/** A week-old quiet account, a thin market, then 6 buys 1 s apart at +80 % in that market. */
+function attackStream(): InputEvent[] {
+  const history = Array.from({ length: 20 }, (_, i) =>
+    order({ symbol: 'ETH/BTC', price: 0.07, timestamp: T0 - 5 * DAY + i * 3_600_000 }),
+  );
+  const tape = flatTape(1e-6, T0, 120);
+  const attack = Array.from({ length: 6 }, (_, i) => order({ price: 1.8e-6, timestamp: T0 + i * 1_000 }));
+  return [...history, ...tape, ...attack].sort((a, b) => a.timestamp - b.timestamp);
+}
+
+describe('detection engine', () => {
+  it('recommends revoking the key of an account made to buy a thin pair far above its price', async () => {
+    const alerts = await run(engine().engine, attackStream());
+    const revoke = alerts.find((a) => a.recommendation === 'revoke_key');
+    expect(revoke).toBeDefined();
+    expect(revoke).toMatchObject({
+      accountId: 'acct-1',
+      apiKeyId: 'key-1',
+      symbol: 'YOYOW/BTC',
+      severity: 'critical',
+    });
+    expect(revoke!.signals.map((s) => s.detector).sort()).toContain('off_market_fill');
+    expect(revoke!.eventIds.length).toBeGreaterThan(0);
+    expect(revoke!.valueAtRisk).toBeGreaterThan(0);
+    expect(JSON.stringify(revoke)).not.toMatch(/secret|passphrase/i);
+  });
+
+  it('gives the same alerts and ids for the same input, whatever the batch size', async () => {
+    const events = syntheticScenario({
+      seed: 5,
+      days: 2,
+      accounts: 20,
+      victims: 1,
+      attackStrength: 'strong',
+    }).events;
+    const a = await run(engine().engine, events, 1, 1000);
+    const b = await run(engine().engine, events, 1, 137);
+    expect(a.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+  });
+
+  it('does not count a redelivered batch twice', async () => {
+    const { store, engine: e } = engine();
+    const events = attackStream();
+    await run(e, events);
+    const before = (await store.loadAccounts([{ exchange: 'binance', accountId: 'acct-1' }])).get(
+      'binance\u0000acct-1',
+    )!;
+    const replayed = await e.evaluate(events.map((event, i) => ({ seq: i + 1, event })));
+    expect(replayed.alreadyApplied).toBe(26);
+    expect(replayed.alerts).toEqual([]);
+    expect(await e.commit(replayed)).toBe(0);
+    const after = (await store.loadAccounts([{ exchange: 'binance', accountId: 'acct-1' }])).get(
+      'binance\u0000acct-1',
+    )!;
+    expect(after).toEqual(before);
+    expect(after.state.orders).toBe(26);
+  });
+
+  it('does not repeat an alert of the same level within the cooldown', async () => {
+    const alerts = await run(engine().engine, attackStream());
+    expect(alerts.filter((a) => a.recommendation === 'revoke_key')).toHaveLength(1);
+  });
+
+  it('reports an event whose processing fails and goes on with the batch', async () => {
+    const { store, engine: e } = engine();
+    // A corrupted baseline in the store (e.g. written by a broken release) makes folding throw.
+    await store.saveAccounts([
+      { exchange: 'binance', accountId: 'broken', seq: 0, state: { v: 1 } as unknown as AccountState },
+    ]);
+    const events = [
+      order({ accountId: 'broken', timestamp: T0 }),
+      order({ accountId: 'fine', timestamp: T0 + 1 }),
+    ];
+    const outcome = await e.evaluate(events.map((event, i) => ({ seq: i + 1, event })));
+    expect(outcome.failures).toHaveLength(1);
+    expect(outcome.failures[0]).toMatchObject({ code: 'KG_ERR_DETECTOR_FAILED', seq: 1 });
+    expect(outcome.updates.map((u) => u.accountId)).toContain('fine');
+  });
+
+  it('leaves the stored baseline untouched until commit', async () => {
+    const { store, engine: e } = engine();
+    await run(e, [order({ timestamp: T0 })]);
+    const outcome = await e.evaluate([{ seq: 2, event: order({ timestamp: T0 + 1 }) }]);
+    expect(outcome.updates).toHaveLength(1);
+    const stored = (await store.loadAccounts([{ exchange: 'binance', accountId: 'acct-1' }])).get(
+      'binance\u0000acct-1',
+    )!;
+    expect(stored.state.orders).toBe(1);
+  });
+});

@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/main.js';
+import { ReorderBuffer } from '../../src/replay/reorder-buffer.js';
+import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d) => {
+    text += d;
+  });
+  return { stream, text: () => text };
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'keyguard-replay-'));
+const scenario = syntheticScenario({ seed: 3, days: 2, accounts: 15, victims: 1, attackStrength: 'strong' });
+const eventsFile = path.join(dir, 'events.jsonl');
+writeFileSync(eventsFile, `${scenario.events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+
+async function replay(args: string[]) {
+  const out = capture();
+  const err = capture();
+  const code = await main(['replay', ...args], out.stream, err.stream);
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+describe('keyguard replay', () => {
+  it('writes only alert lines to stdout, the summary to stderr, and the same alerts every time', async () => {
+    const first = await replay([eventsFile]);
+    const second = await replay([eventsFile]);
+    expect(first.code).toBe(0);
+    const lines = first.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty('alertId');
+    expect(lines.some((l) => JSON.parse(l).recommendation === 'revoke_key')).toBe(true);
+    expect(second.stdout).toBe(first.stdout);
+    expect(first.stderr).toMatch(/events: \d+ \(order \d+, fill \d+, trade \d+, ticker \d+\)/);
+    expect(first.stderr).toMatch(/events\/s/);
+  });
+
+  it('reports bad lines with their number and reason, processes the rest, and exits 3', async () => {
+    const good = readFileSync(eventsFile, 'utf8').trim().split('\n');
+    const bad = [
+      ...good.slice(0, 100),
+      'not json at all',
+      JSON.stringify({ kind: 'fill', exchange: 'binance', timestamp: 1, symbol: 'X/BTC', price: 'high' }),
+      ...good.slice(100),
+    ];
+    const file = path.join(dir, 'with-bad-lines.jsonl');
+    writeFileSync(file, `${bad.join('\n')}\n`);
+    const clean = await replay([eventsFile]);
+    const r = await replay([file]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${file}:101: KG_ERR_EVENT_NOT_JSON`);
+    expect(r.stderr).toContain(`${file}:102: KG_ERR_EVENT_INVALID: id: `);
+    expect(r.stderr).toMatch(/rejected lines: 2/);
+    expect(r.stdout).toBe(clean.stdout);
+  });
+
+  it('reads stdin when given no file, and writes alerts to --out', async () => {
+    const out = path.join(dir, 'alerts.jsonl');
+    const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')!;
+    Object.defineProperty(process, 'stdin', {
+      value: Readable.from([readFileSync(eventsFile)]),
+      configurable: true,
+    });
+    try {
+      const r = await replay(['--out', out]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(readFileSync(out, 'utf8')).toBe((await replay([eventsFile])).stdout);
+    } finally {
+      Object.defineProperty(process, 'stdin', stdin);
+    }
+  });
+
+  it('exits 2 with a message on usage and config errors', async () => {
+    expect((await replay(['/no/such/file.jsonl'])).stderr).toMatch(/KG_ERR_USAGE: no such file/);
+    expect((await replay(['--batch', 'many', eventsFile])).code).toBe(2);
+    const cfg = path.join(dir, 'bad-config.json');
+    writeFileSync(cfg, JSON.stringify({ offMarket: { fullDeviation: -1 } }));
+    const r = await replay(['--config', cfg, eventsFile]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/KG_ERR_CONFIG_INVALID: .*offMarket\.fullDeviation/);
+    const unknown = capture();
+    expect(await main(['frobnicate'], capture().stream, unknown.stream)).toBe(2);
+    expect(unknown.text()).toMatch(/unknown command/);
+  });
+});
+
+describe('reorder buffer', () => {
+  it('releases events in event-time order once the watermark passes, late ones at once', () => {
+    const b = new ReorderBuffer<string>(10);
+    expect(b.push(100, 'a')).toEqual([]);
+    expect(b.push(95, 'b')).toEqual([]);
+    expect(b.push(112, 'c')).toEqual(['b', 'a']);
+    expect(b.push(90, 'late')).toEqual(['late']);
+    expect(b.late).toBe(1);
+    expect(b.flush()).toEqual(['c']);
+  });
+});
