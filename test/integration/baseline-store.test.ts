@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { loadDetectionConfig } from '../../src/config/detection.js';
+import { DetectionEngine } from '../../src/detection/engine.js';
+import type { Alert } from '../../src/events/schema.js';
+import { MarketState } from '../../src/market/market-state.js';
+import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import { newAccountState } from '../../src/state/account-state.js';
+import { accountKey, type BaselineStore } from '../../src/state/baseline-store.js';
+import { accountStateKey } from '../../src/state/keys.js';
+import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+import { RedisBaselineStore } from '../../src/state/redis-store.js';
+
+const cfg = loadDetectionConfig();
+const opened: BaselineStore[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+const factories: Record<string, () => BaselineStore> = {
+  memory: () => new MemoryBaselineStore(cfg.state.ttlSeconds * 1000),
+  redis: () =>
+    new RedisBaselineStore({
+      url: inject('redisUrl'),
+      keyPrefix: `test:${randomUUID()}:`,
+      ttlSeconds: cfg.state.ttlSeconds,
+    }),
+};
+
+function make(kind: string): BaselineStore {
+  const store = factories[kind]!();
+  opened.push(store);
+  return store;
+}
+
+function stateWith(orders: number) {
+  const s = newAccountState(1_000);
+  s.orders = orders;
+  s.syms['YOYOW/BTC'] = { f: 1_000, l: 2_000, n: orders };
+  return s;
+}
+
+// The same contract, run against the embedded store and against the real Redis.
+describe.each(Object.keys(factories))('baseline store contract: %s', (kind) => {
+  it('returns nothing for accounts it has never seen', async () => {
+    const store = make(kind);
+    expect((await store.loadAccounts([{ exchange: 'binance', accountId: 'nobody' }])).size).toBe(0);
+    expect((await store.loadAccounts([])).size).toBe(0);
+  });
+
+  it('round-trips a batch of accounts', async () => {
+    const store = make(kind);
+    const updates = Array.from({ length: 300 }, (_, i) => ({
+      exchange: i % 2 ? 'binance' : 'kucoin',
+      accountId: `acct-${i}`,
+      seq: i + 1,
+      state: stateWith(i),
+    }));
+    expect(await store.saveAccounts(updates)).toBe(300);
+    const loaded = await store.loadAccounts(updates);
+    expect(loaded.size).toBe(300);
+    for (const u of updates) expect(loaded.get(accountKey(u))).toEqual({ seq: u.seq, state: u.state });
+  });
+
+  it('keeps exchanges apart and survives ids with braces and colons', async () => {
+    const store = make(kind);
+    const odd = { exchange: 'binance', accountId: 'a:{b}:c' };
+    await store.saveAccounts([{ ...odd, seq: 1, state: stateWith(1) }]);
+    await store.saveAccounts([{ exchange: 'kucoin', accountId: 'a:{b}:c', seq: 1, state: stateWith(2) }]);
+    const loaded = await store.loadAccounts([odd, { exchange: 'kucoin', accountId: 'a:{b}:c' }]);
+    expect(loaded.get(accountKey(odd))!.state.orders).toBe(1);
+    expect(loaded.get(accountKey({ exchange: 'kucoin', accountId: 'a:{b}:c' }))!.state.orders).toBe(2);
+  });
+
+  it('ignores an update that is not newer than the stored one (redelivery)', async () => {
+    const store = make(kind);
+    const ref = { exchange: 'binance', accountId: 'acct-r' };
+    expect(await store.saveAccounts([{ ...ref, seq: 10, state: stateWith(10) }])).toBe(1);
+    expect(await store.saveAccounts([{ ...ref, seq: 10, state: stateWith(99) }])).toBe(0);
+    expect(await store.saveAccounts([{ ...ref, seq: 7, state: stateWith(99) }])).toBe(0);
+    expect((await store.loadAccounts([ref])).get(accountKey(ref))).toEqual({ seq: 10, state: stateWith(10) });
+    expect(await store.saveAccounts([{ ...ref, seq: 11, state: stateWith(11) }])).toBe(1);
+  });
+
+  it('gives a snapshot: changing a loaded state does not change the store', async () => {
+    const store = make(kind);
+    const ref = { exchange: 'binance', accountId: 'acct-s' };
+    await store.saveAccounts([{ ...ref, seq: 1, state: stateWith(1) }]);
+    const loaded = (await store.loadAccounts([ref])).get(accountKey(ref))!;
+    loaded.state.orders = 1234;
+    expect((await store.loadAccounts([ref])).get(accountKey(ref))!.state.orders).toBe(1);
+  });
+
+  it('gives the same alerts as the other store for the same stream', async () => {
+    const events = syntheticScenario({
+      seed: 21,
+      days: 2,
+      accounts: 25,
+      victims: 1,
+      attackStrength: 'strong',
+    }).events;
+    const run = async (store: BaselineStore) => {
+      const engine = new DetectionEngine(cfg, store, new MarketState(cfg));
+      const alerts: Alert[] = [];
+      for (let i = 0; i < events.length; i += 1000) {
+        const outcome = await engine.evaluate(
+          events.slice(i, i + 1000).map((event, j) => ({ seq: i + j + 1, event })),
+        );
+        alerts.push(...outcome.alerts);
+        await engine.commit(outcome);
+      }
+      return alerts;
+    };
+    const here = await run(make(kind));
+    const there = await run(make(kind === 'memory' ? 'redis' : 'memory'));
+    expect(here.some((a) => a.recommendation === 'revoke_key')).toBe(true);
+    expect(here).toEqual(there);
+  });
+});
+
+describe('redis store specifics', () => {
+  it('reads and writes a whole batch in one round trip each, with a TTL, in one slot per account', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const store = new RedisBaselineStore({ url: inject('redisUrl'), keyPrefix: prefix, ttlSeconds: 3600 });
+    opened.push(store);
+    const refs = Array.from({ length: 500 }, (_, i) => ({ exchange: 'binance', accountId: `acct-${i}` }));
+    await store.loadAccounts(refs);
+    await store.saveAccounts(refs.map((r, i) => ({ ...r, seq: i + 1, state: stateWith(i) })));
+    expect(store.roundTrips).toBe(2);
+    const key = accountStateKey(prefix, refs[7]!);
+    expect(key).toBe(`${prefix}acct:{binance:acct-7}:state`);
+    const ttl = await store.redis.ttl(key);
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+  });
+
+  it('reports Redis being unreachable as a retriable store error', async () => {
+    const store = new RedisBaselineStore({ url: 'redis://127.0.0.1:1', keyPrefix: 'x:', ttlSeconds: 60 });
+    store.redis.on('error', () => {});
+    await expect(store.loadAccounts([{ exchange: 'b', accountId: 'a' }])).rejects.toMatchObject({
+      code: 'KG_ERR_STORE_UNAVAILABLE',
+      retriable: true,
+    });
+    store.redis.disconnect();
+  });
+});
+
+describe('memory store specifics', () => {
+  it('forgets accounts idle for longer than the TTL of event time', async () => {
+    const store = new MemoryBaselineStore(10_000);
+    const old = stateWith(1);
+    old.act.l = 1_000;
+    const recent = stateWith(2);
+    recent.act.l = 50_000;
+    await store.saveAccounts([
+      { exchange: 'b', accountId: 'old', seq: 1, state: old },
+      { exchange: 'b', accountId: 'recent', seq: 2, state: recent },
+    ]);
+    store.sweep();
+    expect(store.size).toBe(1);
+  });
+});
