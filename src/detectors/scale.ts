@@ -11,5 +11,7 @@ export function round(value: number, digits = 4): number {
 
 /** Rounds to `sig` significant digits (prices of illiquid coins are tiny numbers). */
 export function sig(value: number, digits = 6): number {
-  return value === 0 ? 0 : Number(value.toPrecision(digits));
+  if (value === 0 || !Number.isFinite(value)) return value;
+  const scale = 10 ** (digits - Math.ceil(Math.log10(Math.abs(value))));
+  return Math.round(value * scale) / scale;
 }

@@ -59,6 +59,7 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
 
   const score = Math.max(acct.score, key?.score ?? 0, pairScore);
   const windowS = cfg.burst.windowMs / 1000;
+  if (score === 0) return { detector: 'trade_burst', score: 0, evidence: { windowOrders: acct.orders } };
   const parts = [`${acct.orders} orders in ${windowS}s vs baseline peak ${acct.baseline}`];
   if (key) parts.push(`key ${key.orders} vs ${key.baseline}`);
   if (pairOrders > 0) {

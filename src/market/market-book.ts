@@ -34,6 +34,8 @@ export class MarketBook {
   private lastTicker?: TickerEvent;
   private anomalousSince?: number;
   private cached?: { key: number; value: ReferencePrice | undefined };
+  /** References by the end of their window; cleared whenever a bucket closes. */
+  private byWindowEnd = new Map<number, ReferencePrice | undefined>();
 
   constructor(
     readonly exchange: string,
@@ -71,13 +73,14 @@ export class MarketBook {
     const cfg = this.cfg.reference;
     const bucketMedian = median(cur.prices);
     // Judge the minute against the reference of its own time (lag 0: every minute before it).
-    const ref = referenceFrom(this.buckets, cur.start, { ...cfg, lagMs: 0 });
+    const ref = this.referenceEndingAt(cur.start);
     const deviation = ref ? Math.abs(bucketMedian / ref.price - 1) : 0;
     const limit = Math.max(cfg.anomalyDeviation, 4 * (ref?.dispersion ?? 0));
     const spike =
       ref !== undefined && cur.prices.length > cfg.printSpikeFactor * Math.max(1, ref.printsPerMinute);
     const normal = !ref || (deviation <= limit && !(spike && deviation > limit / 2));
     this.buckets.push({ start: cur.start, median: bucketMedian, prints: cur.prices.length, normal });
+    let reanchored = false;
     if (normal) {
       this.anomalousSince = undefined;
     } else {
@@ -86,10 +89,25 @@ export class MarketBook {
         // The new level held for hours: accept it as the market's price.
         for (const b of this.buckets) if (b.start >= this.anomalousSince) b.normal = true;
         this.anomalousSince = undefined;
+        reanchored = true;
       }
     }
     if (this.buckets.length > cfg.maxBuckets) this.buckets.splice(0, this.buckets.length - cfg.maxBuckets);
     this.cached = undefined;
+    // The new minute changes only references whose window reaches past its end.
+    if (reanchored) this.byWindowEnd.clear();
+    else
+      for (const end of this.byWindowEnd.keys())
+        if (end >= cur.start + cfg.bucketMs) this.byWindowEnd.delete(end);
+    if (this.byWindowEnd.size > 8) this.byWindowEnd.delete(this.byWindowEnd.keys().next().value!);
+  }
+
+  /** The reference over closed minutes ending at `end` (no lag), shared by the anomaly check and snapshots. */
+  private referenceEndingAt(end: number): ReferencePrice | undefined {
+    if (this.byWindowEnd.has(end)) return this.byWindowEnd.get(end);
+    const value = referenceFrom(this.buckets, end, { ...this.cfg.reference, lagMs: 0 });
+    this.byWindowEnd.set(end, value);
+    return value;
   }
 
   /** The reference at event time `at`; computed once per bucket step (lag is whole buckets). */
@@ -97,7 +115,10 @@ export class MarketBook {
     const cfg = this.cfg.reference;
     if (this.current && this.current.start + cfg.bucketMs <= at - cfg.lagMs) this.closeCurrent();
     const key = at - (at % cfg.bucketMs);
-    if (this.cached?.key !== key) this.cached = { key, value: referenceFrom(this.buckets, key, cfg) };
+    if (this.cached?.key !== key) {
+      const ending = this.referenceEndingAt(key - cfg.lagMs);
+      this.cached = { key, value: ending && { ...ending, ageMs: ending.ageMs + cfg.lagMs } };
+    }
     const value = this.cached.value;
     return value && { ...value, ageMs: value.ageMs + (at - key) };
   }

@@ -34,8 +34,9 @@ export interface ReferencePrice {
   source: 'lagged_median_of_normal_minutes';
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+export function median(values: readonly number[]): number {
+  const sorted = Float64Array.from(values).sort(); // typed arrays sort numerically, fast
+  if (sorted.length === 0) return Number.NaN;
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

@@ -4,8 +4,8 @@
  */
 
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
 import { decodeEvent, eventId } from '../events/decode.js';
 import type { Alert, EventKind, InputEvent, Recommendation } from '../events/schema.js';
@@ -94,31 +94,45 @@ export async function replay(
     }
     await engine.commit(outcome);
   };
-  const enqueue = async (events: InputEvent[]) => {
+  const enqueue = (events: InputEvent[]) => {
     for (const event of events) {
       pending.push({ seq: ++seq, event });
       summary.events++;
       summary.eventsByKind[event.kind]++;
     }
-    if (pending.length >= opts.batchSize) await runBatch();
   };
 
   for (const input of inputs) {
-    const lines = createInterface({ input: input.stream, crlfDelay: Number.POSITIVE_INFINITY });
     let lineNo = 0;
-    for await (const line of lines) {
+    const handle = (raw: string) => {
       lineNo++;
-      if (line.trim() === '') continue;
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim() === '') return;
       const decoded = decodeEvent(line);
       if (!decoded.ok) {
         summary.rejected++;
         opts.onRejected({ source: input.name, line: lineNo, code: decoded.code, reason: decoded.reason });
-        continue;
+        return;
       }
-      await enqueue(buffer.push(decoded.event.timestamp, decoded.event));
+      enqueue(buffer.push(decoded.event.timestamp, decoded.event));
+    };
+    // Lines are split by hand and handled synchronously; the only await is per batch.
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for await (const chunk of input.stream) {
+      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+        handle(text.slice(start, nl));
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+      if (pending.length >= opts.batchSize) await runBatch();
     }
+    rest += decoder.end();
+    if (rest !== '') handle(rest);
   }
-  await enqueue(buffer.flush());
+  enqueue(buffer.flush());
   await runBatch();
   summary.lateEvents = buffer.late;
   summary.seconds = Number(process.hrtime.bigint() - started) / 1e9;

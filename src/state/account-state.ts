@@ -167,3 +167,27 @@ function evictSymbols(state: AccountState, max: number): void {
   delete state.syms[oldest];
   state.capped = true;
 }
+
+function cloneActivity(a: Activity): Activity {
+  return { w: { b: a.w.b.slice(), n: a.w.n.slice() }, p: a.p.slice(), f: a.f, l: a.l };
+}
+
+/** A deep copy, much cheaper than structuredClone for this known shape (the embedded store's snapshots). */
+export function cloneAccountState(s: AccountState): AccountState {
+  const keys: Record<string, Activity> = {};
+  for (const k in s.keys) keys[k] = cloneActivity(s.keys[k]!);
+  const syms: Record<string, SymbolHistory> = {};
+  for (const k in s.syms) {
+    const h = s.syms[k]!;
+    syms[k] = h.t ? { f: h.f, l: h.l, n: h.n, t: h.t.slice() } : { f: h.f, l: h.l, n: h.n };
+  }
+  return {
+    ...s,
+    act: cloneActivity(s.act),
+    keys,
+    syms,
+    recent: s.recent.slice(),
+    ev: s.ev.slice(),
+    ...(s.alert ? { alert: { ...s.alert } } : {}),
+  };
+}

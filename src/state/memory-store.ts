@@ -1,5 +1,14 @@
+import { type AccountState, cloneAccountState } from './account-state.js';
 import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
 import { accountKey } from './baseline-store.js';
+
+function snapshotOf(state: AccountState): AccountState {
+  try {
+    return cloneAccountState(state);
+  } catch {
+    return structuredClone(state); // not the shape we wrote (a corrupted entry): copy it as it is
+  }
+}
 
 /**
  * The embedded default (replay, demo). Holds state objects as they are, no serialization. Idle
@@ -19,7 +28,7 @@ export class MemoryBaselineStore implements BaselineStore {
       const key = accountKey(ref);
       const found = this.accounts.get(key);
       // A snapshot: the engine mutates what it loads, and nothing may change before saveAccounts.
-      if (found) out.set(key, { seq: found.seq, state: structuredClone(found.state) });
+      if (found) out.set(key, { seq: found.seq, state: snapshotOf(found.state) });
     }
     return out;
   }
