@@ -50,6 +50,11 @@ async function keyguard(scenario: Scenario): Promise<Alert[]> {
   for (let i = 0; i < events.length; i += 2000) {
     const batch = events.slice(i, i + 2000).map((event, j) => ({ seq: i + j + 1, event }));
     const outcome = await engine.evaluate(batch);
+    if (outcome.failures.length > 0) {
+      throw new Error(
+        `detector failures, e.g. ${outcome.failures[0]!.reason}: the evaluation would be meaningless`,
+      );
+    }
     alerts.push(...outcome.alerts);
     await engine.commit(outcome);
   }
@@ -94,7 +99,7 @@ function lastPrintBaseline(events: readonly InputEvent[]): Decision[] {
   const out: Decision[] = [];
   for (const e of events) {
     if (e.kind === 'trade') {
-      if (!e.id.includes('-f')) last.set(e.symbol, e.price); // public prints other than the account's own fill
+      last.set(e.symbol, e.price);
     } else if (e.kind === 'fill') {
       const p = last.get(e.symbol);
       if (p === undefined) continue;
@@ -152,6 +157,9 @@ function printTable(title: string, t: EvaluationTable): void {
     console.log(`| ${k} | ${r.accounts} | ${r.falseRevokes} | ${pct(r.rate, 2)} | ${r.reviews} |`);
   }
   console.log(`| all benign | ${t.benignAccounts} | | ${pct(t.falseRevokeRate, 3)} | |`);
+  console.log(
+    `victims whose key was revoked on their benign trading before the attack: ${t.victimsRevokedBeforeAttack}`,
+  );
 }
 
 const runs: Record<string, Evaluation[]> = { keyguard: [], zscore: [], lastPrint: [] };

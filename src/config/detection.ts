@@ -57,6 +57,7 @@ export const detectionConfigSchema = z
       extremeDeviation: z.number().positive(),
       volatilityMultiplier: z.number().nonnegative(),
       maxTolerance: z.number().positive(),
+      livePremium: z.number().positive(),
     }),
     fusion: z.object({
       weights: z.record(detector, unit),

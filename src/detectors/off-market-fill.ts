@@ -3,7 +3,9 @@
  * far below it. The reference is the lagged median of normal minutes (see reference-price.ts),
  * which an attacker filling against his own asks cannot drag along. The tolerance widens with the
  * pair's own noise. The score ramps to 0.8 at `fullDeviation` and on to 1 at `extremeDeviation`,
- * so rules can tell "clearly off-market" from "absurdly off-market".
+ * so rules can tell "clearly off-market" from "absurdly off-market". A price that is clearly off
+ * the reference *and* `livePremium` above the last public print (the live market, which an
+ * attacker can move but a victim's first order has not yet moved) scores 0.96 as well.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
@@ -30,10 +32,15 @@ export function offMarketFill(
   );
   const full = Math.max(c.fullDeviation, tolerance + 0.01);
   const extreme = Math.max(c.extremeDeviation, full + 0.01);
-  const score =
-    deviation <= tolerance
-      ? 0
-      : 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
+  if (deviation <= tolerance) {
+    return { detector: 'off_market_fill', score: 0, evidence: { deviationPct: round(deviation * 100, 2) } };
+  }
+  const last = market.lastPrint?.price;
+  const livePremium =
+    last === undefined ? undefined : event.side === 'buy' ? price / last - 1 : 1 - price / last;
+  let score = 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
+  if (deviation >= full && livePremium !== undefined && livePremium >= c.livePremium)
+    score = Math.max(score, 0.96);
   const moved = Math.max(0, (event.side === 'buy' ? price - ref.price : ref.price - price) * event.amount);
   const what = event.kind === 'fill' ? 'fill' : 'limit order';
   const dir = event.side === 'buy' ? 'above' : 'below';
@@ -49,6 +56,7 @@ export function offMarketFill(
       referenceSource: ref.source,
       referenceAgeSeconds: round(ref.ageMs / 1000, 1),
       referencePrints: ref.prints,
+      ...(livePremium !== undefined ? { lastPrintPremiumPct: round(livePremium * 100, 2) } : {}),
       valueMoved: sig(moved),
       basis: event.kind === 'fill' ? 'fill' : 'order_limit_price',
     },

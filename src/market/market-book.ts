@@ -20,6 +20,8 @@ export interface MarketSnapshot {
   exchange: string;
   symbol: string;
   reference?: ReferencePrice;
+  /** The last public print before the event: the live market (which an attacker can move). */
+  lastPrint?: { price: number; ageMs: number };
   liquidity: Liquidity;
   known: boolean;
 }
@@ -32,6 +34,7 @@ export class MarketBook {
   private hours = new Map<number, { quote: number; prints: number }>();
   private firstPrintAt?: number;
   private lastTicker?: TickerEvent;
+  private lastPrint?: { price: number; at: number };
   private anomalousSince?: number;
   private cached?: { key: number; value: ReferencePrice | undefined };
   /** References by the end of their window; cleared whenever a bucket closes. */
@@ -47,6 +50,8 @@ export class MarketBook {
     const bucketMs = this.cfg.reference.bucketMs;
     const start = trade.timestamp - (trade.timestamp % bucketMs);
     this.firstPrintAt ??= trade.timestamp;
+    if (!this.lastPrint || trade.timestamp >= this.lastPrint.at)
+      this.lastPrint = { price: trade.price, at: trade.timestamp };
     const hour = trade.timestamp - (trade.timestamp % HOUR);
     const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
     h.quote += trade.price * trade.amount;
@@ -165,6 +170,9 @@ export class MarketBook {
       exchange: this.exchange,
       symbol: this.symbol,
       ...(reference ? { reference } : {}),
+      ...(this.lastPrint
+        ? { lastPrint: { price: this.lastPrint.price, ageMs: at - this.lastPrint.at } }
+        : {}),
       liquidity: this.liquidity(at),
       known: this.firstPrintAt !== undefined || this.lastTicker !== undefined,
     };

@@ -8,6 +8,8 @@ import type { AccountTruth, AttackStrength, BenignKind } from './scenario.js';
 
 /** The platform revokes the key this long after the alert is published. */
 export const REVOKE_DELAY_MS = 1_000;
+/** A victim's revoke counts as catching the attack from this long before its first malicious order. */
+export const ATTACK_LEAD_MS = 10 * 60_000;
 
 export interface VictimOutcome {
   accountId: string;
@@ -21,32 +23,44 @@ export interface VictimOutcome {
 
 export interface Evaluation {
   victims: VictimOutcome[];
+  /** Victims whose key was revoked before the attack (on benign behaviour): a false revoke too. */
+  revokedBeforeAttack: number;
   benignByKind: Record<string, { accounts: number; falseRevokes: number; reviews: number }>;
 }
 
 /** First revoke per account, from alerts (or any list of {accountId, timestamp, recommendation}). */
+/**
+ * Revoke times per account (sorted), from alerts or any list of {accountId, timestamp,
+ * recommendation}, and the accounts that got a review.
+ */
 export function firstRevokes(alerts: Iterable<Pick<Alert, 'accountId' | 'timestamp' | 'recommendation'>>) {
-  const first = new Map<string, number>();
+  const first = new Map<string, number[]>();
   const reviews = new Set<string>();
   for (const a of alerts) {
     if (a.recommendation === 'review') reviews.add(a.accountId);
     if (a.recommendation !== 'revoke_key' && a.recommendation !== 'freeze_account') continue;
-    const prev = first.get(a.accountId);
-    if (prev === undefined || a.timestamp < prev) first.set(a.accountId, a.timestamp);
+    const list = first.get(a.accountId) ?? [];
+    list.push(a.timestamp);
+    first.set(a.accountId, list);
   }
+  for (const list of first.values()) list.sort((x, y) => x - y);
   return { first, reviews };
 }
 
 export function evaluate(
   truth: Record<string, AccountTruth>,
-  revokes: ReadonlyMap<string, number>,
+  revokes: ReadonlyMap<string, readonly number[]>,
   reviews: ReadonlySet<string> = new Set(),
 ): Evaluation {
   const victims: VictimOutcome[] = [];
   const benignByKind: Evaluation['benignByKind'] = {};
+  let revokedBeforeAttack = 0;
   for (const [accountId, t] of Object.entries(truth)) {
-    const revokedAt = revokes.get(accountId);
+    const times = revokes.get(accountId) ?? [];
     if (t.kind === 'victim') {
+      const from = t.attackStart! - ATTACK_LEAD_MS;
+      if (times.some((x) => x < from)) revokedBeforeAttack++;
+      const revokedAt = times.find((x) => x >= from);
       const fills = t.maliciousFills ?? [];
       const valueMoved = fills.reduce((s, f) => s + Math.max(0, f.valueMoved), 0);
       const effective = revokedAt === undefined ? Number.POSITIVE_INFINITY : revokedAt + REVOKE_DELAY_MS;
@@ -66,11 +80,11 @@ export function evaluate(
     } else {
       const row = (benignByKind[t.kind] ??= { accounts: 0, falseRevokes: 0, reviews: 0 });
       row.accounts++;
-      if (revokedAt !== undefined) row.falseRevokes++;
+      if (times.length > 0) row.falseRevokes++;
       if (reviews.has(accountId)) row.reviews++;
     }
   }
-  return { victims, benignByKind };
+  return { victims, benignByKind, revokedBeforeAttack };
 }
 
 export interface EvaluationTable {
@@ -89,6 +103,7 @@ export interface EvaluationTable {
   benign: Record<string, { accounts: number; falseRevokes: number; rate: number; reviews: number }>;
   falseRevokeRate: number;
   benignAccounts: number;
+  victimsRevokedBeforeAttack: number;
 }
 
 export function summarize(evals: readonly Evaluation[]): EvaluationTable {
@@ -132,6 +147,7 @@ export function summarize(evals: readonly Evaluation[]): EvaluationTable {
     benign,
     falseRevokeRate: accounts ? falseRevokes / accounts : 0,
     benignAccounts: accounts,
+    victimsRevokedBeforeAttack: evals.reduce((s, e) => s + e.revokedBeforeAttack, 0),
   };
 }
 
