@@ -45,18 +45,9 @@ async function keyguard(scenario: Scenario): Promise<Alert[]> {
     new MemoryBaselineStore(cfg.state.ttlSeconds * 1000),
     new MarketState(cfg),
   );
-  const alerts: Alert[] = [];
-  const events = scenario.events;
-  for (let i = 0; i < events.length; i += 2000) {
-    const batch = events.slice(i, i + 2000).map((event, j) => ({ seq: i + j + 1, event }));
-    const outcome = await engine.evaluate(batch);
-    if (outcome.failures.length > 0) {
-      throw new Error(
-        `detector failures, e.g. ${outcome.failures[0]!.reason}: the evaluation would be meaningless`,
-      );
-    }
-    alerts.push(...outcome.alerts);
-    await engine.commit(outcome);
+  const { alerts, failures } = await engine.processAll(scenario.events);
+  if (failures.length > 0) {
+    throw new Error(`detector failures, e.g. ${failures[0]!.reason}: the evaluation would be meaningless`);
   }
   return alerts;
 }

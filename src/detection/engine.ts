@@ -129,6 +129,27 @@ export class DetectionEngine {
     return outcome;
   }
 
+  /**
+   * Runs an in-memory stream to the end, batch by batch (evaluate, then commit): for evaluation
+   * and tests. Sequence numbers start at `firstSeq`.
+   */
+  async processAll(
+    events: readonly InputEvent[],
+    batchSize = 2000,
+    firstSeq = 1,
+  ): Promise<{ alerts: Alert[]; failures: EventFailure[] }> {
+    const alerts: Alert[] = [];
+    const failures: EventFailure[] = [];
+    for (let i = 0; i < events.length; i += batchSize) {
+      const batch = events.slice(i, i + batchSize).map((event, j) => ({ seq: firstSeq + i + j, event }));
+      const outcome = await this.evaluate(batch);
+      alerts.push(...outcome.alerts);
+      failures.push(...outcome.failures);
+      await this.commit(outcome);
+    }
+    return { alerts, failures };
+  }
+
   /** Persists the baselines of an evaluated batch; call after its alerts are delivered. */
   async commit(outcome: BatchOutcome): Promise<number> {
     return this.store.saveAccounts(outcome.updates);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
-import type { Alert } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { newAccountState } from '../../src/state/account-state.js';
@@ -99,18 +98,8 @@ describe.each(Object.keys(factories))('baseline store contract: %s', (kind) => {
       victims: 1,
       attackStrength: 'strong',
     }).events;
-    const run = async (store: BaselineStore) => {
-      const engine = new DetectionEngine(cfg, store, new MarketState(cfg));
-      const alerts: Alert[] = [];
-      for (let i = 0; i < events.length; i += 1000) {
-        const outcome = await engine.evaluate(
-          events.slice(i, i + 1000).map((event, j) => ({ seq: i + j + 1, event })),
-        );
-        alerts.push(...outcome.alerts);
-        await engine.commit(outcome);
-      }
-      return alerts;
-    };
+    const run = async (store: BaselineStore) =>
+      (await new DetectionEngine(cfg, store, new MarketState(cfg)).processAll(events, 1000)).alerts;
     const here = await run(make(kind));
     const there = await run(make(kind === 'memory' ? 'redis' : 'memory'));
     expect(here.some((a) => a.recommendation === 'revoke_key')).toBe(true);

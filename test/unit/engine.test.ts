@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
-import { DetectionEngine, type SequencedEvent } from '../../src/detection/engine.js';
+import { DetectionEngine } from '../../src/detection/engine.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
@@ -15,16 +15,7 @@ function engine(store = new MemoryBaselineStore(DAY * 15)) {
 }
 
 async function run(e: DetectionEngine, events: InputEvent[], firstSeq = 1, batch = 500) {
-  const alerts = [];
-  for (let i = 0; i < events.length; i += batch) {
-    const slice: SequencedEvent[] = events
-      .slice(i, i + batch)
-      .map((event, j) => ({ seq: firstSeq + i + j, event }));
-    const outcome = await e.evaluate(slice);
-    alerts.push(...outcome.alerts);
-    await e.commit(outcome);
-  }
-  return alerts;
+  return (await e.processAll(events, batch, firstSeq)).alerts;
 }
 
 /** A week-old quiet account, a thin market, then 6 buys 1 s apart at +80 % in that market. */

@@ -11,15 +11,7 @@ const cfg = loadDetectionConfig();
 
 async function detect(events: ReturnType<typeof syntheticScenario>['events']): Promise<Alert[]> {
   const engine = new DetectionEngine(cfg, new MemoryBaselineStore(1e12), new MarketState(cfg));
-  const alerts: Alert[] = [];
-  for (let i = 0; i < events.length; i += 2000) {
-    const outcome = await engine.evaluate(
-      events.slice(i, i + 2000).map((event, j) => ({ seq: i + j + 1, event })),
-    );
-    alerts.push(...outcome.alerts);
-    await engine.commit(outcome);
-  }
-  return alerts;
+  return (await engine.processAll(events)).alerts;
 }
 
 describe('simulator', () => {
