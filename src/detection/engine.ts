@@ -73,7 +73,8 @@ export class DetectionEngine {
     private readonly market: MarketState,
   ) {}
 
-  async evaluate(batch: readonly SequencedEvent[]): Promise<BatchOutcome> {
+  /** `source` names where the batch comes from (a topic-partition); `seq` orders events within it. */
+  async evaluate(batch: readonly SequencedEvent[], source = 'replay'): Promise<BatchOutcome> {
     const refs = new Map<string, AccountRef>();
     for (const { event } of batch) {
       if (isAccountEvent(event))
@@ -98,7 +99,7 @@ export class DetectionEngine {
       if (event.kind === 'apikey') continue; // key lifecycle feeds key context (campaign detectors)
       const key = accountKey(event);
       const before = stored.get(key);
-      if (before && seq <= before.seq) {
+      if (before && seq <= (before.positions[source] ?? Number.NEGATIVE_INFINITY)) {
         outcome.alreadyApplied++;
         continue;
       }
@@ -107,6 +108,7 @@ export class DetectionEngine {
         entry = {
           exchange: event.exchange,
           accountId: event.accountId,
+          source,
           seq,
           state: before?.state ?? newAccountState(event.timestamp),
         };
@@ -172,7 +174,12 @@ export class DetectionEngine {
     const off = signals.find((s) => s.detector === 'off_market_fill');
     const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
     return {
-      alertId: alertIdFor(event.exchange, event.accountId, eventId(event)),
+      alertId: alertIdFor(
+        event.exchange,
+        event.accountId,
+        event.kind === 'order' ? event.id : event.order,
+        verdict.recommendation,
+      ),
       exchange: event.exchange,
       accountId: event.accountId,
       ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),

@@ -11,20 +11,24 @@ export function accountKey(ref: AccountRef): string {
 }
 
 export interface StoredAccount {
-  /** Position of the last input event folded into `state` (Kafka offset, replay line): updates are idempotent. */
-  seq: number;
+  /**
+   * Per input source (a Kafka topic-partition, or "replay"), the position of the last event folded
+   * into `state`: an event at or below it was already counted, so updates are idempotent.
+   */
+  positions: Record<string, number>;
   state: AccountState;
 }
 
 export interface AccountUpdate extends AccountRef {
+  source: string;
   seq: number;
   state: AccountState;
 }
 
 /**
  * Where per-account baselines live. Both calls cover a whole batch in one round trip.
- * `saveAccounts` applies an update only when its `seq` is newer than the stored one, so a
- * redelivered batch never counts an event twice.
+ * `saveAccounts` applies an update only when its `seq` is past the stored position for its
+ * source, so a redelivered batch never counts an event twice.
  */
 export interface BaselineStore {
   readonly kind: 'memory' | 'redis';

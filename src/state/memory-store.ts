@@ -28,7 +28,7 @@ export class MemoryBaselineStore implements BaselineStore {
       const key = accountKey(ref);
       const found = this.accounts.get(key);
       // A snapshot: the engine mutates what it loads, and nothing may change before saveAccounts.
-      if (found) out.set(key, { seq: found.seq, state: snapshotOf(found.state) });
+      if (found) out.set(key, { positions: { ...found.positions }, state: snapshotOf(found.state) });
     }
     return out;
   }
@@ -38,8 +38,8 @@ export class MemoryBaselineStore implements BaselineStore {
     for (const u of updates) {
       const key = accountKey(u);
       const existing = this.accounts.get(key);
-      if (existing && existing.seq >= u.seq) continue;
-      this.accounts.set(key, { seq: u.seq, state: u.state });
+      if (existing && (existing.positions[u.source] ?? Number.NEGATIVE_INFINITY) >= u.seq) continue;
+      this.accounts.set(key, { positions: { ...existing?.positions, [u.source]: u.seq }, state: u.state });
       this.newestEventTime = Math.max(this.newestEventTime, u.state.act?.l ?? 0);
       applied++;
     }

@@ -13,8 +13,8 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Baselines in Redis: one hash per account (seq + JSON state). A batch is read with one pipeline
- * of HMGETs and written with one pipeline of `save-account` script calls: two round trips per
+ * Baselines in Redis: one hash per account (JSON state + one position per input source). A batch
+ * is read with one pipeline of HGETALLs and written with one pipeline of `save-account` script calls: two round trips per
  * batch, whatever its size. Each call touches one account's slot, so this is Cluster-compatible.
  */
 export class RedisBaselineStore implements BaselineStore {
@@ -31,15 +31,17 @@ export class RedisBaselineStore implements BaselineStore {
     const out = new Map<string, StoredAccount>();
     if (refs.length === 0) return out;
     const pipeline = this.redis.pipeline();
-    for (const ref of refs) pipeline.hmget(accountStateKey(this.opts.keyPrefix, ref), 'seq', 's');
+    for (const ref of refs) pipeline.hgetall(accountStateKey(this.opts.keyPrefix, ref));
     const results = await this.exec(pipeline, 'load');
     refs.forEach((ref, i) => {
       const [err, value] = results[i]!;
       if (err) throw new StoreError(`loading ${ref.accountId}: ${err.message}`, err);
-      const [seq, json] = value as [string | null, string | null];
-      if (seq !== null && json !== null) {
-        out.set(accountKey(ref), { seq: Number(seq), state: JSON.parse(json) as AccountState });
-      }
+      const fields = value as Record<string, string>;
+      if (fields.s === undefined) return;
+      const positions: Record<string, number> = {};
+      for (const [name, v] of Object.entries(fields))
+        if (name.startsWith('p:')) positions[name.slice(2)] = Number(v);
+      out.set(accountKey(ref), { positions, state: JSON.parse(fields.s) as AccountState });
     });
     return out;
   }
@@ -47,11 +49,12 @@ export class RedisBaselineStore implements BaselineStore {
   async saveAccounts(updates: readonly AccountUpdate[]): Promise<number> {
     if (updates.length === 0) return 0;
     const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
-      saveAccount(key: string, seq: number, json: string, ttl: number): unknown;
+      saveAccount(key: string, source: string, seq: number, json: string, ttl: number): unknown;
     };
     for (const u of updates) {
       pipeline.saveAccount(
         accountStateKey(this.opts.keyPrefix, u),
+        u.source,
         u.seq,
         JSON.stringify(u.state),
         this.opts.ttlSeconds,

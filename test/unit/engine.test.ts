@@ -86,7 +86,13 @@ describe('detection engine', () => {
     const { store, engine: e } = engine();
     // A corrupted baseline in the store (e.g. written by a broken release) makes folding throw.
     await store.saveAccounts([
-      { exchange: 'binance', accountId: 'broken', seq: 0, state: { v: 1 } as unknown as AccountState },
+      {
+        exchange: 'binance',
+        accountId: 'broken',
+        source: 'replay',
+        seq: 0,
+        state: { v: 1 } as unknown as AccountState,
+      },
     ]);
     const events = [
       order({ accountId: 'broken', timestamp: T0 }),

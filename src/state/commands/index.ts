@@ -7,7 +7,13 @@ const dir = path.dirname(fileURLToPath(import.meta.url));
 
 /** One atomic operation per file, `<name>-<N>.lua` with N = number of KEYS, registered once per connection. */
 export interface ScriptCommands {
-  saveAccount(key: string, seq: number, stateJson: string, ttlSeconds: number): Promise<number>;
+  saveAccount(
+    key: string,
+    source: string,
+    seq: number,
+    stateJson: string,
+    ttlSeconds: number,
+  ): Promise<number>;
 }
 
 function commandName(file: string): { name: string; numberOfKeys: number } {
