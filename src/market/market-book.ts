@@ -28,13 +28,30 @@ export interface MarketSnapshot {
 
 const HOUR = 3_600_000;
 
+/** Inserts keeping time order (appends in the usual case), dropping the oldest past `cap`. */
+function insertByTime<T>(list: T[], item: T, time: (x: T) => number, cap: number): void {
+  let i = list.length;
+  while (i > 0 && time(list[i - 1]!) > time(item)) i--;
+  list.splice(i, 0, item);
+  if (list.length > cap) list.shift();
+}
+
+function latestAtOrBefore<T>(list: readonly T[], at: number, time: (x: T) => number): T | undefined {
+  for (let i = list.length - 1; i >= 0; i--) if (time(list[i]!) <= at) return list[i];
+  return undefined;
+}
+
 export class MarketBook {
   private readonly buckets: MinuteBucket[] = [];
   private current?: { start: number; prices: number[] };
   private hours = new Map<number, { quote: number; prints: number }>();
   private firstPrintAt?: number;
-  private lastTicker?: TickerEvent;
-  private lastPrint?: { price: number; at: number };
+  /**
+   * The latest prints and tickers, time-ordered, so a snapshot at time t sees only what was public
+   * at t even when the market stream runs ahead of the account stream (a streaming worker).
+   */
+  private readonly recentPrints: Array<{ at: number; price: number }> = [];
+  private readonly recentTickers: TickerEvent[] = [];
   private anomalousSince?: number;
   private cached?: { key: number; value: ReferencePrice | undefined };
   /** References by the end of their window; cleared whenever a bucket closes. */
@@ -50,8 +67,7 @@ export class MarketBook {
     const bucketMs = this.cfg.reference.bucketMs;
     const start = trade.timestamp - (trade.timestamp % bucketMs);
     this.firstPrintAt ??= trade.timestamp;
-    if (!this.lastPrint || trade.timestamp >= this.lastPrint.at)
-      this.lastPrint = { price: trade.price, at: trade.timestamp };
+    insertByTime(this.recentPrints, { at: trade.timestamp, price: trade.price }, (p) => p.at, 256);
     const hour = trade.timestamp - (trade.timestamp % HOUR);
     const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
     h.quote += trade.price * trade.amount;
@@ -68,7 +84,7 @@ export class MarketBook {
   }
 
   applyTicker(ticker: TickerEvent): void {
-    if (!this.lastTicker || ticker.timestamp >= this.lastTicker.timestamp) this.lastTicker = ticker;
+    insertByTime(this.recentTickers, ticker, (t) => t.timestamp, 8);
   }
 
   private closeCurrent(): void {
@@ -131,7 +147,7 @@ export class MarketBook {
   liquidity(at: number): Liquidity {
     const cfg = this.cfg.liquidity;
     const out: Liquidity = {};
-    const t = this.lastTicker;
+    const t = latestAtOrBefore(this.recentTickers, at, (x) => x.timestamp);
     const tickerFresh = t !== undefined && at - t.timestamp <= cfg.tickerMaxAgeMs;
     if (tickerFresh && t.bid !== undefined && t.ask !== undefined && t.ask >= t.bid) {
       out.spread = (t.ask - t.bid) / ((t.ask + t.bid) / 2);
@@ -166,15 +182,14 @@ export class MarketBook {
 
   snapshot(at: number): MarketSnapshot {
     const reference = this.reference(at);
+    const lastPrint = latestAtOrBefore(this.recentPrints, at, (p) => p.at);
     return {
       exchange: this.exchange,
       symbol: this.symbol,
       ...(reference ? { reference } : {}),
-      ...(this.lastPrint
-        ? { lastPrint: { price: this.lastPrint.price, ageMs: at - this.lastPrint.at } }
-        : {}),
+      ...(lastPrint ? { lastPrint: { price: lastPrint.price, ageMs: at - lastPrint.at } } : {}),
       liquidity: this.liquidity(at),
-      known: this.firstPrintAt !== undefined || this.lastTicker !== undefined,
+      known: this.firstPrintAt !== undefined || this.recentTickers.length > 0,
     };
   }
 }
