@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import { demoCommand } from './cli/demo-command.js';
 import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
 import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
+import { workerCommand } from './cli/worker-command.js';
 import { loadDetectionConfig } from './config/detection.js';
 import { loadRuntimeEnv } from './config/runtime.js';
 import { KeyguardError } from './errors.js';
@@ -20,6 +21,7 @@ commands:
   demo        simulate a short stream with one attack, replay it, print the alerts
   replay      run the detectors over contract events (JSONL) and write alerts (JSONL)
   simulate    generate a contract event stream with benign and attacked accounts
+  worker      the streaming worker: Kafka in, alerts/recommendations/dead letters out (KAFKA_BROKERS, REDIS_URL)
   help        this text
 
 ${REPLAY_USAGE}
@@ -45,6 +47,8 @@ export async function main(
         return (await replayCommand(rest, loadConfig, log, stdout, stderr)).exitCode;
       case 'simulate':
         return await simulateCommand(rest, stdout, stderr);
+      case 'worker':
+        return await workerCommand(env, loadConfig(), log);
       case undefined:
       case 'help':
       case '--help':
@@ -79,6 +83,8 @@ if (process.argv[1] && /(?:main\.[jt]s|keyguard(?:\.js)?)$/.test(process.argv[1]
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // The worker's clients may leave timers behind; a finished worker exits now.
+      if (process.argv[2] === 'worker') process.exit(code);
     },
     (err) => {
       process.stderr.write(`keyguard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

@@ -28,12 +28,19 @@ export interface MarketSnapshot {
 
 const HOUR = 3_600_000;
 
-/** Inserts keeping time order (appends in the usual case), dropping the oldest past `cap`. */
-function insertByTime<T>(list: T[], item: T, time: (x: T) => number, cap: number): void {
+/** How much print history a snapshot can look back on exactly (the market stream may run ahead). */
+const RECENT_MS = 15 * 60_000;
+
+/** Inserts keeping time order (appends in the usual case); drops what is older than `keepMs` or past `cap`. */
+function insertByTime<T>(list: T[], item: T, time: (x: T) => number, keepMs: number, cap: number): void {
   let i = list.length;
   while (i > 0 && time(list[i - 1]!) > time(item)) i--;
   list.splice(i, 0, item);
-  if (list.length > cap) list.shift();
+  const newest = time(list[list.length - 1]!);
+  let drop = 0;
+  while (drop < list.length - 1 && time(list[drop]!) < newest - keepMs) drop++;
+  drop = Math.max(drop, list.length - cap);
+  if (drop >= 64 || list.length > cap) list.splice(0, drop); // in chunks: one splice per 64 stale items
 }
 
 function latestAtOrBefore<T>(list: readonly T[], at: number, time: (x: T) => number): T | undefined {
@@ -67,14 +74,20 @@ export class MarketBook {
     const bucketMs = this.cfg.reference.bucketMs;
     const start = trade.timestamp - (trade.timestamp % bucketMs);
     this.firstPrintAt ??= trade.timestamp;
-    insertByTime(this.recentPrints, { at: trade.timestamp, price: trade.price }, (p) => p.at, 256);
+    insertByTime(
+      this.recentPrints,
+      { at: trade.timestamp, price: trade.price },
+      (p) => p.at,
+      RECENT_MS,
+      20_000,
+    );
     const hour = trade.timestamp - (trade.timestamp % HOUR);
     const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
     h.quote += trade.price * trade.amount;
     h.prints += 1;
     this.hours.set(hour, h);
-    if (this.hours.size > 26) {
-      const cutoff = hour - 25 * HOUR;
+    if (this.hours.size > 32) {
+      const cutoff = hour - 30 * HOUR;
       for (const k of this.hours.keys()) if (k < cutoff) this.hours.delete(k);
     }
     if (this.current && start > this.current.start) this.closeCurrent();
@@ -84,7 +97,7 @@ export class MarketBook {
   }
 
   applyTicker(ticker: TickerEvent): void {
-    insertByTime(this.recentTickers, ticker, (t) => t.timestamp, 8);
+    insertByTime(this.recentTickers, ticker, (t) => t.timestamp, this.cfg.liquidity.tickerMaxAgeMs, 64);
   }
 
   private closeCurrent(): void {
@@ -108,12 +121,19 @@ export class MarketBook {
       this.anomalousSince ??= cur.start;
       if (cur.start - this.anomalousSince >= cfg.reanchorMs) {
         // The new level held for hours: accept it as the market's price.
-        for (const b of this.buckets) if (b.start >= this.anomalousSince) b.normal = true;
+        // Recorded with its time, so references for earlier moments stay as they were.
+        const since = this.anomalousSince;
+        for (const b of this.buckets)
+          if (b.start >= since && !b.normal) b.normalFrom = cur.start + cfg.bucketMs;
         this.anomalousSince = undefined;
         reanchored = true;
       }
     }
-    if (this.buckets.length > cfg.maxBuckets) this.buckets.splice(0, this.buckets.length - cfg.maxBuckets);
+    // Keep a day of minutes (what any reference may use), bounded by maxBuckets.
+    let drop = 0;
+    while (drop < this.buckets.length && this.buckets[drop]!.start < cur.start - cfg.maxAgeMs) drop++;
+    drop = Math.max(drop, this.buckets.length - cfg.maxBuckets);
+    if (drop > 0) this.buckets.splice(0, drop);
     this.cached = undefined;
     // The new minute changes only references whose window reaches past its end.
     if (reanchored) this.byWindowEnd.clear();

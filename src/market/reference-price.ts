@@ -19,6 +19,8 @@ export interface MinuteBucket {
   median: number;
   prints: number;
   normal: boolean;
+  /** Set when a re-anchoring accepted this minute later: normal for references from then on. */
+  normalFrom?: number;
 }
 
 export interface ReferencePrice {
@@ -56,7 +58,7 @@ export function referenceFrom(
     const b = buckets[i]!;
     if (b.start + cfg.bucketMs > newestEnd) continue;
     if (b.start < oldest) break;
-    if (!b.normal) continue;
+    if (!b.normal && !(b.normalFrom !== undefined && b.normalFrom <= at)) continue;
     if (b.start < windowStart && prints >= cfg.minPrints) break;
     used.push(b);
     prints += b.prints;

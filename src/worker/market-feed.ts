@@ -1,0 +1,120 @@
+/**
+ * The market stream, consumed whole by every worker (its own throwaway consumer group, not split
+ * with the other workers): each worker needs every market's reference price, and market state is
+ * cheap to rebuild, so it lives in process memory rather than behind a shared lock. On start it
+ * seeks to `lookbackMs` ago to rebuild the reference window.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Kafka, Message } from 'kafkajs';
+import { ErrorCodes } from '../errors.js';
+import { decodeEvent } from '../events/decode.js';
+import { isMarketEvent } from '../events/schema.js';
+import type { Logger } from '../logger.js';
+import type { MarketState } from '../market/market-state.js';
+import { deadLetterMessage } from './dead-letter.js';
+
+export interface MarketFeedOptions {
+  topic: string;
+  groupId: string;
+  lookbackMs: number;
+  sessionTimeoutMs: number;
+}
+
+export class MarketFeed {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly applied = new Map<number, number>();
+  private readonly starts = new Map<number, number>();
+  private latest?: { at: number; high: Map<number, number> };
+  /** Highest event time applied so far. */
+  watermark = Number.NEGATIVE_INFINITY;
+  eventsApplied = 0;
+
+  constructor(
+    kafka: Kafka,
+    private readonly market: MarketState,
+    private readonly opts: MarketFeedOptions,
+    private readonly deadLetter: (messages: Message[]) => Promise<void>,
+    private readonly log: Logger,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: `${opts.groupId}.market.${randomUUID()}`,
+      sessionTimeout: opts.sessionTimeoutMs,
+      maxWaitTimeInMs: 200,
+    });
+    this.admin = kafka.admin();
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    const since = await this.admin.fetchTopicOffsetsByTimestamp(
+      this.opts.topic,
+      Date.now() - this.opts.lookbackMs,
+    );
+    for (const { partition, offset } of since) this.starts.set(partition, Number(offset));
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: true,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        const dead: Message[] = [];
+        for (const message of batch.messages) {
+          const decoded = decodeEvent(message.value?.toString('utf8') ?? '');
+          if (decoded.ok && isMarketEvent(decoded.event)) {
+            this.market.apply(decoded.event);
+            this.watermark = Math.max(this.watermark, decoded.event.timestamp);
+            this.eventsApplied++;
+          } else {
+            const code = decoded.ok ? ErrorCodes.EVENT_WRONG_TOPIC : decoded.code;
+            const reason = decoded.ok ? `a ${decoded.event.kind} event on the market topic` : decoded.reason;
+            const source = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+            dead.push(deadLetterMessage(code, reason, source, message.key, message.value));
+          }
+          resolveOffset(message.offset);
+        }
+        if (dead.length > 0) await this.deadLetter(dead);
+        this.applied.set(batch.partition, Number(batch.lastOffset()));
+        await heartbeat();
+      },
+    });
+    for (const [partition, offset] of this.starts)
+      this.consumer.seek({ topic: this.opts.topic, partition, offset: String(offset) });
+    this.log.info({ topic: this.opts.topic, starts: Object.fromEntries(this.starts) }, 'market feed started');
+  }
+
+  private async highWatermarks(): Promise<Map<number, number>> {
+    if (!this.latest || Date.now() - this.latest.at > 200) {
+      const offsets = await this.admin.fetchTopicOffsets(this.opts.topic);
+      this.latest = { at: Date.now(), high: new Map(offsets.map((o) => [o.partition, Number(o.high)])) };
+    }
+    return this.latest.high;
+  }
+
+  private caughtUp(high: Map<number, number>): boolean {
+    for (const [partition, h] of high) {
+      const done = this.applied.get(partition) ?? (this.starts.get(partition) ?? 0) - 1;
+      if (done < h - 1) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Waits (at most `maxWaitMs`) until the market stream has reached `eventTime` or has nothing
+   * more to read, so an account batch is scored against the market as it was. Returns false on
+   * time-out (the batch is then scored with what is known).
+   */
+  async waitFor(eventTime: number, maxWaitMs: number): Promise<boolean> {
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      if (this.watermark >= eventTime) return true;
+      if (this.caughtUp(await this.highWatermarks())) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await this.admin.disconnect();
+  }
+}

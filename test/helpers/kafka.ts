@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import type { RuntimeEnv } from '../../src/config/runtime.js';
+import { loadRuntimeEnv } from '../../src/config/runtime.js';
+import type { InputEvent } from '../../src/events/schema.js';
+import { isMarketEvent } from '../../src/events/schema.js';
+
+export function kafkaClient(brokers: string[]): Kafka {
+  return new Kafka({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logLevel: logLevel.NOTHING });
+}
+
+/** A worker environment with topic names and Redis prefix unique to one test. */
+export function testEnv(brokers: string[], redisUrl: string, over: Record<string, string> = {}): RuntimeEnv {
+  const id = randomUUID().slice(0, 8);
+  return loadRuntimeEnv({
+    KAFKA_BROKERS: brokers.join(','),
+    REDIS_URL: redisUrl,
+    KEYGUARD_REDIS_PREFIX: `t${id}:`,
+    KEYGUARD_GROUP_ID: `kg-${id}`,
+    KEYGUARD_TOPIC_ORDERS: `${id}.orders`,
+    KEYGUARD_TOPIC_FILLS: `${id}.fills`,
+    KEYGUARD_TOPIC_MARKET: `${id}.market`,
+    KEYGUARD_TOPIC_APIKEYS: `${id}.apikeys`,
+    KEYGUARD_TOPIC_ALERTS: `${id}.alerts`,
+    KEYGUARD_TOPIC_RECOMMENDATIONS: `${id}.recommendations`,
+    KEYGUARD_TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+    KEYGUARD_INPUT_PARTITIONS: '3',
+    KEYGUARD_SESSION_TIMEOUT_MS: '6000',
+    LOG_LEVEL: 'warn',
+    ...over,
+  });
+}
+
+export async function createTopics(kafka: Kafka, env: RuntimeEnv): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = [
+    env.KEYGUARD_TOPIC_ORDERS,
+    env.KEYGUARD_TOPIC_FILLS,
+    env.KEYGUARD_TOPIC_MARKET,
+    env.KEYGUARD_TOPIC_APIKEYS,
+    env.KEYGUARD_TOPIC_ALERTS,
+    env.KEYGUARD_TOPIC_RECOMMENDATIONS,
+    env.KEYGUARD_TOPIC_DEAD_LETTER,
+  ];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
+  });
+  await admin.disconnect();
+}
+
+/** Routes contract events to their topics the way an exchange would: accounts by account, markets by symbol. */
+export function routed(env: RuntimeEnv, events: readonly InputEvent[]): Map<string, Message[]> {
+  const out = new Map<string, Message[]>();
+  const add = (topic: string, m: Message) => {
+    const list = out.get(topic) ?? [];
+    list.push(m);
+    out.set(topic, list);
+  };
+  for (const e of events) {
+    const value = JSON.stringify(e);
+    if (isMarketEvent(e)) add(env.KEYGUARD_TOPIC_MARKET, { key: `${e.exchange}:${e.symbol}`, value });
+    else if (e.kind === 'order') add(env.KEYGUARD_TOPIC_ORDERS, { key: e.accountId, value });
+    else if (e.kind === 'fill') add(env.KEYGUARD_TOPIC_FILLS, { key: e.accountId, value });
+    else add(env.KEYGUARD_TOPIC_APIKEYS, { key: e.accountId, value });
+  }
+  return out;
+}
+
+/** Produces a stream the way it happens: in event-time order, a chunk at a time, to every topic. */
+export async function produceInOrder(
+  kafka: Kafka,
+  env: RuntimeEnv,
+  events: readonly InputEvent[],
+  chunk = 1000,
+) {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < events.length; i += chunk) {
+    const topicMessages = [...routed(env, events.slice(i, i + chunk))].map(([topic, messages]) => ({
+      topic,
+      messages,
+    }));
+    await producer.sendBatch({ topicMessages, acks: -1 });
+  }
+  await producer.disconnect();
+}
+
+export async function produce(
+  kafka: Kafka,
+  topicMessages: Map<string, Message[]>,
+  chunk = 2000,
+): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (const [topic, messages] of topicMessages) {
+    for (let i = 0; i < messages.length; i += chunk) {
+      await producer.send({ topic, messages: messages.slice(i, i + chunk), acks: -1 });
+    }
+  }
+  await producer.disconnect();
+}
+
+/** Reads a topic from the beginning until `done(values)` holds or the time runs out. */
+export async function collect<T>(
+  kafka: Kafka,
+  topic: string,
+  done: (values: T[]) => boolean,
+  timeoutMs: number,
+  parse: (m: Buffer) => T = (b) => JSON.parse(b.toString('utf8')) as T,
+): Promise<T[]> {
+  const consumer = kafka.consumer({ groupId: `collect-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const values: T[] = [];
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    finish = r;
+  });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.value) values.push(parse(message.value));
+      if (done(values)) finish();
+    },
+  });
+  const timer = setTimeout(finish, timeoutMs);
+  if (done(values)) finish();
+  await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  return values;
+}

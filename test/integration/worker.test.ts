@@ -1,0 +1,126 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { loadDetectionConfig } from '../../src/config/detection.js';
+import type { RuntimeEnv } from '../../src/config/runtime.js';
+import { DetectionEngine } from '../../src/detection/engine.js';
+import type { Alert } from '../../src/events/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { MarketState } from '../../src/market/market-state.js';
+import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+import { RedisBaselineStore } from '../../src/state/redis-store.js';
+import type { DeadLetter } from '../../src/worker/dead-letter.js';
+import { Worker } from '../../src/worker/worker.js';
+import { order } from '../helpers/events.js';
+import { collect, createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
+
+const cfg = loadDetectionConfig();
+const running: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (running.length > 0) await running.pop()!();
+});
+
+async function startWorker(env: RuntimeEnv): Promise<Worker> {
+  const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
+  const store = new RedisBaselineStore({
+    url: env.REDIS_URL!,
+    keyPrefix: env.KEYGUARD_REDIS_PREFIX,
+    ttlSeconds: 3600,
+  });
+  const worker = new Worker({ kafka, env, cfg, store, log: createLogger('warn') });
+  await worker.start();
+  running.push(async () => {
+    await worker.stop();
+    await store.close();
+  });
+  return worker;
+}
+
+describe('keyguard worker (real Kafka and Redis)', () => {
+  it('turns an attack on the topics into a revoke_key recommendation, with the same alert ids as replay', async () => {
+    const brokers = inject('kafkaBrokers');
+    const env = testEnv(brokers, inject('redisUrl'));
+    const kafka = kafkaClient(brokers);
+    await createTopics(kafka, env);
+    const scenario = syntheticScenario({
+      seed: 8,
+      days: 2,
+      accounts: 12,
+      victims: 1,
+      attackStrength: 'strong',
+    });
+    const victim = Object.entries(scenario.truth).find(([, t]) => t.kind === 'victim')![0];
+    const replayed = await new DetectionEngine(
+      cfg,
+      new MemoryBaselineStore(1e12),
+      new MarketState(cfg),
+    ).processAll(scenario.events);
+    const expectedIds = replayed.alerts.map((a) => a.alertId).sort();
+    expect(replayed.alerts.some((a) => a.accountId === victim && a.recommendation === 'revoke_key')).toBe(
+      true,
+    );
+
+    await startWorker(env);
+    await produceInOrder(kafka, env, scenario.events);
+    const alerts = await collect<Alert>(
+      kafka,
+      env.KEYGUARD_TOPIC_ALERTS,
+      (v) => v.length >= expectedIds.length,
+      60_000,
+    );
+    const recs = await collect<Alert>(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, (v) => v.length > 0, 10_000);
+    const revokeIds = replayed.alerts.filter((a) => a.recommendation === 'revoke_key').map((a) => a.alertId);
+    expect(recs.some((a) => a.accountId === victim && a.recommendation === 'revoke_key' && a.apiKeyId)).toBe(
+      true,
+    );
+    expect(recs.map((a) => a.alertId).sort()).toEqual(revokeIds.sort());
+    expect(alerts.map((a) => a.alertId).sort()).toEqual(expectedIds);
+  }, 120_000);
+
+  it('sends poison records to the dead-letter topic with reason, source and bytes, and processes the rest', async () => {
+    const brokers = inject('kafkaBrokers');
+    const env = testEnv(brokers, inject('redisUrl'));
+    const kafka = kafkaClient(brokers);
+    await createTopics(kafka, env);
+    const valid = Array.from({ length: 10 }, (_, i) =>
+      JSON.stringify(order({ id: `v${i}`, accountId: 'acct-p', timestamp: 1_700_000_000_000 + i })),
+    );
+    const huge = JSON.stringify({ ...order({ id: 'huge', accountId: 'acct-p' }), note: 'x'.repeat(200_000) });
+    const poison = ['not json', JSON.stringify({ ...order({ accountId: 'acct-p' }), amount: 'lots' }), huge];
+    const messages = [...valid.slice(0, 4), ...poison, ...valid.slice(4)].map((value) => ({
+      key: 'acct-p',
+      value,
+    }));
+    await produce(kafka, new Map([[env.KEYGUARD_TOPIC_ORDERS, messages]]));
+    await startWorker(env);
+    const dead = await collect<DeadLetter>(
+      kafka,
+      env.KEYGUARD_TOPIC_DEAD_LETTER,
+      (v) => v.length >= 3,
+      30_000,
+    );
+    expect(dead.map((d) => d.code).sort()).toEqual([
+      'KG_ERR_EVENT_INVALID',
+      'KG_ERR_EVENT_NOT_JSON',
+      'KG_ERR_EVENT_TOO_LARGE',
+    ]);
+    const invalid = dead.find((d) => d.code === 'KG_ERR_EVENT_INVALID')!;
+    expect(invalid.reason).toMatch(/^amount: /);
+    expect(invalid.source).toMatchObject({ topic: env.KEYGUARD_TOPIC_ORDERS, offset: '5' });
+    expect(
+      Buffer.from(dead.find((d) => d.code === 'KG_ERR_EVENT_NOT_JSON')!.originalBase64, 'base64').toString(),
+    ).toBe('not json');
+    expect(dead.find((d) => d.code === 'KG_ERR_EVENT_TOO_LARGE')!.originalBytes).toBe(huge.length);
+    // Every valid order around the poison was counted in the account's baseline.
+    const redis = new Redis(env.REDIS_URL!);
+    const key = `${env.KEYGUARD_REDIS_PREFIX}acct:{binance:acct-p}:state`;
+    let orders = 0;
+    for (let i = 0; i < 100 && orders < 10; i++) {
+      const json = await redis.hget(key, 's');
+      orders = json ? JSON.parse(json).orders : 0;
+      if (orders < 10) await new Promise((r) => setTimeout(r, 100));
+    }
+    await redis.quit();
+    expect(orders).toBe(10);
+  }, 60_000);
+});
