@@ -50,6 +50,7 @@ export const detectionConfigSchema = z
       printSpikeFactor: z.number().gt(1),
       reanchorMs: ms,
       maxBuckets: z.number().int().min(10),
+      historyMs: ms,
     }),
     offMarket: z.object({
       minDeviation: z.number().nonnegative(),

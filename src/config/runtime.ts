@@ -21,8 +21,10 @@ export const runtimeEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYGUARD_METRICS_PORT: port.default(9464),
   KEYGUARD_GROUP_ID: z.string().min(1).default('keyguard-detector'),
-  KEYGUARD_TOPIC_ORDERS: z.string().min(1).default('keyguard.orders'),
-  KEYGUARD_TOPIC_FILLS: z.string().min(1).default('keyguard.fills'),
+  // Orders and fills share one topic by default: one account's events then reach the worker in the
+  // order they happened. Separate topics work too (co-partitioned, merged by event time, best effort).
+  KEYGUARD_TOPIC_ORDERS: z.string().min(1).default('keyguard.account-events'),
+  KEYGUARD_TOPIC_FILLS: z.string().min(1).default('keyguard.account-events'),
   KEYGUARD_TOPIC_MARKET: z.string().min(1).default('keyguard.market'),
   KEYGUARD_TOPIC_APIKEYS: z.string().min(1).default('keyguard.apikeys'),
   KEYGUARD_TOPIC_ALERTS: z.string().min(1).default('keyguard.alerts'),

@@ -10,7 +10,6 @@ import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { ErrorCodes } from '../errors.js';
-import { eventId } from '../events/decode.js';
 import {
   type AccountEvent,
   type Alert,
@@ -35,10 +34,13 @@ export interface SequencedEvent {
   /** Monotonic position of the event in its source (Kafka offset, replay line number). */
   seq: number;
   event: InputEvent;
+  /** Where it comes from (a Kafka topic-partition); "replay" when absent. */
+  source?: string;
 }
 
 export interface EventFailure {
   seq: number;
+  source?: string;
   event: InputEvent;
   code: string;
   reason: string;
@@ -73,8 +75,8 @@ export class DetectionEngine {
     private readonly market: MarketState,
   ) {}
 
-  /** `source` names where the batch comes from (a topic-partition); `seq` orders events within it. */
-  async evaluate(batch: readonly SequencedEvent[], source = 'replay'): Promise<BatchOutcome> {
+  /** Events in processing order; each is skipped if its source position is already in the baseline. */
+  async evaluate(batch: readonly SequencedEvent[]): Promise<BatchOutcome> {
     const refs = new Map<string, AccountRef>();
     for (const { event } of batch) {
       if (isAccountEvent(event))
@@ -90,7 +92,7 @@ export class DetectionEngine {
       alreadyApplied: 0,
     };
 
-    for (const { seq, event } of batch) {
+    for (const { seq, event, source = 'replay' } of batch) {
       outcome.eventsByKind[event.kind]++;
       if (event.kind === 'trade' || event.kind === 'ticker') {
         this.market.apply(event);
@@ -99,28 +101,30 @@ export class DetectionEngine {
       if (event.kind === 'apikey') continue; // key lifecycle feeds key context (campaign detectors)
       const key = accountKey(event);
       const before = stored.get(key);
-      if (before && seq <= (before.positions[source] ?? Number.NEGATIVE_INFINITY)) {
+      let entry = working.get(key);
+      // Already in the stored baseline, or already seen in this batch (a redelivery): skip.
+      const applied = entry?.positions[source] ?? before?.positions[source] ?? Number.NEGATIVE_INFINITY;
+      if (seq <= applied) {
         outcome.alreadyApplied++;
         continue;
       }
-      let entry = working.get(key);
       if (!entry) {
         entry = {
           exchange: event.exchange,
           accountId: event.accountId,
-          source,
-          seq,
+          positions: {},
           state: before?.state ?? newAccountState(event.timestamp),
         };
         working.set(key, entry);
       }
-      entry.seq = seq;
+      entry.positions[source] = Math.max(entry.positions[source] ?? Number.NEGATIVE_INFINITY, seq);
       try {
         const alert = this.scoreAndFold(event, entry.state);
         if (alert) outcome.alerts.push(alert);
       } catch (err) {
         outcome.failures.push({
           seq,
+          source,
           event,
           code: ErrorCodes.DETECTOR_FAILED,
           reason: `detector failed: ${(err as Error).message}`,

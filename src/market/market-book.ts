@@ -28,9 +28,6 @@ export interface MarketSnapshot {
 
 const HOUR = 3_600_000;
 
-/** How much print history a snapshot can look back on exactly (the market stream may run ahead). */
-const RECENT_MS = 15 * 60_000;
-
 /** Inserts keeping time order (appends in the usual case); drops what is older than `keepMs` or past `cap`. */
 function insertByTime<T>(list: T[], item: T, time: (x: T) => number, keepMs: number, cap: number): void {
   let i = list.length;
@@ -54,8 +51,9 @@ export class MarketBook {
   private hours = new Map<number, { quote: number; prints: number }>();
   private firstPrintAt?: number;
   /**
-   * The latest prints and tickers, time-ordered, so a snapshot at time t sees only what was public
-   * at t even when the market stream runs ahead of the account stream (a streaming worker).
+   * The latest prints and tickers, time-ordered and kept for `reference.historyMs`, so a snapshot
+   * at time t sees exactly what was public at t even when the market stream runs up to that far
+   * ahead of the account stream (a streaming worker catching up).
    */
   private readonly recentPrints: Array<{ at: number; price: number }> = [];
   private readonly recentTickers: TickerEvent[] = [];
@@ -78,16 +76,16 @@ export class MarketBook {
       this.recentPrints,
       { at: trade.timestamp, price: trade.price },
       (p) => p.at,
-      RECENT_MS,
-      20_000,
+      this.cfg.reference.historyMs,
+      200_000,
     );
     const hour = trade.timestamp - (trade.timestamp % HOUR);
     const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
     h.quote += trade.price * trade.amount;
     h.prints += 1;
     this.hours.set(hour, h);
-    if (this.hours.size > 32) {
-      const cutoff = hour - 30 * HOUR;
+    if (this.hours.size > 26 + this.cfg.reference.historyMs / HOUR) {
+      const cutoff = hour - 25 * HOUR - this.cfg.reference.historyMs;
       for (const k of this.hours.keys()) if (k < cutoff) this.hours.delete(k);
     }
     if (this.current && start > this.current.start) this.closeCurrent();
@@ -97,7 +95,8 @@ export class MarketBook {
   }
 
   applyTicker(ticker: TickerEvent): void {
-    insertByTime(this.recentTickers, ticker, (t) => t.timestamp, this.cfg.liquidity.tickerMaxAgeMs, 64);
+    const keep = this.cfg.liquidity.tickerMaxAgeMs + this.cfg.reference.historyMs;
+    insertByTime(this.recentTickers, ticker, (t) => t.timestamp, keep, 4096);
   }
 
   private closeCurrent(): void {
@@ -131,7 +130,8 @@ export class MarketBook {
     }
     // Keep a day of minutes (what any reference may use), bounded by maxBuckets.
     let drop = 0;
-    while (drop < this.buckets.length && this.buckets[drop]!.start < cur.start - cfg.maxAgeMs) drop++;
+    while (drop < this.buckets.length && this.buckets[drop]!.start < cur.start - cfg.maxAgeMs - cfg.historyMs)
+      drop++;
     drop = Math.max(drop, this.buckets.length - cfg.maxBuckets);
     if (drop > 0) this.buckets.splice(0, drop);
     this.cached = undefined;

@@ -20,15 +20,26 @@ export interface StoredAccount {
 }
 
 export interface AccountUpdate extends AccountRef {
-  source: string;
-  seq: number;
+  /** For each input source the update covers, the position of its last event in `state`. */
+  positions: Record<string, number>;
   state: AccountState;
+}
+
+/** An update is stale when it moves no source forward, or would move one back (a redelivery). */
+export function isNewer(update: Record<string, number>, stored: Record<string, number> | undefined): boolean {
+  let advances = false;
+  for (const [source, position] of Object.entries(update)) {
+    const before = stored?.[source];
+    if (before === undefined || position > before) advances = true;
+    else if (position < before) return false;
+  }
+  return advances;
 }
 
 /**
  * Where per-account baselines live. Both calls cover a whole batch in one round trip.
- * `saveAccounts` applies an update only when its `seq` is past the stored position for its
- * source, so a redelivered batch never counts an event twice.
+ * `saveAccounts` applies an update only when it moves some source's position forward and none
+ * back (`isNewer`), so a redelivered batch never counts an event twice.
  */
 export interface BaselineStore {
   readonly kind: 'memory' | 'redis';

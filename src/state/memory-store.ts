@@ -1,6 +1,6 @@
 import { type AccountState, cloneAccountState } from './account-state.js';
 import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
-import { accountKey } from './baseline-store.js';
+import { accountKey, isNewer } from './baseline-store.js';
 
 function snapshotOf(state: AccountState): AccountState {
   try {
@@ -38,8 +38,8 @@ export class MemoryBaselineStore implements BaselineStore {
     for (const u of updates) {
       const key = accountKey(u);
       const existing = this.accounts.get(key);
-      if (existing && (existing.positions[u.source] ?? Number.NEGATIVE_INFINITY) >= u.seq) continue;
-      this.accounts.set(key, { positions: { ...existing?.positions, [u.source]: u.seq }, state: u.state });
+      if (!isNewer(u.positions, existing?.positions)) continue;
+      this.accounts.set(key, { positions: { ...existing?.positions, ...u.positions }, state: u.state });
       this.newestEventTime = Math.max(this.newestEventTime, u.state.act?.l ?? 0);
       applied++;
     }

@@ -49,15 +49,20 @@ export class RedisBaselineStore implements BaselineStore {
   async saveAccounts(updates: readonly AccountUpdate[]): Promise<number> {
     if (updates.length === 0) return 0;
     const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
-      saveAccount(key: string, source: string, seq: number, json: string, ttl: number): unknown;
+      saveAccount(
+        key: string,
+        json: string,
+        ttl: number,
+        ...sourcePositions: Array<string | number>
+      ): unknown;
     };
     for (const u of updates) {
+      const pairs = Object.entries(u.positions).flat();
       pipeline.saveAccount(
         accountStateKey(this.opts.keyPrefix, u),
-        u.source,
-        u.seq,
         JSON.stringify(u.state),
         this.opts.ttlSeconds,
+        ...pairs,
       );
     }
     const results = await this.exec(pipeline, 'save');

@@ -7,13 +7,13 @@
  * commit the offsets. Any failure on the way pauses the partition and retries with backoff; nothing
  * is skipped, and a crash anywhere redoes the batch with the same alert ids.
  */
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
 import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
-import { decodeEvent, eventId } from '../events/decode.js';
+import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { isMarketEvent } from '../events/schema.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
@@ -21,6 +21,7 @@ import type { BaselineStore } from '../state/baseline-store.js';
 import { CoPartitionedAssigner } from './copartitioned-assigner.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { MarketFeed } from './market-feed.js';
+import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
 import { RetryAbandoned, retryUntilDone } from './retry.js';
 
 export interface WorkerDeps {
@@ -48,6 +49,8 @@ export class Worker {
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
   private running = false;
+  /** Per partition number: orders and fills waiting to be merged in event-time order. */
+  private readonly merges = new Map<number, PartitionMerge<KafkaMessage & { decoded: DecodeResult }>>();
   readonly stats: WorkerStats = {
     batches: 0,
     events: 0,
@@ -133,6 +136,8 @@ export class Worker {
     await this.consumer.connect();
     for (const topic of this.accountTopics) await this.consumer.subscribe({ topic, fromBeginning: true });
     this.running = true;
+    // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.merges.clear());
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -155,34 +160,71 @@ export class Worker {
     if (nonEmpty.length > 0) await this.producer.sendBatch({ topicMessages: nonEmpty, acks: -1 });
   }
 
+  /** A fetched batch joins its partition's merge buffer; whatever is in event-time order goes on. */
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    const records: Array<BufferedRecord<KafkaMessage & { decoded: DecodeResult }>> = batch.messages.map(
+      (m) => {
+        const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
+        return {
+          topic: batch.topic,
+          offset: m.offset,
+          timestamp: decoded.ok ? decoded.event.timestamp : undefined,
+          payload: { ...m, decoded },
+        };
+      },
+    );
+    const merge = this.mergeFor(batch.partition);
+    merge.add(batch.topic, records, BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark));
+    payload.resolveOffset(batch.lastOffset()); // fetching goes on; committing waits for processing
+    let ready = merge.take();
+    // At start-up a co-partitioned topic may not have been fetched yet: give it a moment.
+    for (let waited = 0; ready.length === 0 && merge.size > 0 && waited < 1200; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      await payload.heartbeat();
+      ready = merge.take();
+    }
+    if (ready.length > 0) await this.process(batch.partition, ready, payload);
+  }
+
+  private mergeFor(partition: number): PartitionMerge<KafkaMessage & { decoded: DecodeResult }> {
+    let merge = this.merges.get(partition);
+    if (!merge) {
+      const e = this.deps.env;
+      merge = new PartitionMerge([e.KEYGUARD_TOPIC_ORDERS, e.KEYGUARD_TOPIC_FILLS]);
+      this.merges.set(partition, merge);
+    }
+    return merge;
+  }
+
+  private async process(
+    partition: number,
+    items: Array<BufferedRecord<KafkaMessage & { decoded: DecodeResult }>>,
+    payload: EachBatchPayload,
+  ): Promise<void> {
+    const { heartbeat, isRunning, isStale } = payload;
     const log = this.deps.log;
     const env = this.deps.env;
-    if (batch.messages.length === 0) return;
-    const source = `${batch.topic}/${batch.partition}`;
     const events: SequencedEvent[] = [];
     const dead: Message[] = [];
+    const byPosition = new Map<string, KafkaMessage>();
     let maxTime = Number.NEGATIVE_INFINITY;
-    for (const m of batch.messages) {
-      const where = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        timestamp: m.timestamp,
-      };
-      const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
-      if (!decoded.ok) {
-        dead.push(deadLetterMessage(decoded.code, decoded.reason, where, m.key, m.value));
-      } else if (isMarketEvent(decoded.event)) {
-        const reason = `a ${decoded.event.kind} event on account topic ${batch.topic} (market events go to ${env.KEYGUARD_TOPIC_MARKET})`;
+    for (const item of items) {
+      const m = item.payload;
+      const where = { topic: item.topic, partition, offset: m.offset, timestamp: m.timestamp };
+      const source = `${item.topic}/${partition}`;
+      byPosition.set(`${source}@${m.offset}`, m);
+      if (!m.decoded.ok) {
+        dead.push(deadLetterMessage(m.decoded.code, m.decoded.reason, where, m.key, m.value));
+      } else if (isMarketEvent(m.decoded.event)) {
+        const reason = `a ${m.decoded.event.kind} event on account topic ${item.topic} (market events go to ${env.KEYGUARD_TOPIC_MARKET})`;
         dead.push(deadLetterMessage(ErrorCodes.EVENT_WRONG_TOPIC, reason, where, m.key, m.value));
       } else {
-        events.push({ seq: Number(m.offset), event: decoded.event });
-        maxTime = Math.max(maxTime, decoded.event.timestamp);
+        events.push({ seq: Number(m.offset), event: m.decoded.event, source });
+        maxTime = Math.max(maxTime, m.decoded.event.timestamp);
       }
     }
-    const byOffset = new Map(batch.messages.map((m) => [m.offset, m]));
     const retry = <T>(what: string, fn: () => Promise<T>) =>
       retryUntilDone(fn, {
         minDelayMs: 100,
@@ -191,10 +233,10 @@ export class Worker {
         onRetry: async (err, attempt, delayMs) => {
           this.stats.retries++;
           log.warn(
-            { err: (err as Error).message, what, source, attempt, delayMs },
+            { err: (err as Error).message, what, partition, attempt, delayMs },
             'retrying after a failure',
           );
-          if (attempt === 1) this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+          if (attempt === 1) this.pausePartition(partition);
           await heartbeat().catch(() => {});
         },
       });
@@ -202,10 +244,12 @@ export class Worker {
       if (events.length > 0 && !(await this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS))) {
         this.stats.marketWaitTimeouts++;
       }
-      const outcome = await retry('evaluate', () => this.engine.evaluate(events, source));
+      const outcome = await retry('evaluate', () => this.engine.evaluate(events));
       for (const f of outcome.failures) {
-        const m = byOffset.get(String(f.seq));
-        const where = { topic: batch.topic, partition: batch.partition, offset: String(f.seq) };
+        const source = f.source ?? '';
+        const m = byPosition.get(`${source}@${f.seq}`);
+        const topic = source.slice(0, source.lastIndexOf('/'));
+        const where = { topic, partition, offset: String(f.seq) };
         dead.push(deadLetterMessage(f.code, `${eventId(f.event)}: ${f.reason}`, where, m?.key, m?.value));
       }
       const alerts = outcome.alerts.map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
@@ -220,12 +264,14 @@ export class Worker {
         ]),
       );
       await retry('save baselines', () => this.engine.commit(outcome));
-      const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await retry('commit offsets', () =>
-        this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]),
-      );
-      payload.resolveOffset(batch.lastOffset());
-      this.consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
+      const next = new Map<string, bigint>();
+      for (const item of items) {
+        const o = BigInt(item.offset) + 1n;
+        if ((next.get(item.topic) ?? -1n) < o) next.set(item.topic, o);
+      }
+      const offsets = [...next].map(([topic, o]) => ({ topic, partition, offset: o.toString() }));
+      await retry('commit offsets', () => this.consumer.commitOffsets(offsets));
+      this.resumePartition(partition);
       for (const a of outcome.alerts) {
         log.info(
           {
@@ -238,19 +284,28 @@ export class Worker {
         );
       }
       this.stats.batches++;
-      this.stats.events += batch.messages.length;
+      this.stats.events += items.length;
       this.stats.alerts += alerts.length;
       this.stats.recommendations += recommendations.length;
       this.stats.deadLetters += dead.length;
       await heartbeat();
     } catch (err) {
       if (err instanceof RetryAbandoned) {
-        this.consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
-        // Shutting down or the partition moved: leave the offsets uncommitted; the batch is redone.
-        log.info({ source, err: err.message }, 'batch abandoned, will be redelivered');
+        // Shutting down, or the partition moved: nothing was committed; the batch is redone.
+        this.resumePartition(partition);
+        this.merges.delete(partition);
+        log.info({ partition, err: err.message }, 'batch abandoned, will be redelivered');
         return;
       }
       throw err;
     }
+  }
+
+  private pausePartition(partition: number): void {
+    this.consumer.pause(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
+  }
+
+  private resumePartition(partition: number): void {
+    this.consumer.resume(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
   }
 }

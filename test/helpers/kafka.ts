@@ -17,8 +17,8 @@ export function testEnv(brokers: string[], redisUrl: string, over: Record<string
     REDIS_URL: redisUrl,
     KEYGUARD_REDIS_PREFIX: `t${id}:`,
     KEYGUARD_GROUP_ID: `kg-${id}`,
-    KEYGUARD_TOPIC_ORDERS: `${id}.orders`,
-    KEYGUARD_TOPIC_FILLS: `${id}.fills`,
+    KEYGUARD_TOPIC_ORDERS: `${id}.account-events`,
+    KEYGUARD_TOPIC_FILLS: `${id}.account-events`,
     KEYGUARD_TOPIC_MARKET: `${id}.market`,
     KEYGUARD_TOPIC_APIKEYS: `${id}.apikeys`,
     KEYGUARD_TOPIC_ALERTS: `${id}.alerts`,
@@ -45,7 +45,7 @@ export async function createTopics(kafka: Kafka, env: RuntimeEnv): Promise<void>
   ];
   await admin.createTopics({
     waitForLeaders: true,
-    topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
+    topics: [...new Set(topics)].map((topic) => ({ topic, numPartitions: 3 })),
   });
   await admin.disconnect();
 }

@@ -52,23 +52,22 @@ describe.each(Object.keys(factories))('baseline store contract: %s', (kind) => {
     const updates = Array.from({ length: 300 }, (_, i) => ({
       exchange: i % 2 ? 'binance' : 'kucoin',
       accountId: `acct-${i}`,
-      source: 'fills/0',
-      seq: i + 1,
+      positions: { 'fills/0': i + 1 },
       state: stateWith(i),
     }));
     expect(await store.saveAccounts(updates)).toBe(300);
     const loaded = await store.loadAccounts(updates);
     expect(loaded.size).toBe(300);
     for (const u of updates)
-      expect(loaded.get(accountKey(u))).toEqual({ positions: { 'fills/0': u.seq }, state: u.state });
+      expect(loaded.get(accountKey(u))).toEqual({ positions: u.positions, state: u.state });
   });
 
   it('keeps exchanges apart and survives ids with braces and colons', async () => {
     const store = make(kind);
     const odd = { exchange: 'binance', accountId: 'a:{b}:c' };
-    await store.saveAccounts([{ ...odd, source: 'replay', seq: 1, state: stateWith(1) }]);
+    await store.saveAccounts([{ ...odd, positions: { replay: 1 }, state: stateWith(1) }]);
     await store.saveAccounts([
-      { exchange: 'kucoin', accountId: 'a:{b}:c', source: 'replay', seq: 1, state: stateWith(2) },
+      { exchange: 'kucoin', accountId: 'a:{b}:c', positions: { replay: 1 }, state: stateWith(2) },
     ]);
     const loaded = await store.loadAccounts([odd, { exchange: 'kucoin', accountId: 'a:{b}:c' }]);
     expect(loaded.get(accountKey(odd))!.state.orders).toBe(1);
@@ -78,23 +77,33 @@ describe.each(Object.keys(factories))('baseline store contract: %s', (kind) => {
   it('ignores an update that is not newer than the stored one (redelivery)', async () => {
     const store = make(kind);
     const ref = { exchange: 'binance', accountId: 'acct-r' };
-    expect(await store.saveAccounts([{ ...ref, source: 'replay', seq: 10, state: stateWith(10) }])).toBe(1);
-    expect(await store.saveAccounts([{ ...ref, source: 'replay', seq: 10, state: stateWith(99) }])).toBe(0);
-    expect(await store.saveAccounts([{ ...ref, source: 'replay', seq: 7, state: stateWith(99) }])).toBe(0);
+    expect(await store.saveAccounts([{ ...ref, positions: { replay: 10 }, state: stateWith(10) }])).toBe(1);
+    expect(await store.saveAccounts([{ ...ref, positions: { replay: 10 }, state: stateWith(99) }])).toBe(0);
+    expect(await store.saveAccounts([{ ...ref, positions: { replay: 7 }, state: stateWith(99) }])).toBe(0);
     expect((await store.loadAccounts([ref])).get(accountKey(ref))).toEqual({
       positions: { replay: 10 },
       state: stateWith(10),
     });
-    expect(await store.saveAccounts([{ ...ref, source: 'replay', seq: 11, state: stateWith(11) }])).toBe(1);
+    expect(await store.saveAccounts([{ ...ref, positions: { replay: 11 }, state: stateWith(11) }])).toBe(1);
   });
 
   it('keeps one position per input source', async () => {
     const store = make(kind);
     const ref = { exchange: 'binance', accountId: 'acct-p' };
-    expect(await store.saveAccounts([{ ...ref, source: 'orders/3', seq: 100, state: stateWith(1) }])).toBe(1);
+    expect(await store.saveAccounts([{ ...ref, positions: { 'orders/3': 100 }, state: stateWith(1) }])).toBe(
+      1,
+    );
     // Another topic-partition has its own offsets: a lower number there is still new.
-    expect(await store.saveAccounts([{ ...ref, source: 'fills/3', seq: 5, state: stateWith(2) }])).toBe(1);
-    expect(await store.saveAccounts([{ ...ref, source: 'orders/3', seq: 100, state: stateWith(9) }])).toBe(0);
+    expect(await store.saveAccounts([{ ...ref, positions: { 'fills/3': 5 }, state: stateWith(2) }])).toBe(1);
+    expect(await store.saveAccounts([{ ...ref, positions: { 'orders/3': 100 }, state: stateWith(9) }])).toBe(
+      0,
+    );
+    // One update covering both sources: stale if it would move either back.
+    expect(
+      await store.saveAccounts([
+        { ...ref, positions: { 'orders/3': 99, 'fills/3': 9 }, state: stateWith(9) },
+      ]),
+    ).toBe(0);
     const loaded = (await store.loadAccounts([ref])).get(accountKey(ref))!;
     expect(loaded).toEqual({ positions: { 'orders/3': 100, 'fills/3': 5 }, state: stateWith(2) });
   });
@@ -102,7 +111,7 @@ describe.each(Object.keys(factories))('baseline store contract: %s', (kind) => {
   it('gives a snapshot: changing a loaded state does not change the store', async () => {
     const store = make(kind);
     const ref = { exchange: 'binance', accountId: 'acct-s' };
-    await store.saveAccounts([{ ...ref, source: 'replay', seq: 1, state: stateWith(1) }]);
+    await store.saveAccounts([{ ...ref, positions: { replay: 1 }, state: stateWith(1) }]);
     const loaded = (await store.loadAccounts([ref])).get(accountKey(ref))!;
     loaded.state.orders = 1234;
     expect((await store.loadAccounts([ref])).get(accountKey(ref))!.state.orders).toBe(1);
@@ -133,7 +142,7 @@ describe('redis store specifics', () => {
     const refs = Array.from({ length: 500 }, (_, i) => ({ exchange: 'binance', accountId: `acct-${i}` }));
     await store.loadAccounts(refs);
     await store.saveAccounts(
-      refs.map((r, i) => ({ ...r, source: 'replay', seq: i + 1, state: stateWith(i) })),
+      refs.map((r, i) => ({ ...r, positions: { replay: i + 1 }, state: stateWith(i) })),
     );
     expect(store.roundTrips).toBe(2);
     const key = accountStateKey(prefix, refs[7]!);
@@ -162,8 +171,8 @@ describe('memory store specifics', () => {
     const recent = stateWith(2);
     recent.act.l = 50_000;
     await store.saveAccounts([
-      { exchange: 'b', accountId: 'old', source: 'replay', seq: 1, state: old },
-      { exchange: 'b', accountId: 'recent', source: 'replay', seq: 2, state: recent },
+      { exchange: 'b', accountId: 'old', positions: { replay: 1 }, state: old },
+      { exchange: 'b', accountId: 'recent', positions: { replay: 2 }, state: recent },
     ]);
     store.sweep();
     expect(store.size).toBe(1);

@@ -6,20 +6,27 @@ export interface LocalRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Starts the server again on the same port (for outage tests); state is lost (persistence is off). */
-  restart(): Promise<void>;
+  /** Stops the server (an outage); `start` brings it back on the same port. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
 }
 
-function launch(port: number): ChildProcess {
+/** `dataDir`: keep data across restarts (append-only file, fsync on every write), for outage tests. */
+function launch(port: number, dataDir?: string): ChildProcess {
+  const persistence = dataDir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir, '--save', '']
+    : ['--save', '', '--appendonly', 'no'];
   return spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--daemonize', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
 }
 
-async function started(port: number): Promise<ChildProcess> {
-  const child = launch(port);
+async function started(port: number, dataDir?: string): Promise<ChildProcess> {
+  const child = launch(port, dataDir);
   let output = '';
   child.stdout?.on('data', (d) => {
     output += d;
@@ -46,21 +53,21 @@ function stopped(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts redis-server (Debian package) on a free port with persistence off. */
-export async function startLocalRedis(): Promise<LocalRedis> {
+/** Starts redis-server (Debian package) on a free port; persistence off unless a data folder is given. */
+export async function startLocalRedis(opts: { dataDir?: string } = {}): Promise<LocalRedis> {
   requireTool('redis-server', '--version', 'apt-get install -y redis-server');
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      let child = await started(port);
+      let child = await started(port, opts.dataDir);
       return {
         url: `redis://127.0.0.1:${port}`,
         port,
         stop: () => stopped(child),
-        async restart() {
-          await stopped(child);
-          child = await started(port);
+        kill: () => stopped(child),
+        async start() {
+          child = await started(port, opts.dataDir);
         },
       };
     } catch (err) {

@@ -89,8 +89,7 @@ describe('detection engine', () => {
       {
         exchange: 'binance',
         accountId: 'broken',
-        source: 'replay',
-        seq: 0,
+        positions: { replay: 0 },
         state: { v: 1 } as unknown as AccountState,
       },
     ]);

@@ -9,10 +9,9 @@ const dir = path.dirname(fileURLToPath(import.meta.url));
 export interface ScriptCommands {
   saveAccount(
     key: string,
-    source: string,
-    seq: number,
     stateJson: string,
     ttlSeconds: number,
+    ...sourcePositions: Array<string | number>
   ): Promise<number>;
 }
 

@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Kafka } from 'kafkajs';
+import type { RuntimeEnv } from '../../src/config/runtime.js';
+
+/** A worker as its own process (`node bin/keyguard.js worker`), so a test can SIGKILL it. */
+export class WorkerProcess {
+  private child?: ChildProcess;
+  output = '';
+  exit?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(private readonly env: RuntimeEnv) {}
+
+  start(): void {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+    for (const [k, v] of Object.entries(this.env)) if (v !== undefined) env[k] = String(v);
+    const child = spawn(process.execPath, ['bin/keyguard.js', 'worker'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => {
+      this.output += d;
+    });
+    child.stderr?.on('data', (d) => {
+      this.output += d;
+    });
+    this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.child = child;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      await this.exit;
+    }
+  }
+}
+
+/** Waits until the worker group has committed every account-topic offset (it processed everything). */
+export async function waitUntilConsumed(kafka: Kafka, env: RuntimeEnv, timeoutMs: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = [
+    ...new Set([env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS, env.KEYGUARD_TOPIC_APIKEYS]),
+  ];
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      let behind = 0;
+      const committed = await admin.fetchOffsets({ groupId: env.KEYGUARD_GROUP_ID, topics });
+      for (const t of committed) {
+        const high = new Map(
+          (await admin.fetchTopicOffsets(t.topic)).map((o) => [o.partition, Number(o.high)]),
+        );
+        for (const p of t.partitions) {
+          const h = high.get(p.partition) ?? 0;
+          const c = Number(p.offset) < 0 ? 0 : Number(p.offset);
+          behind += Math.max(0, h - c);
+        }
+      }
+      if (behind === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(`worker group still ${behind} records behind after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Crash, outage and scale-out: each disturbed run must end with the same Redis baselines and the
+ * same set of alert ids as an undisturbed run of the same stream.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadDetectionConfig } from '../../src/config/detection.js';
+import type { RuntimeEnv } from '../../src/config/runtime.js';
+import { DetectionEngine } from '../../src/detection/engine.js';
+import type { Alert, InputEvent } from '../../src/events/schema.js';
+import { MarketState } from '../../src/market/market-state.js';
+import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
+import { WorkerProcess, waitUntilConsumed } from '../helpers/worker-process.js';
+import { startLocalRedis } from '../services/redis.js';
+
+// Workers that restart re-read the market from the start of the test while their account backlog is
+// days behind in event time: keep that much market history so snapshots stay exact.
+const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-cfg-')), 'detection.json');
+writeFileSync(configFile, JSON.stringify({ reference: { historyMs: 4 * 86_400_000, maxBuckets: 20_000 } }));
+const cfg = loadDetectionConfig(configFile);
+const scenario = syntheticScenario({ seed: 13, days: 2, accounts: 10, victims: 1, attackStrength: 'strong' });
+const events = scenario.events;
+const third = Math.floor(events.length / 3);
+let expectedIds: string[] = [];
+
+type Dump = Record<string, { state: unknown; positions: Record<string, string> }>;
+
+/** All baselines under the run's prefix, with run-specific names (prefix, topic names) taken out. */
+async function dump(redisUrl: string, env: RuntimeEnv): Promise<Dump> {
+  const redis = new Redis(redisUrl);
+  const prefix = env.KEYGUARD_REDIS_PREFIX;
+  const topicPrefix = env.KEYGUARD_TOPIC_ORDERS.replace(/account-events$/, '');
+  const out: Dump = {};
+  for (const key of await redis.keys(`${prefix}acct:*`)) {
+    const fields = await redis.hgetall(key);
+    const positions: Record<string, string> = {};
+    for (const [name, value] of Object.entries(fields)) {
+      if (name.startsWith('p:')) positions[name.slice(2).replace(topicPrefix, '')] = value;
+    }
+    out[key.slice(prefix.length)] = { state: JSON.parse(fields.s!), positions };
+  }
+  await redis.quit();
+  return out;
+}
+
+async function alertIds(env: RuntimeEnv): Promise<string[]> {
+  const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
+  const alerts = await collect<Alert>(
+    kafka,
+    env.KEYGUARD_TOPIC_ALERTS,
+    (v) => new Set(v.map((a) => a.alertId)).size >= expectedIds.length,
+    30_000,
+  );
+  return [...new Set(alerts.map((a) => a.alertId))].sort();
+}
+
+async function run(
+  redisUrl: string,
+  script: (env: RuntimeEnv, send: (part: readonly InputEvent[]) => Promise<void>) => Promise<WorkerProcess[]>,
+) {
+  const brokers = inject('kafkaBrokers');
+  const env = testEnv(brokers, redisUrl, { KEYGUARD_DETECTION_CONFIG: configFile });
+  const kafka = kafkaClient(brokers);
+  await createTopics(kafka, env);
+  const workers = await script(env, (part) => produceInOrder(kafka, env, part));
+  await waitUntilConsumed(kafka, env, 90_000);
+  const stopped: number[] = [];
+  for (const w of workers) {
+    const t0 = Date.now();
+    await w.stop();
+    stopped.push(Date.now() - t0);
+    expect((await w.exit)!.code, w.output.slice(-2000)).toBe(0);
+  }
+  expect(Math.max(...stopped)).toBeLessThan(10_000);
+  return { ids: await alertIds(env), state: await dump(redisUrl, env) };
+}
+
+function started(env: RuntimeEnv): WorkerProcess {
+  const w = new WorkerProcess(env);
+  w.start();
+  return w;
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('worker faults (real Kafka and Redis, workers as processes)', () => {
+  let baseline: { ids: string[]; state: Dump };
+
+  beforeAll(async () => {
+    const replayed = await new DetectionEngine(
+      cfg,
+      new MemoryBaselineStore(1e12),
+      new MarketState(cfg),
+    ).processAll(events);
+    expectedIds = [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
+    baseline = await run(inject('redisUrl'), async (env, send) => {
+      const w = started(env);
+      await send(events);
+      return [w];
+    });
+  }, 180_000);
+
+  it('an undisturbed run gives the alerts of replay', () => {
+    expect(baseline.ids).toEqual(expectedIds);
+    expect(Object.keys(baseline.state).length).toBe(11);
+  });
+
+  it('a worker killed with SIGKILL mid-stream and started again loses and repeats nothing', async () => {
+    const result = await run(inject('redisUrl'), async (env, send) => {
+      const first = started(env);
+      await send(events.slice(0, 2 * third));
+      await pause(1500);
+      first.kill('SIGKILL');
+      await first.exit;
+      const second = started(env);
+      await send(events.slice(2 * third));
+      return [second];
+    });
+    expect(result.ids).toEqual(baseline.ids);
+    expect(result.state).toEqual(baseline.state);
+  }, 180_000);
+
+  it('Redis stopped mid-stream and started again: the worker pauses, retries and skips nothing', async () => {
+    const redis = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'keyguard-redis-')) });
+    try {
+      const result = await run(redis.url, async (env, send) => {
+        const w = started(env);
+        await send(events.slice(0, third));
+        await pause(1000);
+        await redis.kill();
+        await send(events.slice(third, 2 * third));
+        await pause(3000);
+        await redis.start();
+        await send(events.slice(2 * third));
+        return [w];
+      });
+      expect(result.ids).toEqual(baseline.ids);
+      expect(result.state).toEqual(baseline.state);
+    } finally {
+      await redis.stop();
+    }
+  }, 180_000);
+
+  it('a second worker joining mid-stream shares the partitions without changing the outcome', async () => {
+    const result = await run(inject('redisUrl'), async (env, send) => {
+      const first = started(env);
+      await send(events.slice(0, third));
+      const second = started(env);
+      await send(events.slice(third));
+      return [first, second];
+    });
+    expect(result.ids).toEqual(baseline.ids);
+    expect(result.state).toEqual(baseline.state);
+  }, 180_000);
+});
