@@ -25,9 +25,8 @@ export class MarketFeed {
   private readonly admin: Admin;
   private readonly applied = new Map<number, number>();
   private readonly starts = new Map<number, number>();
-  private latest?: { at: number; high: Map<number, number> };
-  /** Highest event time applied so far. */
-  watermark = Number.NEGATIVE_INFINITY;
+  /** Per partition, the highest event time applied so far. */
+  private readonly watermarks = new Map<number, number>();
   eventsApplied = 0;
 
   constructor(
@@ -62,7 +61,8 @@ export class MarketFeed {
           const decoded = decodeEvent(message.value?.toString('utf8') ?? '');
           if (decoded.ok && isMarketEvent(decoded.event)) {
             this.market.apply(decoded.event);
-            this.watermark = Math.max(this.watermark, decoded.event.timestamp);
+            const t = decoded.event.timestamp;
+            this.watermarks.set(batch.partition, Math.max(this.watermarks.get(batch.partition) ?? t, t));
             this.eventsApplied++;
           } else {
             const code = decoded.ok ? ErrorCodes.EVENT_WRONG_TOPIC : decoded.code;
@@ -82,16 +82,16 @@ export class MarketFeed {
     this.log.info({ topic: this.opts.topic, starts: Object.fromEntries(this.starts) }, 'market feed started');
   }
 
+  /** The market topic's end offsets now (one ListOffsets request): what "caught up" means. */
   private async highWatermarks(): Promise<Map<number, number>> {
-    if (!this.latest || Date.now() - this.latest.at > 200) {
-      const offsets = await this.admin.fetchTopicOffsets(this.opts.topic);
-      this.latest = { at: Date.now(), high: new Map(offsets.map((o) => [o.partition, Number(o.high)])) };
-    }
-    return this.latest.high;
+    const offsets = await this.admin.fetchTopicOffsets(this.opts.topic);
+    return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   }
 
-  private caughtUp(high: Map<number, number>): boolean {
+  /** Every partition has reached `eventTime`, or has applied all it held when `high` was read. */
+  private reached(eventTime: number, high: Map<number, number>): boolean {
     for (const [partition, h] of high) {
+      if ((this.watermarks.get(partition) ?? Number.NEGATIVE_INFINITY) >= eventTime) continue;
       const done = this.applied.get(partition) ?? (this.starts.get(partition) ?? 0) - 1;
       if (done < h - 1) return false;
     }
@@ -99,17 +99,17 @@ export class MarketFeed {
   }
 
   /**
-   * Waits (at most `maxWaitMs`) until the market stream has reached `eventTime` or has nothing
-   * more to read, so an account batch is scored against the market as it was. Returns false on
-   * time-out (the batch is then scored with what is known).
+   * Waits (at most `maxWaitMs`) until every market partition has reached `eventTime` or has
+   * applied everything published before the call, so an account batch is scored against the
+   * market as it was. Returns false on time-out (the batch is then scored with what is known).
    */
   async waitFor(eventTime: number, maxWaitMs: number): Promise<boolean> {
     const deadline = Date.now() + maxWaitMs;
+    const high = await this.highWatermarks();
     for (;;) {
-      if (this.watermark >= eventTime) return true;
-      if (this.caughtUp(await this.highWatermarks())) return true;
+      if (this.reached(eventTime, high)) return true;
       if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 

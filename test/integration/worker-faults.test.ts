@@ -64,7 +64,7 @@ async function run(
   script: (env: RuntimeEnv, send: (part: readonly InputEvent[]) => Promise<void>) => Promise<WorkerProcess[]>,
 ) {
   const brokers = inject('kafkaBrokers');
-  const env = testEnv(brokers, redisUrl, { KEYGUARD_DETECTION_CONFIG: configFile });
+  const env = testEnv(brokers, redisUrl, { KEYGUARD_DETECTION_CONFIG: configFile, LOG_LEVEL: 'info' });
   const kafka = kafkaClient(brokers);
   await createTopics(kafka, env);
   const workers = await script(env, (part) => produceInOrder(kafka, env, part));
@@ -77,7 +77,39 @@ async function run(
     expect((await w.exit)!.code, w.output.slice(-2000)).toBe(0);
   }
   expect(Math.max(...stopped)).toBeLessThan(10_000);
-  return { ids: await alertIds(env), state: await dump(redisUrl, env) };
+  return { ids: await alertIds(env), state: await dump(redisUrl, env), workers };
+}
+
+/** Events a worker process processed, from its "stopped" log line. */
+function processed(w: WorkerProcess): number {
+  const line = w.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
+  return line ? JSON.parse(line).stats.events : 0;
+}
+
+async function waitForMembers(env: RuntimeEnv, n: number): Promise<void> {
+  const admin = kafkaClient(env.KAFKA_BROKERS!.split(',')).admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 300; i++) {
+      const { groups } = await admin.describeGroups([env.KEYGUARD_GROUP_ID]);
+      if (groups[0]?.state === 'Stable' && groups[0].members.length === n) return;
+      await pause(100);
+    }
+    throw new Error(`the group never had ${n} members`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function committedRecords(env: RuntimeEnv): Promise<number> {
+  const admin = kafkaClient(env.KAFKA_BROKERS!.split(',')).admin();
+  await admin.connect();
+  const offsets = await admin.fetchOffsets({
+    groupId: env.KEYGUARD_GROUP_ID,
+    topics: [env.KEYGUARD_TOPIC_ORDERS],
+  });
+  await admin.disconnect();
+  return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
 }
 
 function started(env: RuntimeEnv): WorkerProcess {
@@ -89,7 +121,7 @@ function started(env: RuntimeEnv): WorkerProcess {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('worker faults (real Kafka and Redis, workers as processes)', () => {
-  let baseline: { ids: string[]; state: Dump };
+  let baseline: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
     const replayed = await new DetectionEngine(
@@ -111,16 +143,19 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
   });
 
   it('a worker killed with SIGKILL mid-stream and started again loses and repeats nothing', async () => {
+    let killedAfter = 0;
     const result = await run(inject('redisUrl'), async (env, send) => {
       const first = started(env);
       await send(events.slice(0, 2 * third));
       await pause(1500);
+      killedAfter = await committedRecords(env);
       first.kill('SIGKILL');
       await first.exit;
       const second = started(env);
       await send(events.slice(2 * third));
       return [second];
     });
+    expect(killedAfter).toBeGreaterThan(0); // it had done part of the work when killed
     expect(result.ids).toEqual(baseline.ids);
     expect(result.state).toEqual(baseline.state);
   }, 180_000);
@@ -139,6 +174,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
         await send(events.slice(2 * third));
         return [w];
       });
+      expect(result.workers[0]!.output).toMatch(/retrying after a failure/);
       expect(result.ids).toEqual(baseline.ids);
       expect(result.state).toEqual(baseline.state);
     } finally {
@@ -151,9 +187,12 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       const first = started(env);
       await send(events.slice(0, third));
       const second = started(env);
+      await waitForMembers(env, 2);
       await send(events.slice(third));
       return [first, second];
     });
+    // Both took part: the partitions were shared after the rebalance.
+    expect(result.workers.map(processed).every((n) => n > 0)).toBe(true);
     expect(result.ids).toEqual(baseline.ids);
     expect(result.state).toEqual(baseline.state);
   }, 180_000);
