@@ -14,7 +14,11 @@ import { Worker } from '../../src/worker/worker.js';
 import { order } from '../helpers/events.js';
 import { collect, createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
 
+// The test produces two days of event time in a second or two, so the market stream can run hours
+// ahead of the account stream: keep that much market history (production: reference.historyMs).
 const cfg = loadDetectionConfig();
+cfg.reference.historyMs = 4 * 86_400_000;
+cfg.reference.maxBuckets = 20_000;
 const running: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (running.length > 0) await running.pop()!();
