@@ -55,6 +55,7 @@ export class MarketFeed {
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: true,
+      partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         const dead: Message[] = [];
         for (const message of batch.messages) {
@@ -104,6 +105,12 @@ export class MarketFeed {
    * market as it was. Returns false on time-out (the batch is then scored with what is known).
    */
   async waitFor(eventTime: number, maxWaitMs: number): Promise<boolean> {
+    if (
+      this.starts.size > 0 &&
+      [...this.starts.keys()].every((p) => (this.watermarks.get(p) ?? -Infinity) >= eventTime)
+    ) {
+      return true; // every partition is already past it: no need to ask the broker
+    }
     const deadline = Date.now() + maxWaitMs;
     const high = await this.highWatermarks();
     for (;;) {

@@ -40,6 +40,12 @@ export interface WorkerStats {
   deadLetters: number;
   retries: number;
   marketWaitTimeouts: number;
+  /** Wall-clock time the first batch arrived (benchmarks measure from here, after the group join). */
+  firstBatchAt?: number;
+  /** Processing time of the slowest batch and the largest batch, for tuning. */
+  maxBatchMs: number;
+  maxBatchEvents: number;
+  batchMsTotal: number;
 }
 
 export class Worker {
@@ -49,6 +55,7 @@ export class Worker {
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
   private running = false;
+  private readonly locks = new Map<number, Promise<void>>();
   /** Per partition number: orders and fills waiting to be merged in event-time order. */
   private readonly merges = new Map<number, PartitionMerge<KafkaMessage & { decoded: DecodeResult }>>();
   readonly stats: WorkerStats = {
@@ -59,6 +66,9 @@ export class Worker {
     deadLetters: 0,
     retries: 0,
     marketWaitTimeouts: 0,
+    maxBatchMs: 0,
+    maxBatchEvents: 0,
+    batchMsTotal: 0,
   };
 
   constructor(private readonly deps: WorkerDeps) {
@@ -141,7 +151,9 @@ export class Worker {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // Partitions are independent (an account lives on one); a lock per partition number keeps
+      // co-partitioned topics of the same number from running at once.
+      partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.handleBatch(payload),
     });
     this.deps.log.info({ topics: this.accountTopics }, 'worker started');
@@ -161,9 +173,14 @@ export class Worker {
   }
 
   /** A fetched batch joins its partition's merge buffer; whatever is in event-time order goes on. */
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+  private handleBatch(payload: EachBatchPayload): Promise<void> {
+    return this.exclusive(payload.batch.partition, () => this.mergeAndProcess(payload));
+  }
+
+  private async mergeAndProcess(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    this.stats.firstBatchAt ??= Date.now();
     const records: Array<BufferedRecord<KafkaMessage & { decoded: DecodeResult }>> = batch.messages.map(
       (m) => {
         const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
@@ -188,6 +205,18 @@ export class Worker {
     if (ready.length > 0) await this.process(batch.partition, ready, payload);
   }
 
+  /** Runs `fn` after whatever is already running for this partition number. */
+  private async exclusive(partition: number, fn: () => Promise<void>): Promise<void> {
+    const previous = this.locks.get(partition) ?? Promise.resolve();
+    const current = previous.then(fn, fn);
+    this.locks.set(partition, current);
+    try {
+      await current;
+    } finally {
+      if (this.locks.get(partition) === current) this.locks.delete(partition);
+    }
+  }
+
   private mergeFor(partition: number): PartitionMerge<KafkaMessage & { decoded: DecodeResult }> {
     let merge = this.merges.get(partition);
     if (!merge) {
@@ -204,6 +233,7 @@ export class Worker {
     payload: EachBatchPayload,
   ): Promise<void> {
     const { heartbeat, isRunning, isStale } = payload;
+    const startedAt = performance.now();
     const log = this.deps.log;
     const env = this.deps.env;
     const events: SequencedEvent[] = [];
@@ -241,9 +271,10 @@ export class Worker {
         },
       });
     try {
-      if (events.length > 0 && !(await this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS))) {
-        this.stats.marketWaitTimeouts++;
-      }
+      const marketReady =
+        events.length === 0 ||
+        (await retry('wait for market', () => this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS)));
+      if (!marketReady) this.stats.marketWaitTimeouts++;
       const outcome = await retry('evaluate', () => this.engine.evaluate(events));
       for (const f of outcome.failures) {
         const source = f.source ?? '';
@@ -288,6 +319,10 @@ export class Worker {
       this.stats.alerts += alerts.length;
       this.stats.recommendations += recommendations.length;
       this.stats.deadLetters += dead.length;
+      const ms = performance.now() - startedAt;
+      this.stats.batchMsTotal += ms;
+      this.stats.maxBatchMs = Math.max(this.stats.maxBatchMs, Math.round(ms));
+      this.stats.maxBatchEvents = Math.max(this.stats.maxBatchEvents, items.length);
       await heartbeat();
     } catch (err) {
       if (err instanceof RetryAbandoned) {

@@ -1,0 +1,236 @@
+/**
+ * `npm run bench`: the streaming worker on a real Kafka broker and Redis (started for the run).
+ * Prints, in one run: bare kafkajs consumption rate of the account topic (the ceiling for this
+ * stack), the worker's throughput, end-to-end latency from produce to alert at half that
+ * throughput, and Redis round trips per 1,000 events. Figures only; it asserts nothing.
+ *
+ *   npm run bench -- [--accounts N] [--latency-seconds N]
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { loadDetectionConfig } from '../src/config/detection.js';
+import { loadRuntimeEnv, type RuntimeEnv } from '../src/config/runtime.js';
+import { eventId } from '../src/events/decode.js';
+import type { Alert, InputEvent } from '../src/events/schema.js';
+import { isMarketEvent } from '../src/events/schema.js';
+import { createLogger } from '../src/logger.js';
+import { tuneHeapForStreaming } from '../src/main.js';
+import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
+import { RedisBaselineStore } from '../src/state/redis-store.js';
+import { Worker } from '../src/worker/worker.js';
+import { WorkerProcess } from '../test/helpers/worker-process.js';
+import { startServices } from '../test/services/harness.js';
+
+tuneHeapForStreaming();
+const { values: args } = parseArgs({
+  options: {
+    accounts: { type: 'string', default: '400' },
+    'latency-seconds': { type: 'string', default: '15' },
+  },
+});
+
+const services = await startServices();
+const brokers = services.kafkaBrokers;
+const kafka = new Kafka({ brokers, clientId: 'bench', logLevel: logLevel.NOTHING });
+const cfg = loadDetectionConfig();
+const log = createLogger('error');
+console.log(
+  `services: Apache Kafka ${services.kafkaVersion}, Redis ${services.redisUrl} (${services.source})`,
+);
+
+function envFor(tag: string): RuntimeEnv {
+  const id = `${tag}-${randomUUID().slice(0, 6)}`;
+  return loadRuntimeEnv({
+    KAFKA_BROKERS: brokers.join(','),
+    REDIS_URL: services.redisUrl,
+    KEYGUARD_REDIS_PREFIX: `bench:${id}:`,
+    KEYGUARD_GROUP_ID: `bench-${id}`,
+    KEYGUARD_TOPIC_ORDERS: `${id}.account-events`,
+    KEYGUARD_TOPIC_FILLS: `${id}.account-events`,
+    KEYGUARD_TOPIC_MARKET: `${id}.market`,
+    KEYGUARD_TOPIC_APIKEYS: `${id}.apikeys`,
+    KEYGUARD_TOPIC_ALERTS: `${id}.alerts`,
+    KEYGUARD_TOPIC_RECOMMENDATIONS: `${id}.recommendations`,
+    KEYGUARD_TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+    KEYGUARD_INPUT_PARTITIONS: '6',
+    LOG_LEVEL: tag === 'latency' ? 'info' : 'error',
+    ...(process.env.BENCH_MARKET_WAIT_MS
+      ? { KEYGUARD_MARKET_WAIT_MS: process.env.BENCH_MARKET_WAIT_MS }
+      : {}),
+  });
+}
+
+function toMessage(env: RuntimeEnv, e: InputEvent): { topic: string; message: Message } {
+  const value = JSON.stringify(e);
+  if (isMarketEvent(e)) return { topic: env.KEYGUARD_TOPIC_MARKET, message: { key: e.symbol, value } };
+  const key = 'accountId' in e ? e.accountId : '';
+  return { topic: env.KEYGUARD_TOPIC_ORDERS, message: { key, value } };
+}
+
+async function produceAll(env: RuntimeEnv, events: readonly InputEvent[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < events.length; i += 5000) {
+    const byTopic = new Map<string, Message[]>();
+    for (const e of events.slice(i, i + 5000)) {
+      const { topic, message } = toMessage(env, e);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+    }
+    await producer.sendBatch({
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+  await producer.disconnect();
+}
+
+async function startWorker(env: RuntimeEnv) {
+  const store = new RedisBaselineStore({
+    url: services.redisUrl,
+    keyPrefix: env.KEYGUARD_REDIS_PREFIX,
+    ttlSeconds: 3600,
+  });
+  const worker = new Worker({ kafka, env, cfg, store, log });
+  await worker.ensureTopics();
+  return { worker, store };
+}
+
+async function committed(env: RuntimeEnv): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchOffsets({
+    groupId: env.KEYGUARD_GROUP_ID,
+    topics: [env.KEYGUARD_TOPIC_ORDERS],
+  });
+  await admin.disconnect();
+  return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+}
+
+async function waitForGroup(env: RuntimeEnv): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  for (let i = 0; i < 600; i++) {
+    const { groups } = await admin.describeGroups([env.KEYGUARD_GROUP_ID]);
+    if (groups[0]?.state === 'Stable') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await admin.disconnect();
+}
+
+const pct = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+// 1. One stream, produced up front.
+const scenario = syntheticScenario({ seed: 5, days: 3, accounts: Number(args.accounts), victims: 10 });
+const accountEvents = scenario.events.filter((e) => !isMarketEvent(e)).length;
+const env = envFor('throughput');
+const { worker, store } = await startWorker(env);
+await produceAll(env, scenario.events);
+console.log(
+  `stream: ${scenario.events.length} events (${accountEvents} on the account topic, the rest market)`,
+);
+
+// 2. Bare kafkajs consumption of the account topic: the ceiling.
+{
+  const consumer = kafka.consumer({ groupId: `bare-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: env.KEYGUARD_TOPIC_ORDERS, fromBeginning: true });
+  let n = 0;
+  let started = 0;
+  await new Promise<void>((resolve) => {
+    consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (started === 0) started = performance.now();
+        n += batch.messages.length;
+        if (n >= accountEvents) resolve();
+      },
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  console.log(
+    `bare kafkajs consumer: ${Math.round(n / seconds)} events/s (${n} events, ${seconds.toFixed(2)} s)`,
+  );
+}
+
+// 3. The worker over the same topic (market feed included, one Redis pipeline read + write per batch).
+{
+  await worker.start();
+  while ((await committed(env)) < accountEvents) await new Promise((r) => setTimeout(r, 20));
+  const seconds = (Date.now() - worker.stats.firstBatchAt!) / 1000;
+  const rate = Math.round(accountEvents / seconds);
+  const totalRate = Math.round(scenario.events.length / seconds);
+  console.log(
+    `worker: ${rate} account events/s (${accountEvents} events in ${seconds.toFixed(2)} s, plus ${scenario.events.length - accountEvents} market events); ${worker.stats.alerts} alerts`,
+  );
+  console.log(
+    `Redis: ${store.roundTrips} round trips for ${worker.stats.events} account events = ${((store.roundTrips / worker.stats.events) * 1000).toFixed(2)} per 1,000 events (${worker.stats.batches} batches)`,
+  );
+  await worker.stop();
+  await store.close();
+  process.env.BENCH_RATE = String(totalRate);
+}
+
+// 4. End-to-end latency at half that rate (all messages, market included): produce → alert published.
+{
+  const rate = Math.max(100, Math.round(Number(process.env.BENCH_RATE) / 2));
+  const lat = envFor('latency');
+  // The worker runs as its own process here, so the load generator does not share its core.
+  await (await startWorker(lat)).store.close();
+  const live = new WorkerProcess(lat);
+  live.start();
+  await waitForGroup(lat);
+  const stream = syntheticScenario({ seed: 6, days: 3, accounts: Number(args.accounts), victims: 40 }).events;
+  const seconds = Math.min(Number(args['latency-seconds']), stream.length / rate);
+  const sentAt = new Map<string, number>();
+  const producer = kafka.producer();
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: `lat-${randomUUID()}`, maxWaitTimeInMs: 10 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: lat.KEYGUARD_TOPIC_ALERTS, fromBeginning: true });
+  const received: Array<{ alert: Alert; at: number }> = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      received.push({ alert: JSON.parse(message.value!.toString()), at: Number(message.timestamp) });
+    },
+  });
+  const t0 = Date.now();
+  let i = 0;
+  while (Date.now() - t0 < seconds * 1000 && i < stream.length) {
+    const due = Math.min(stream.length, Math.floor(((Date.now() - t0) / 1000) * rate), i + 2000);
+    const byTopic = new Map<string, Message[]>();
+    const now = Date.now();
+    for (; i < due; i++) {
+      const e = stream[i]!;
+      const { topic, message } = toMessage(lat, e);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+      if (!isMarketEvent(e)) sentAt.set(eventId(e), now);
+    }
+    if (byTopic.size > 0) {
+      await producer.sendBatch({
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const latencies = received
+    .map((r) => r.at - (sentAt.get(r.alert.eventIds.at(-1)!) ?? Number.NaN))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  console.log(
+    `latency at ${rate} events/s (half the worker's rate, market included) for ${seconds.toFixed(1)} s (${i} events): produce → alert published p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length} alerts`,
+  );
+  await consumer.disconnect();
+  await producer.disconnect();
+  await live.stop();
+  const stopped = live.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
+  if (stopped) {
+    const st = JSON.parse(stopped).stats;
+    console.log(
+      `  worker batches: ${st.batches}, mean ${(st.batchMsTotal / st.batches).toFixed(1)} ms, slowest ${st.maxBatchMs} ms, largest ${st.maxBatchEvents} events`,
+    );
+  }
+}
+await services.stop();
+process.exit(0);
