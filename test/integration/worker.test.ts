@@ -127,4 +127,58 @@ describe('keyguard worker (real Kafka and Redis)', () => {
     await redis.quit();
     expect(orders).toBe(10);
   }, 60_000);
+
+  it('with orders and fills on separate co-partitioned topics, still merges them and revokes the victim', async () => {
+    const brokers = inject('kafkaBrokers');
+    const base = testEnv(brokers, inject('redisUrl'));
+    const env = {
+      ...base,
+      KEYGUARD_TOPIC_ORDERS: base.KEYGUARD_TOPIC_ORDERS.replace('account-events', 'orders'),
+      KEYGUARD_TOPIC_FILLS: base.KEYGUARD_TOPIC_ORDERS.replace('account-events', 'fills'),
+    };
+    const kafka = kafkaClient(brokers);
+    await createTopics(kafka, env);
+    const scenario = syntheticScenario({
+      seed: 8,
+      days: 2,
+      accounts: 12,
+      victims: 1,
+      attackStrength: 'strong',
+    });
+    const victim = Object.entries(scenario.truth).find(([, t]) => t.kind === 'victim')![0];
+    const worker = await startWorker(env);
+    await produceInOrder(kafka, env, scenario.events);
+    const recs = await collect<Alert>(
+      kafka,
+      env.KEYGUARD_TOPIC_RECOMMENDATIONS,
+      (v) => v.some((a) => a.accountId === victim),
+      60_000,
+    );
+    expect(recs.some((a) => a.accountId === victim && a.recommendation === 'revoke_key')).toBe(true);
+    expect(worker.stats.deadLetters).toBe(0);
+  }, 120_000);
+
+  it('refuses account topics that are not co-partitioned', async () => {
+    const brokers = inject('kafkaBrokers');
+    const base = testEnv(brokers, inject('redisUrl'));
+    const env = { ...base, KEYGUARD_TOPIC_FILLS: `${base.KEYGUARD_TOPIC_ORDERS}.fills` };
+    const admin = kafkaClient(brokers).admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: env.KEYGUARD_TOPIC_ORDERS, numPartitions: 3 },
+        { topic: env.KEYGUARD_TOPIC_FILLS, numPartitions: 2 },
+      ],
+    });
+    await admin.disconnect();
+    const store = new RedisBaselineStore({
+      url: env.REDIS_URL!,
+      keyPrefix: env.KEYGUARD_REDIS_PREFIX,
+      ttlSeconds: 60,
+    });
+    const worker = new Worker({ kafka: kafkaClient(brokers), env, cfg, store, log: createLogger('silent') });
+    await expect(worker.ensureTopics()).rejects.toMatchObject({ code: 'KG_ERR_TOPIC_LAYOUT' });
+    await store.close();
+  });
 });
