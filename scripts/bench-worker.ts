@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
   options: {
     accounts: { type: 'string', default: '400' },
     'latency-seconds': { type: 'string', default: '15' },
+    load: { type: 'string', default: '0.5' },
   },
 });
 
@@ -173,7 +174,7 @@ console.log(
 
 // 4. End-to-end latency at half that rate (all messages, market included): produce → alert published.
 {
-  const rate = Math.max(100, Math.round(Number(process.env.BENCH_RATE) / 2));
+  const rate = Math.max(100, Math.round(Number(process.env.BENCH_RATE) * Number(args.load)));
   const lat = envFor('latency');
   // The worker runs as its own process here, so the load generator does not share its core.
   await (await startWorker(lat)).store.close();
@@ -219,7 +220,7 @@ console.log(
     .filter((x) => Number.isFinite(x))
     .sort((a, b) => a - b);
   console.log(
-    `latency at ${rate} events/s (half the worker's rate, market included) for ${seconds.toFixed(1)} s (${i} events): produce → alert published p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length} alerts`,
+    `latency at ${rate} events/s (${args.load} × the worker's rate, market included) for ${seconds.toFixed(1)} s (${i} events): produce → alert published p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length} alerts`,
   );
   await consumer.disconnect();
   await producer.disconnect();
