@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { loadDetectionConfig } from '../src/config/detection.js';
-import { loadRuntimeEnv, type RuntimeEnv } from '../src/config/runtime.js';
+import type { RuntimeEnv } from '../src/config/runtime.js';
 import { eventId } from '../src/events/decode.js';
 import type { Alert, InputEvent } from '../src/events/schema.js';
 import { isMarketEvent } from '../src/events/schema.js';
@@ -19,7 +19,8 @@ import { tuneHeapForStreaming } from '../src/main.js';
 import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
 import { RedisBaselineStore } from '../src/state/redis-store.js';
 import { Worker } from '../src/worker/worker.js';
-import { WorkerProcess } from '../test/helpers/worker-process.js';
+import { testEnv } from '../test/helpers/kafka.js';
+import { WorkerProcess, waitForMembers } from '../test/helpers/worker-process.js';
 import { startServices } from '../test/services/harness.js';
 
 tuneHeapForStreaming();
@@ -41,20 +42,9 @@ console.log(
 );
 
 function envFor(tag: string): RuntimeEnv {
-  const id = `${tag}-${randomUUID().slice(0, 6)}`;
-  return loadRuntimeEnv({
-    KAFKA_BROKERS: brokers.join(','),
-    REDIS_URL: services.redisUrl,
-    KEYGUARD_REDIS_PREFIX: `bench:${id}:`,
-    KEYGUARD_GROUP_ID: `bench-${id}`,
-    KEYGUARD_TOPIC_ORDERS: `${id}.account-events`,
-    KEYGUARD_TOPIC_FILLS: `${id}.account-events`,
-    KEYGUARD_TOPIC_MARKET: `${id}.market`,
-    KEYGUARD_TOPIC_APIKEYS: `${id}.apikeys`,
-    KEYGUARD_TOPIC_ALERTS: `${id}.alerts`,
-    KEYGUARD_TOPIC_RECOMMENDATIONS: `${id}.recommendations`,
-    KEYGUARD_TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+  return testEnv(brokers, services.redisUrl, {
     KEYGUARD_INPUT_PARTITIONS: '6',
+    KEYGUARD_SESSION_TIMEOUT_MS: '30000',
     LOG_LEVEL: tag === 'latency' ? 'info' : 'error',
     ...(process.env.BENCH_MARKET_WAIT_MS
       ? { KEYGUARD_MARKET_WAIT_MS: process.env.BENCH_MARKET_WAIT_MS }
@@ -105,17 +95,6 @@ async function committed(env: RuntimeEnv): Promise<number> {
   });
   await admin.disconnect();
   return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-}
-
-async function waitForGroup(env: RuntimeEnv): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  for (let i = 0; i < 600; i++) {
-    const { groups } = await admin.describeGroups([env.KEYGUARD_GROUP_ID]);
-    if (groups[0]?.state === 'Stable') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await admin.disconnect();
 }
 
 const pct = (sorted: number[], q: number) =>
@@ -180,7 +159,7 @@ console.log(
   await (await startWorker(lat)).store.close();
   const live = new WorkerProcess(lat);
   live.start();
-  await waitForGroup(lat);
+  await waitForMembers(kafka, lat.KEYGUARD_GROUP_ID);
   const stream = syntheticScenario({ seed: 6, days: 3, accounts: Number(args.accounts), victims: 40 }).events;
   const seconds = Math.min(Number(args['latency-seconds']), stream.length / rate);
   const sentAt = new Map<string, number>();

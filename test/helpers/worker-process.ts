@@ -70,3 +70,20 @@ export async function waitUntilConsumed(kafka: Kafka, env: RuntimeEnv, timeoutMs
     await admin.disconnect();
   }
 }
+
+/** Waits until the consumer group is stable with `members` members (`undefined`: any number). */
+export async function waitForMembers(kafka: Kafka, groupId: string, members?: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 600; i++) {
+      const { groups } = await admin.describeGroups([groupId]);
+      const g = groups[0];
+      if (g?.state === 'Stable' && (members === undefined || g.members.length === members)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`group ${groupId} never became stable${members ? ` with ${members} members` : ''}`);
+  } finally {
+    await admin.disconnect();
+  }
+}

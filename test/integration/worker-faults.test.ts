@@ -15,7 +15,7 @@ import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
-import { WorkerProcess, waitUntilConsumed } from '../helpers/worker-process.js';
+import { WorkerProcess, waitForMembers, waitUntilConsumed } from '../helpers/worker-process.js';
 import { startLocalRedis } from '../services/redis.js';
 
 // Workers that restart re-read the market from the start of the test while their account backlog is
@@ -84,21 +84,6 @@ async function run(
 function processed(w: WorkerProcess): number {
   const line = w.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
   return line ? JSON.parse(line).stats.events : 0;
-}
-
-async function waitForMembers(env: RuntimeEnv, n: number): Promise<void> {
-  const admin = kafkaClient(env.KAFKA_BROKERS!.split(',')).admin();
-  await admin.connect();
-  try {
-    for (let i = 0; i < 300; i++) {
-      const { groups } = await admin.describeGroups([env.KEYGUARD_GROUP_ID]);
-      if (groups[0]?.state === 'Stable' && groups[0].members.length === n) return;
-      await pause(100);
-    }
-    throw new Error(`the group never had ${n} members`);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 async function committedRecords(env: RuntimeEnv): Promise<number> {
@@ -187,7 +172,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       const first = started(env);
       await send(events.slice(0, third));
       const second = started(env);
-      await waitForMembers(env, 2);
+      await waitForMembers(kafkaClient(env.KAFKA_BROKERS!.split(',')), env.KEYGUARD_GROUP_ID, 2);
       await send(events.slice(third));
       return [first, second];
     });

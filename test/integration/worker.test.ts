@@ -24,6 +24,19 @@ afterEach(async () => {
   while (running.length > 0) await running.pop()!();
 });
 
+/** Two days of a small population with one strong attack, and the attacked account. */
+function attackScenario() {
+  const scenario = syntheticScenario({
+    seed: 8,
+    days: 2,
+    accounts: 12,
+    victims: 1,
+    attackStrength: 'strong',
+  });
+  const victim = Object.entries(scenario.truth).find(([, t]) => t.kind === 'victim')![0];
+  return { scenario, victim };
+}
+
 async function startWorker(env: RuntimeEnv): Promise<Worker> {
   const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
   const store = new RedisBaselineStore({
@@ -46,14 +59,7 @@ describe('keyguard worker (real Kafka and Redis)', () => {
     const env = testEnv(brokers, inject('redisUrl'));
     const kafka = kafkaClient(brokers);
     await createTopics(kafka, env);
-    const scenario = syntheticScenario({
-      seed: 8,
-      days: 2,
-      accounts: 12,
-      victims: 1,
-      attackStrength: 'strong',
-    });
-    const victim = Object.entries(scenario.truth).find(([, t]) => t.kind === 'victim')![0];
+    const { scenario, victim } = attackScenario();
     const replayed = await new DetectionEngine(
       cfg,
       new MemoryBaselineStore(1e12),
@@ -138,14 +144,7 @@ describe('keyguard worker (real Kafka and Redis)', () => {
     };
     const kafka = kafkaClient(brokers);
     await createTopics(kafka, env);
-    const scenario = syntheticScenario({
-      seed: 8,
-      days: 2,
-      accounts: 12,
-      victims: 1,
-      attackStrength: 'strong',
-    });
-    const victim = Object.entries(scenario.truth).find(([, t]) => t.kind === 'victim')![0];
+    const { scenario, victim } = attackScenario();
     const worker = await startWorker(env);
     await produceInOrder(kafka, env, scenario.events);
     const recs = await collect<Alert>(
