@@ -1,11 +1,12 @@
 /**
  * `keyguard worker`: the streaming pipeline. Account topics (orders, fills, apikeys) are shared by
  * the consumer group, partition N of each topic going to the same worker; the market topic is read
- * whole by every worker. Per batch (one topic-partition): decode → wait for the market to reach the
- * batch's event time → evaluate (one Redis read) → publish alerts, recommendations and dead letters
- * and wait for Kafka's acks → save baselines (one Redis write, idempotent per source position) →
- * commit the offsets. Any failure on the way pauses the partition and retries with backoff; nothing
- * is skipped, and a crash anywhere redoes the batch with the same alert ids.
+ * whole by every worker. Fetched records join their partition number's merge buffer; what is in
+ * event-time order goes on, per partition number: decode → wait for the market to reach the
+ * records' event time → evaluate (one Redis read) → publish alerts, recommendations and dead
+ * letters and wait for Kafka's acks → save baselines (one Redis write, idempotent per source
+ * position) → commit the offsets. Any failure on the way pauses the partition and retries with
+ * backoff; nothing is skipped, and a crash anywhere redoes the work with the same alert ids.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
@@ -23,6 +24,9 @@ import { deadLetterMessage } from './dead-letter.js';
 import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
 import { RetryAbandoned, retryUntilDone } from './retry.js';
+
+/** A fetched Kafka record with its decoding. */
+type FetchedRecord = KafkaMessage & { decoded: DecodeResult };
 
 export interface WorkerDeps {
   kafka: Kafka;
@@ -57,7 +61,7 @@ export class Worker {
   private running = false;
   private readonly locks = new Map<number, Promise<void>>();
   /** Per partition number: orders and fills waiting to be merged in event-time order. */
-  private readonly merges = new Map<number, PartitionMerge<KafkaMessage & { decoded: DecodeResult }>>();
+  private readonly merges = new Map<number, PartitionMerge<FetchedRecord>>();
   readonly stats: WorkerStats = {
     batches: 0,
     events: 0,
@@ -181,17 +185,15 @@ export class Worker {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     this.stats.firstBatchAt ??= Date.now();
-    const records: Array<BufferedRecord<KafkaMessage & { decoded: DecodeResult }>> = batch.messages.map(
-      (m) => {
-        const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
-        return {
-          topic: batch.topic,
-          offset: m.offset,
-          timestamp: decoded.ok ? decoded.event.timestamp : undefined,
-          payload: { ...m, decoded },
-        };
-      },
-    );
+    const records: Array<BufferedRecord<FetchedRecord>> = batch.messages.map((m) => {
+      const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
+      return {
+        topic: batch.topic,
+        offset: m.offset,
+        timestamp: decoded.ok ? decoded.event.timestamp : undefined,
+        payload: { ...m, decoded },
+      };
+    });
     const merge = this.mergeFor(batch.partition);
     merge.add(batch.topic, records, BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark));
     payload.resolveOffset(batch.lastOffset()); // fetching goes on; committing waits for processing
@@ -217,7 +219,7 @@ export class Worker {
     }
   }
 
-  private mergeFor(partition: number): PartitionMerge<KafkaMessage & { decoded: DecodeResult }> {
+  private mergeFor(partition: number): PartitionMerge<FetchedRecord> {
     let merge = this.merges.get(partition);
     if (!merge) {
       const e = this.deps.env;
@@ -229,7 +231,7 @@ export class Worker {
 
   private async process(
     partition: number,
-    items: Array<BufferedRecord<KafkaMessage & { decoded: DecodeResult }>>,
+    items: Array<BufferedRecord<FetchedRecord>>,
     payload: EachBatchPayload,
   ): Promise<void> {
     const { heartbeat, isRunning, isStale } = payload;
