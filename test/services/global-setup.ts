@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startServices } from './harness.js';
+import { MissingToolError } from './missing-tool.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,7 +13,17 @@ declare module 'vitest' {
 /** Starts real Kafka and Redis once for the integration tests and hands their addresses over. */
 export default async function setup(project: TestProject) {
   const started = Date.now();
-  const services = await startServices();
+  let services: Awaited<ReturnType<typeof startServices>>;
+  try {
+    services = await startServices();
+  } catch (err) {
+    if (err instanceof MissingToolError) {
+      // One line saying what to install, not a stack trace.
+      console.error(`\nkeyguard test services: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   console.log(
     `[services] Apache Kafka ${services.kafkaVersion} at ${services.kafkaBrokers.join(',')}, ` +
       `Redis at ${services.redisUrl} (${services.source}, ready in ${Date.now() - started} ms)`,
