@@ -54,11 +54,22 @@ export class MarketFeed {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: true,
+      // A throwaway group: nothing to commit, every start seeks by time.
+      autoCommit: false,
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         const dead: Message[] = [];
+        // Before the seek lands the consumer may read from the beginning, and a refetch may repeat
+        // records: apply each offset once, from the lookback start on.
+        const from = Math.max(
+          this.starts.get(batch.partition) ?? 0,
+          (this.applied.get(batch.partition) ?? -1) + 1,
+        );
         for (const message of batch.messages) {
+          if (Number(message.offset) < from) {
+            resolveOffset(message.offset);
+            continue;
+          }
           const decoded = decodeEvent(message.value?.toString('utf8') ?? '');
           if (decoded.ok && isMarketEvent(decoded.event)) {
             this.market.apply(decoded.event);
@@ -73,7 +84,16 @@ export class MarketFeed {
           }
           resolveOffset(message.offset);
         }
-        if (dead.length > 0) await this.deadLetter(dead);
+        if (dead.length > 0) {
+          // Each worker reads the whole market topic, so each reports a bad market record; a
+          // failure to publish it must not replay the batch into the market state.
+          await this.deadLetter(dead).catch((err) =>
+            this.log.error(
+              { err: (err as Error).message, records: dead.length },
+              'could not publish market dead letters',
+            ),
+          );
+        }
         this.applied.set(batch.partition, Number(batch.lastOffset()));
         await heartbeat();
       },

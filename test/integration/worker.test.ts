@@ -101,14 +101,30 @@ describe('keyguard worker (real Kafka and Redis)', () => {
       key: 'acct-p',
       value,
     }));
-    await produce(kafka, new Map([[env.KEYGUARD_TOPIC_ORDERS, messages]]));
+    const market = [
+      { key: 'YOYOW/BTC', value: '{"kind":"trade"' },
+      { key: 'YOYOW/BTC', value: JSON.stringify(order({ accountId: 'acct-p', id: 'misrouted' })) },
+    ];
+    await produce(
+      kafka,
+      new Map([
+        [env.KEYGUARD_TOPIC_ORDERS, messages],
+        [env.KEYGUARD_TOPIC_MARKET, market],
+      ]),
+    );
     await startWorker(env);
-    const dead = await collect<DeadLetter>(
+    const all = await collect<DeadLetter>(
       kafka,
       env.KEYGUARD_TOPIC_DEAD_LETTER,
-      (v) => v.length >= 3,
+      (v) => v.length >= 5,
       30_000,
     );
+    const fromMarket = all.filter((d) => d.source.topic === env.KEYGUARD_TOPIC_MARKET);
+    expect(fromMarket.map((d) => d.code).sort()).toEqual([
+      'KG_ERR_EVENT_NOT_JSON',
+      'KG_ERR_EVENT_WRONG_TOPIC',
+    ]);
+    const dead = all.filter((d) => d.source.topic === env.KEYGUARD_TOPIC_ORDERS);
     expect(dead.map((d) => d.code).sort()).toEqual([
       'KG_ERR_EVENT_INVALID',
       'KG_ERR_EVENT_NOT_JSON',
