@@ -24,6 +24,7 @@ export const detectionConfigSchema = z
       fullRatio: z.number().gt(1),
       newPairFullOrders: z.number().int().min(2),
       fastGapMs: ms,
+      requirePreviousDay: z.boolean(),
     }),
     newPair: z.object({
       windowMs: ms,

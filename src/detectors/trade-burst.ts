@@ -13,6 +13,7 @@ import {
   type Activity,
   newPairWindowCount,
   previousPeak,
+  startOfDay,
   windowCount,
 } from '../state/account-state.js';
 import { ramp, round } from './scale.js';
@@ -28,7 +29,9 @@ function reading(activity: Activity, at: number, cfg: DetectionConfig['burst']):
   const orders = windowCount(activity.w, at, cfg.windowMs);
   const baseline = Math.max(cfg.minBaseline, previousPeak(activity.p, at, cfg.baselineDays));
   const ratio = orders / baseline;
-  return { orders, baseline, ratio, score: ramp(ratio, 1, cfg.fullRatio) };
+  // Without a previous day there is no baseline to compare with: a rate is only news against one.
+  const warm = !cfg.requirePreviousDay || activity.f < startOfDay(at);
+  return { orders, baseline, ratio, score: warm ? ramp(ratio, 1, cfg.fullRatio) : 0 };
 }
 
 /** The gap between the latest order (at or before `at`) in a new pair and the order before it. */

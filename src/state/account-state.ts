@@ -76,6 +76,10 @@ export function windowCount(w: RateWindow, at: number, windowMs: number): number
   return total;
 }
 
+export function startOfDay(at: number): number {
+  return at - (at % DAY_MS);
+}
+
 /** Highest window count on any previous day within the baseline horizon (0 when none). */
 export function previousPeak(p: number[], at: number, baselineDays: number): number {
   const today = Math.floor(at / DAY_MS);

@@ -62,6 +62,15 @@ describe('trade_burst', () => {
     expect(signal.evidence.baselinePeak).toBe(cfg.burst.minBaseline);
   });
 
+  it('waits for a previous day before judging an account rate (no baseline yet)', () => {
+    const burst = Array.from({ length: 8 }, (_, i) =>
+      order({ symbol: 'ETH/BTC', timestamp: T0 + i * 5_000 }),
+    );
+    const signal = tradeBurst(burst[7]!, fold(burst), cfg);
+    expect(signal.score).toBe(0);
+    expect(signal.evidence.windowOrders).toBe(8);
+  });
+
   it('does not fire for a bot whose previous days were just as busy', () => {
     const days = [3, 2, 1].flatMap((d) =>
       Array.from({ length: 10 }, (_, i) => order({ symbol: 'ETH/BTC', timestamp: T0 - d * DAY + i * 5_000 })),
