@@ -67,7 +67,9 @@ describe('trade_burst', () => {
       order({ symbol: 'ETH/BTC', timestamp: T0 + i * 5_000 }),
     );
     const signal = tradeBurst(burst[7]!, fold(burst), cfg);
-    expect(signal.score).toBe(0);
+    // 8 orders vs a floor of 2 would score 1; what remains is the new-pair part, halved for an
+    // account keyguard has just met.
+    expect(signal.score).toBe(cfg.newPair.newAccountWeight);
     expect(signal.evidence.windowOrders).toBe(8);
   });
 
