@@ -18,19 +18,6 @@ export interface MarketFeedOptions {
   groupId: string;
   lookbackMs: number;
   sessionTimeoutMs: number;
-  /** How far (event time) the market may run ahead of the account stream: half the market history. */
-  maxAheadMs: number;
-}
-
-/**
- * Where the account side is, so the market does not run further ahead than its history covers
- * (a restarted worker reads hours of market data in seconds while its account backlog is older).
- */
-export interface AccountClock {
-  /** Event time the account side has reached or is about to process; undefined before any. */
-  time(): number | undefined;
-  /** True when the account side has nothing to do (joined, no records for a while). */
-  idle(): boolean;
 }
 
 export class MarketFeed {
@@ -48,7 +35,6 @@ export class MarketFeed {
     private readonly opts: MarketFeedOptions,
     private readonly deadLetter: (messages: Message[]) => Promise<void>,
     private readonly log: Logger,
-    private readonly accounts: AccountClock,
   ) {
     this.consumer = kafka.consumer({
       groupId: `${opts.groupId}.market.${randomUUID()}`,
@@ -84,7 +70,6 @@ export class MarketFeed {
             resolveOffset(message.offset);
             continue;
           }
-          await this.gate(batch.partition, heartbeat);
           const decoded = decodeEvent(message.value?.toString('utf8') ?? '');
           if (decoded.ok && isMarketEvent(decoded.event)) {
             this.market.apply(decoded.event);
@@ -116,19 +101,6 @@ export class MarketFeed {
     for (const [partition, offset] of this.starts)
       this.consumer.seek({ topic: this.opts.topic, partition, offset: String(offset) });
     this.log.info({ topic: this.opts.topic, starts: Object.fromEntries(this.starts) }, 'market feed started');
-  }
-
-  /** Holds a market partition back while it is more than `maxAheadMs` past the account side. */
-  private async gate(partition: number, heartbeat: () => Promise<void>): Promise<void> {
-    for (let i = 0; ; i++) {
-      if (this.accounts.idle()) return;
-      const clock = this.accounts.time();
-      const ahead = this.watermarks.get(partition) ?? Number.NEGATIVE_INFINITY;
-      if (clock !== undefined && ahead <= clock + this.opts.maxAheadMs) return;
-      if (!this.running) return;
-      await new Promise((r) => setTimeout(r, 20));
-      if (i % 50 === 0) await heartbeat();
-    }
   }
 
   /** The market topic's end offsets now (one ListOffsets request): what "caught up" means. */
@@ -168,10 +140,7 @@ export class MarketFeed {
     }
   }
 
-  private running = true;
-
   async stop(): Promise<void> {
-    this.running = false;
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }

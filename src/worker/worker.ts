@@ -59,10 +59,6 @@ export class Worker {
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
   private running = false;
-  /** The account side's event-time position, when it joined, when it last had records (market gate). */
-  private accountTime?: number;
-  private joinedAt?: number;
-  private lastAccountBatchAt?: number;
   private readonly locks = new Map<number, Promise<void>>();
   /** Per partition number: orders and fills waiting to be merged in event-time order. */
   private readonly merges = new Map<number, PartitionMerge<FetchedRecord>>();
@@ -99,16 +95,9 @@ export class Worker {
         groupId: env.KEYGUARD_GROUP_ID,
         lookbackMs: env.KEYGUARD_MARKET_LOOKBACK_MS,
         sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
-        maxAheadMs: cfg.reference.historyMs / 2,
       },
       (messages) => this.publishOnce([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]),
       deps.log.child({ module: 'market-feed' }),
-      {
-        time: () => this.accountTime,
-        idle: () =>
-          this.joinedAt !== undefined &&
-          Date.now() - Math.max(this.joinedAt, this.lastAccountBatchAt ?? 0) > 1000,
-      },
     );
   }
 
@@ -162,10 +151,7 @@ export class Worker {
     for (const topic of this.accountTopics) await this.consumer.subscribe({ topic, fromBeginning: true });
     this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-      this.merges.clear();
-      this.joinedAt = Date.now();
-    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.merges.clear());
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -199,7 +185,6 @@ export class Worker {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     this.stats.firstBatchAt ??= Date.now();
-    this.lastAccountBatchAt = Date.now();
     const records: Array<BufferedRecord<FetchedRecord>> = batch.messages.map((m) => {
       const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
       return {
@@ -287,7 +272,6 @@ export class Worker {
           await heartbeat().catch(() => {});
         },
       });
-    if (maxTime > (this.accountTime ?? Number.NEGATIVE_INFINITY)) this.accountTime = maxTime;
     try {
       const marketReady =
         events.length === 0 ||
