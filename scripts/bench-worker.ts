@@ -20,7 +20,7 @@ import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
 import { RedisBaselineStore } from '../src/state/redis-store.js';
 import { Worker } from '../src/worker/worker.js';
 import { testEnv } from '../test/helpers/kafka.js';
-import { WorkerProcess, waitForMembers } from '../test/helpers/worker-process.js';
+import { committedRecords, WorkerProcess, waitForMembers } from '../test/helpers/worker-process.js';
 import { startServices } from '../test/services/harness.js';
 
 tuneHeapForStreaming();
@@ -86,17 +86,6 @@ async function startWorker(env: RuntimeEnv) {
   return { worker, store };
 }
 
-async function committed(env: RuntimeEnv): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchOffsets({
-    groupId: env.KEYGUARD_GROUP_ID,
-    topics: [env.KEYGUARD_TOPIC_ORDERS],
-  });
-  await admin.disconnect();
-  return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-}
-
 const pct = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
@@ -136,7 +125,7 @@ console.log(
 // 3. The worker over the same topic (market feed included, one Redis pipeline read + write per batch).
 {
   await worker.start();
-  while ((await committed(env)) < accountEvents) await new Promise((r) => setTimeout(r, 20));
+  while ((await committedRecords(kafka, env)) < accountEvents) await new Promise((r) => setTimeout(r, 20));
   const seconds = (Date.now() - worker.stats.firstBatchAt!) / 1000;
   const rate = Math.round(accountEvents / seconds);
   const totalRate = Math.round(scenario.events.length / seconds);

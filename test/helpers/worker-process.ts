@@ -87,3 +87,16 @@ export async function waitForMembers(kafka: Kafka, groupId: string, members?: nu
     await admin.disconnect();
   }
 }
+
+/** How many account-topic records the worker group has committed so far. */
+export async function committedRecords(kafka: Kafka, env: RuntimeEnv): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = [...new Set([env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS])];
+    const offsets = await admin.fetchOffsets({ groupId: env.KEYGUARD_GROUP_ID, topics });
+    return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

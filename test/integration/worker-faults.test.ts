@@ -15,7 +15,12 @@ import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
-import { WorkerProcess, waitForMembers, waitUntilConsumed } from '../helpers/worker-process.js';
+import {
+  committedRecords,
+  WorkerProcess,
+  waitForMembers,
+  waitUntilConsumed,
+} from '../helpers/worker-process.js';
 import { startLocalRedis } from '../services/redis.js';
 
 // Workers that restart re-read the market from the start of the test while their account backlog is
@@ -86,17 +91,6 @@ function processed(w: WorkerProcess): number {
   return line ? JSON.parse(line).stats.events : 0;
 }
 
-async function committedRecords(env: RuntimeEnv): Promise<number> {
-  const admin = kafkaClient(env.KAFKA_BROKERS!.split(',')).admin();
-  await admin.connect();
-  const offsets = await admin.fetchOffsets({
-    groupId: env.KEYGUARD_GROUP_ID,
-    topics: [env.KEYGUARD_TOPIC_ORDERS],
-  });
-  await admin.disconnect();
-  return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-}
-
 function started(env: RuntimeEnv): WorkerProcess {
   const w = new WorkerProcess(env);
   w.start();
@@ -133,7 +127,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       const first = started(env);
       await send(events.slice(0, 2 * third));
       await pause(1500);
-      killedAfter = await committedRecords(env);
+      killedAfter = await committedRecords(kafkaClient(env.KAFKA_BROKERS!.split(',')), env);
       first.kill('SIGKILL');
       await first.exit;
       const second = started(env);
