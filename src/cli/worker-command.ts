@@ -4,6 +4,8 @@ import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { startOpsServer } from '../observability/http-server.js';
+import { WorkerMetrics } from '../observability/metrics.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
 import { Worker } from '../worker/worker.js';
 
@@ -36,13 +38,20 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
       },
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
   });
+  const metrics = new WorkerMetrics();
   const store = new RedisBaselineStore({
     url: env.REDIS_URL,
     keyPrefix: env.KEYGUARD_REDIS_PREFIX,
     ttlSeconds: cfg.state.ttlSeconds,
+    onRoundTrip: (operation, seconds, ok) => {
+      metrics.redisRoundTrip.observe({ operation }, seconds);
+      if (!ok) metrics.redisErrors.inc({ operation });
+    },
   });
   store.redis.on('error', (err) => log.warn({ err: err.message, module: 'redis' }, 'redis connection error'));
-  const worker = new Worker({ kafka, env, cfg, store, log: log.child({ module: 'worker' }) });
+  const worker = new Worker({ kafka, env, cfg, store, metrics, log: log.child({ module: 'worker' }) });
+  const ops = await startOpsServer(env.KEYGUARD_METRICS_PORT, metrics.registry, () => worker.readiness());
+  log.info({ port: ops.port }, 'serving /metrics, /healthz, /readyz');
 
   let stopping = false;
   const done = new Promise<number>((resolve) => {
@@ -58,6 +67,7 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
       worker
         .stop()
         .then(() => store.close())
+        .then(() => ops.close())
         .then(
           () => {
             log.info({ stats: worker.stats }, 'stopped');

@@ -10,6 +10,8 @@ export interface RedisStoreOptions {
   url: string;
   keyPrefix: string;
   ttlSeconds: number;
+  /** Instrumentation: called after every round trip (metrics hang off this, not off the store). */
+  onRoundTrip?: (operation: 'load' | 'save', seconds: number, ok: boolean) => void;
 }
 
 /**
@@ -76,16 +78,24 @@ export class RedisBaselineStore implements BaselineStore {
 
   private async exec(
     pipeline: ReturnType<Redis['pipeline']>,
-    what: string,
+    what: 'load' | 'save',
   ): Promise<[Error | null, unknown][]> {
     this.roundTrips++;
+    const started = performance.now();
     try {
       const results = await pipeline.exec();
       if (!results) throw new Error('pipeline returned nothing');
+      this.opts.onRoundTrip?.(what, (performance.now() - started) / 1000, true);
       return results;
     } catch (err) {
+      this.opts.onRoundTrip?.(what, (performance.now() - started) / 1000, false);
       throw new StoreError(`Redis ${what} failed: ${(err as Error).message}`, err);
     }
+  }
+
+  /** Readiness: Redis answers. */
+  async ping(): Promise<boolean> {
+    return (await this.redis.ping().catch(() => '')) === 'PONG';
   }
 
   async close(): Promise<void> {

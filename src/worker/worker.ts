@@ -15,9 +15,10 @@ import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
 import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
-import { isMarketEvent } from '../events/schema.js';
+import { type Alert, isMarketEvent } from '../events/schema.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
+import type { WorkerMetrics } from '../observability/metrics.js';
 import type { BaselineStore } from '../state/baseline-store.js';
 import { CoPartitionedAssigner } from './copartitioned-assigner.js';
 import { deadLetterMessage } from './dead-letter.js';
@@ -34,6 +35,7 @@ export interface WorkerDeps {
   cfg: DetectionConfig;
   store: BaselineStore;
   log: Logger;
+  metrics?: WorkerMetrics;
 }
 
 export interface WorkerStats {
@@ -59,6 +61,9 @@ export class Worker {
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
   private running = false;
+  private joined = false;
+  private producerConnected = false;
+  private readonly paused = new Set<number>();
   private readonly locks = new Map<number, Promise<void>>();
   /** Per partition number: orders and fills waiting to be merged in event-time order. */
   private readonly merges = new Map<number, PartitionMerge<FetchedRecord>>();
@@ -96,7 +101,10 @@ export class Worker {
         lookbackMs: env.KEYGUARD_MARKET_LOOKBACK_MS,
         sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
       },
-      (messages) => this.publishOnce([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]),
+      (messages) => {
+        this.observe([], messages, new Map(), 0, 0, false);
+        return this.publishOnce([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]);
+      },
       deps.log.child({ module: 'market-feed' }),
     );
   }
@@ -146,12 +154,16 @@ export class Worker {
   async start(): Promise<void> {
     await this.ensureTopics();
     await this.producer.connect();
+    this.producerConnected = true;
     await this.feed.start();
     await this.consumer.connect();
     for (const topic of this.accountTopics) await this.consumer.subscribe({ topic, fromBeginning: true });
     this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.merges.clear());
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.merges.clear();
+      this.joined = true;
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -161,6 +173,18 @@ export class Worker {
       eachBatch: (payload) => this.handleBatch(payload),
     });
     this.deps.log.info({ topics: this.accountTopics }, 'worker started');
+  }
+
+  /** Ready when the producer is connected, the group joined, and the baseline store answers. */
+  async readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
+    const store = this.deps.store as BaselineStore & { ping?: () => Promise<boolean> };
+    const storeOk = store.ping ? await store.ping() : true;
+    const detail = {
+      kafkaProducer: this.producerConnected,
+      consumerGroupJoined: this.joined,
+      store: storeOk,
+    };
+    return { ready: this.running && this.producerConnected && this.joined && storeOk, detail };
   }
 
   /** Finishes the batch in flight, commits it, and leaves the group. */
@@ -194,6 +218,15 @@ export class Worker {
         payload: { ...m, decoded },
       };
     });
+    const metrics = this.deps.metrics;
+    if (metrics) {
+      for (const r of records) {
+        const kind = r.payload.decoded.ok ? r.payload.decoded.event.kind : 'invalid';
+        metrics.eventsConsumed.inc({ topic: batch.topic, kind });
+      }
+      const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
+      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+    }
     const merge = this.mergeFor(batch.partition);
     merge.add(batch.topic, records, BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark));
     payload.resolveOffset(batch.lastOffset()); // fetching goes on; committing waits for processing
@@ -241,6 +274,8 @@ export class Worker {
     const events: SequencedEvent[] = [];
     const dead: Message[] = [];
     const byPosition = new Map<string, KafkaMessage>();
+    /** Kafka timestamps of the decoded events, by event id: for the append → alert latency. */
+    const appendedAt = new Map<string, number>();
     let maxTime = Number.NEGATIVE_INFINITY;
     for (const item of items) {
       const m = item.payload;
@@ -254,6 +289,7 @@ export class Worker {
         dead.push(deadLetterMessage(ErrorCodes.EVENT_WRONG_TOPIC, reason, where, m.key, m.value));
       } else {
         events.push({ seq: Number(m.offset), event: m.decoded.event, source });
+        appendedAt.set(eventId(m.decoded.event), Number(m.timestamp));
         maxTime = Math.max(maxTime, m.decoded.event.timestamp);
       }
     }
@@ -264,6 +300,7 @@ export class Worker {
         shouldContinue: () => this.running && isRunning() && !isStale(),
         onRetry: async (err, attempt, delayMs) => {
           this.stats.retries++;
+          this.deps.metrics?.retries.inc({ stage: what });
           log.warn(
             { err: (err as Error).message, what, partition, attempt, delayMs },
             'retrying after a failure',
@@ -276,7 +313,10 @@ export class Worker {
       const marketReady =
         events.length === 0 ||
         (await retry('wait for market', () => this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS)));
-      if (!marketReady) this.stats.marketWaitTimeouts++;
+      if (!marketReady) {
+        this.stats.marketWaitTimeouts++;
+        this.deps.metrics?.marketWaitTimeouts.inc();
+      }
       const outcome = await retry('evaluate', () => this.engine.evaluate(events));
       for (const f of outcome.failures) {
         const source = f.source ?? '';
@@ -322,6 +362,7 @@ export class Worker {
       this.stats.recommendations += recommendations.length;
       this.stats.deadLetters += dead.length;
       const ms = performance.now() - startedAt;
+      this.observe(outcome.alerts, dead, appendedAt, items.length, ms);
       this.stats.batchMsTotal += ms;
       this.stats.maxBatchMs = Math.max(this.stats.maxBatchMs, Math.round(ms));
       this.stats.maxBatchEvents = Math.max(this.stats.maxBatchEvents, items.length);
@@ -338,11 +379,41 @@ export class Worker {
     }
   }
 
+  private observe(
+    alerts: readonly Alert[],
+    dead: readonly Message[],
+    appendedAt: ReadonlyMap<string, number>,
+    records: number,
+    ms: number,
+    isBatch = true,
+  ): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    const now = Date.now();
+    for (const a of alerts) {
+      metrics.alerts.inc({ severity: a.severity, recommendation: a.recommendation });
+      for (const s of a.signals) metrics.signals.inc({ detector: s.detector });
+      if (a.valueAtRisk !== undefined)
+        metrics.valueAtRisk.inc({ currency: a.valueAtRiskCurrency ?? '' }, a.valueAtRisk);
+      metrics.eventToAlert.observe(Math.max(0, now - a.timestamp) / 1000);
+      const appended = appendedAt.get(a.eventIds[a.eventIds.length - 1] ?? '');
+      if (appended !== undefined) metrics.appendToAlert.observe(Math.max(0, now - appended) / 1000);
+    }
+    for (const d of dead)
+      metrics.deadLetters.inc({ code: String(d.headers?.['keyguard-error-code'] ?? 'unknown') });
+    if (!isBatch) return;
+    metrics.batchSize.observe(records);
+    metrics.batchDuration.observe(ms / 1000);
+  }
+
   private pausePartition(partition: number): void {
+    this.paused.add(partition);
+    this.deps.metrics?.pausedPartitions.set(this.paused.size);
     this.consumer.pause(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
   }
 
   private resumePartition(partition: number): void {
+    if (this.paused.delete(partition)) this.deps.metrics?.pausedPartitions.set(this.paused.size);
     this.consumer.resume(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
   }
 }

@@ -26,6 +26,7 @@ export function testEnv(brokers: string[], redisUrl: string, over: Record<string
     KEYGUARD_TOPIC_DEAD_LETTER: `${id}.dead-letter`,
     KEYGUARD_INPUT_PARTITIONS: '3',
     KEYGUARD_SESSION_TIMEOUT_MS: '6000',
+    KEYGUARD_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     ...over,
   });

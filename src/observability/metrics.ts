@@ -1,0 +1,119 @@
+/**
+ * Prometheus metrics of a keyguard process. Names follow Prometheus conventions (unit suffixes,
+ * `_total` counters); label sets are bounded (topic, partition, kind, code, severity, detector,
+ * recommendation, stage) — never an account or key id. One registry per process, built by the
+ * composition root and handed to the parts that report.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+
+  readonly eventsConsumed = new Counter({
+    name: 'keyguard_events_consumed_total',
+    help: 'Input records consumed, by topic and event kind ("invalid" when undecodable)',
+    labelNames: ['topic', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'keyguard_dead_letters_total',
+    help: 'Records sent to the dead-letter topic, by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly alerts = new Counter({
+    name: 'keyguard_alerts_total',
+    help: 'Alerts published, by severity and recommendation',
+    labelNames: ['severity', 'recommendation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly signals = new Counter({
+    name: 'keyguard_alert_signals_total',
+    help: 'Detector signals carried by published alerts, by detector',
+    labelNames: ['detector'] as const,
+    registers: [this.registry],
+  });
+
+  readonly valueAtRisk = new Counter({
+    name: 'keyguard_alert_value_at_risk_total',
+    help: 'Sum of the value at risk of published alerts, by quote currency',
+    labelNames: ['currency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventToAlert = new Histogram({
+    name: 'keyguard_event_to_alert_seconds',
+    help: 'From the event time of the event that raised an alert to the alert being published',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly appendToAlert = new Histogram({
+    name: 'keyguard_kafka_append_to_alert_seconds',
+    help: 'From the Kafka timestamp of the record that raised an alert to the alert being published',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: 'keyguard_batch_records',
+    help: 'Records processed per batch',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+
+  readonly batchDuration = new Histogram({
+    name: 'keyguard_batch_duration_seconds',
+    help: 'Time to process one batch, from merge to committed offsets',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly redisRoundTrip = new Histogram({
+    name: 'keyguard_redis_round_trip_seconds',
+    help: 'Redis pipeline round trips, by operation',
+    labelNames: ['operation'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+
+  readonly redisErrors = new Counter({
+    name: 'keyguard_redis_errors_total',
+    help: 'Failed Redis round trips, by operation',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: 'keyguard_retries_total',
+    help: 'Retries after a failure, by pipeline stage',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consumerLag = new Gauge({
+    name: 'keyguard_consumer_lag_records',
+    help: 'Records between the last processed offset and the partition end, as of the last fetch',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pausedPartitions = new Gauge({
+    name: 'keyguard_paused_partitions',
+    help: 'Partitions paused while a failure is retried',
+    registers: [this.registry],
+  });
+
+  readonly marketWaitTimeouts = new Counter({
+    name: 'keyguard_market_wait_timeouts_total',
+    help: 'Batches scored before the market stream reached their event time (wait timed out)',
+    registers: [this.registry],
+  });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
+  }
+}
