@@ -3,7 +3,6 @@
  * undisturbed run. Uses a broker of its own (the shared one must stay up for the other files).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
@@ -12,13 +11,12 @@ import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { Worker } from '../../src/worker/worker.js';
+import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
 import { type LocalKafka, startLocalKafka } from '../services/kafka.js';
 
-const cfg = loadDetectionConfig();
-cfg.reference.historyMs = 4 * 86_400_000;
-cfg.reference.maxBuckets = 20_000;
+const cfg = fastForwardConfig();
 let broker: LocalKafka;
 
 beforeAll(async () => {

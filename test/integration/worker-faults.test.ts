@@ -14,6 +14,7 @@ import type { Alert, InputEvent } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+import { FAST_FORWARD_OVERRIDES } from '../helpers/fast-forward.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import {
   committedRecords,
@@ -26,7 +27,7 @@ import { startLocalRedis } from '../services/redis.js';
 // Workers that restart re-read the market from the start of the test while their account backlog is
 // days behind in event time: keep that much market history so snapshots stay exact.
 const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-cfg-')), 'detection.json');
-writeFileSync(configFile, JSON.stringify({ reference: { historyMs: 4 * 86_400_000, maxBuckets: 20_000 } }));
+writeFileSync(configFile, JSON.stringify(FAST_FORWARD_OVERRIDES));
 const cfg = loadDetectionConfig(configFile);
 const scenario = syntheticScenario({ seed: 13, days: 2, accounts: 10, victims: 1, attackStrength: 'strong' });
 const events = scenario.events;

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { loadDetectionConfig } from '../../src/config/detection.js';
 import { createLogger } from '../../src/logger.js';
 import { type OpsServer, startOpsServer } from '../../src/observability/http-server.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { Worker } from '../../src/worker/worker.js';
+import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
 
@@ -31,9 +31,7 @@ describe('worker metrics and health endpoints', () => {
     const env = testEnv(brokers, inject('redisUrl'));
     const kafka = kafkaClient(brokers);
     await createTopics(kafka, env);
-    const cfg = loadDetectionConfig();
-    cfg.reference.historyMs = 4 * 86_400_000;
-    cfg.reference.maxBuckets = 20_000;
+    const cfg = fastForwardConfig();
     const metrics = new WorkerMetrics();
     const store = new RedisBaselineStore({
       url: env.REDIS_URL!,

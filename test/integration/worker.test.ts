@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { loadDetectionConfig } from '../../src/config/detection.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
@@ -12,13 +11,10 @@ import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import type { DeadLetter } from '../../src/worker/dead-letter.js';
 import { Worker } from '../../src/worker/worker.js';
 import { order } from '../helpers/events.js';
+import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { collect, createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
 
-// The test produces two days of event time in a second or two, so the market stream can run hours
-// ahead of the account stream: keep that much market history (production: reference.historyMs).
-const cfg = loadDetectionConfig();
-cfg.reference.historyMs = 4 * 86_400_000;
-cfg.reference.maxBuckets = 20_000;
+const cfg = fastForwardConfig();
 const running: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (running.length > 0) await running.pop()!();
