@@ -11,9 +11,7 @@ export const ErrorCodes = {
   TOPIC_LAYOUT: 'KG_ERR_TOPIC_LAYOUT',
   DETECTOR_FAILED: 'KG_ERR_DETECTOR_FAILED',
   STORE_UNAVAILABLE: 'KG_ERR_STORE_UNAVAILABLE',
-  STORE_SCRIPT: 'KG_ERR_STORE_SCRIPT',
   USAGE: 'KG_ERR_USAGE',
-  INPUT_UNREADABLE: 'KG_ERR_INPUT_UNREADABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

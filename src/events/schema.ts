@@ -97,13 +97,6 @@ export type InputEvent = z.infer<typeof inputEventSchema>;
 export type AccountEvent = OrderEvent | FillEvent;
 export type MarketEvent = TradeEvent | TickerEvent;
 export type EventKind = InputEvent['kind'];
-export const EVENT_KINDS = [
-  'order',
-  'fill',
-  'trade',
-  'ticker',
-  'apikey',
-] as const satisfies readonly EventKind[];
 
 export const detectorNames = ['trade_burst', 'new_illiquid_pair', 'off_market_fill'] as const;
 export type DetectorName = (typeof detectorNames)[number];

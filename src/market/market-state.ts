@@ -32,8 +32,4 @@ export class MarketState {
     if (!book) return { exchange, symbol, liquidity: {}, known: false };
     return book.snapshot(at);
   }
-
-  get size(): number {
-    return this.books.size;
-  }
 }

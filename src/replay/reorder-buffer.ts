@@ -29,10 +29,6 @@ export class ReorderBuffer<T> {
     return this.drain(Number.POSITIVE_INFINITY);
   }
 
-  get size(): number {
-    return this.heap.length;
-  }
-
   private drain(upTo: number): T[] {
     const out: T[] = [];
     while (this.heap.length > 0 && this.heap[0]!.t <= upTo) {

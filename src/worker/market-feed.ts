@@ -27,7 +27,6 @@ export class MarketFeed {
   private readonly starts = new Map<number, number>();
   /** Per partition, the highest event time applied so far. */
   private readonly watermarks = new Map<number, number>();
-  eventsApplied = 0;
 
   constructor(
     kafka: Kafka,
@@ -75,7 +74,6 @@ export class MarketFeed {
             this.market.apply(decoded.event);
             const t = decoded.event.timestamp;
             this.watermarks.set(batch.partition, Math.max(this.watermarks.get(batch.partition) ?? t, t));
-            this.eventsApplied++;
           } else {
             const code = decoded.ok ? ErrorCodes.EVENT_WRONG_TOPIC : decoded.code;
             const reason = decoded.ok ? `a ${decoded.event.kind} event on the market topic` : decoded.reason;
