@@ -5,6 +5,17 @@
  * composition root and handed to the parts that report.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ErrorCodes } from '../errors.js';
+import { detectorNames, severitySchema } from '../events/schema.js';
+
+/** The worker's pipeline stages that retry (label values of keyguard_retries_total). */
+export const RETRY_STAGES = [
+  'wait for market',
+  'evaluate',
+  'publish',
+  'save baselines',
+  'commit offsets',
+] as const;
 
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -115,5 +126,18 @@ export class WorkerMetrics {
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
+    // Known label values start at 0, so dashboards and alert rules see a series before the first event.
+    for (const severity of severitySchema.options) {
+      for (const recommendation of ['review', 'revoke_key', 'freeze_account'])
+        this.alerts.inc({ severity, recommendation }, 0);
+    }
+    for (const detector of detectorNames) this.signals.inc({ detector }, 0);
+    for (const code of Object.values(ErrorCodes).filter(
+      (c) => c.startsWith('KG_ERR_EVENT') || c === ErrorCodes.DETECTOR_FAILED,
+    )) {
+      this.deadLetters.inc({ code }, 0);
+    }
+    for (const operation of ['load', 'save']) this.redisErrors.inc({ operation }, 0);
+    for (const stage of RETRY_STAGES) this.retries.inc({ stage }, 0);
   }
 }

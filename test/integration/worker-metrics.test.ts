@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { dashboards } from '../../src/observability/dashboards.js';
 import { type OpsServer, startOpsServer } from '../../src/observability/http-server.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
@@ -8,6 +9,9 @@ import { Worker } from '../../src/worker/worker.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
+import { startPrometheus } from '../services/prometheus.js';
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const cleanup: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -88,5 +92,23 @@ describe('worker metrics and health endpoints', () => {
     expect(text).toMatch(/keyguard_process_cpu_seconds_total/);
     // Bounded labels: no account or key id is ever a label value.
     expect(text).not.toMatch(/acct-a\d+/);
-  }, 120_000);
+
+    // A real Prometheus scrapes the worker: every dashboard panel's query returns data.
+    const prometheus = await startPrometheus([`127.0.0.1:${ops.port}`]);
+    cleanup.push(() => prometheus.stop());
+    const query = async (expr: string) => {
+      const r = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = (await r.json()) as { status: string; data: { result: unknown[] } };
+      expect(body.status, expr).toBe('success');
+      return body.data.result;
+    };
+    for (let i = 0; i < 100 && (await query('count_over_time(up[1m])')).length === 0; i++) await pause(200);
+    await pause(3000); // a few scrapes, so rates have two samples
+    for (const d of dashboards()) {
+      for (const p of d.panels) {
+        for (const t of p.targets)
+          expect((await query(t.expr)).length, `${d.uid} / ${p.title}: ${t.expr}`).toBeGreaterThan(0);
+      }
+    }
+  }, 180_000);
 });
