@@ -112,6 +112,16 @@ export function dashboards(m = new WorkerMetrics(false)): Dashboard[] {
           ],
         },
         {
+          title: 'Top symbols by alerts (last hour)',
+          unit: 'short',
+          targets: [
+            {
+              expr: `topk(10, sum by (symbol) (increase(${n(m.alertsBySymbol)}[1h])))`,
+              legend: '{{symbol}}',
+            },
+          ],
+        },
+        {
           title: 'Event time → alert',
           unit: 's',
           targets: [

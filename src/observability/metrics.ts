@@ -41,6 +41,13 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly alertsBySymbol = new Counter({
+    name: 'keyguard_alerts_by_symbol_total',
+    help: 'Alerts published, by market symbol (bounded by the markets that raise alerts)',
+    labelNames: ['symbol'] as const,
+    registers: [this.registry],
+  });
+
   readonly signals = new Counter({
     name: 'keyguard_alert_signals_total',
     help: 'Detector signals carried by published alerts, by detector',

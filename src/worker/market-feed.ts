@@ -34,6 +34,8 @@ export class MarketFeed {
     private readonly opts: MarketFeedOptions,
     private readonly deadLetter: (messages: Message[]) => Promise<void>,
     private readonly log: Logger,
+    /** Instrumentation: one call per record read (kind, or "invalid"). */
+    private readonly onRecord: (topic: string, kind: string) => void = () => {},
   ) {
     this.consumer = kafka.consumer({
       groupId: `${opts.groupId}.market.${randomUUID()}`,
@@ -70,6 +72,7 @@ export class MarketFeed {
             continue;
           }
           const decoded = decodeEvent(message.value?.toString('utf8') ?? '');
+          this.onRecord(batch.topic, decoded.ok ? decoded.event.kind : 'invalid');
           if (decoded.ok && isMarketEvent(decoded.event)) {
             this.market.apply(decoded.event);
             const t = decoded.event.timestamp;

@@ -106,6 +106,7 @@ export class Worker {
         return this.publishOnce([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]);
       },
       deps.log.child({ module: 'market-feed' }),
+      (topic, kind) => deps.metrics?.eventsConsumed.inc({ topic, kind }),
     );
   }
 
@@ -392,6 +393,7 @@ export class Worker {
     const now = Date.now();
     for (const a of alerts) {
       metrics.alerts.inc({ severity: a.severity, recommendation: a.recommendation });
+      if (a.symbol) metrics.alertsBySymbol.inc({ symbol: a.symbol });
       for (const s of a.signals) metrics.signals.inc({ detector: s.detector });
       if (a.valueAtRisk !== undefined)
         metrics.valueAtRisk.inc({ currency: a.valueAtRiskCurrency ?? '' }, a.valueAtRisk);
