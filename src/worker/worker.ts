@@ -64,6 +64,12 @@ export class Worker {
   private joined = false;
   private producerConnected = false;
   private readonly paused = new Set<number>();
+  /**
+   * Per topic-partition: the next offset to process, as committed (or, before the first commit,
+   * the first offset fetched). Records are resolved (fetching moves on) before they are processed,
+   * so work that is abandoned must seek back here or it would not be fetched again.
+   */
+  private readonly restartAt = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly locks = new Map<number, Promise<void>>();
   /** Per partition number: orders and fills waiting to be merged in event-time order. */
   private readonly merges = new Map<number, PartitionMerge<FetchedRecord>>();
@@ -162,7 +168,10 @@ export class Worker {
     this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      // Buffered records were resolved but not processed: fetch them again, then start afresh.
+      for (const [partition, merge] of this.merges) if (merge.size > 0) this.seekBack(partition);
       this.merges.clear();
+      this.restartAt.clear();
       this.joined = true;
     });
     await this.consumer.run({
@@ -210,6 +219,14 @@ export class Worker {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     this.stats.firstBatchAt ??= Date.now();
+    const tp = `${batch.topic}/${batch.partition}`;
+    if (!this.restartAt.has(tp)) {
+      this.restartAt.set(tp, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: batch.firstOffset() ?? '0',
+      });
+    }
     const records: Array<BufferedRecord<FetchedRecord>> = batch.messages.map((m) => {
       const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
       return {
@@ -345,6 +362,7 @@ export class Worker {
       }
       const offsets = [...next].map(([topic, o]) => ({ topic, partition, offset: o.toString() }));
       await retry('commit offsets', () => this.consumer.commitOffsets(offsets));
+      for (const o of offsets) this.restartAt.set(`${o.topic}/${o.partition}`, o);
       this.resumePartition(partition);
       for (const a of outcome.alerts) {
         log.info(
@@ -373,6 +391,7 @@ export class Worker {
         // Shutting down, or the partition moved: nothing was committed; the batch is redone.
         this.resumePartition(partition);
         this.merges.delete(partition);
+        this.seekBack(partition);
         log.info({ partition, err: err.message }, 'batch abandoned, will be redelivered');
         return;
       }
@@ -406,6 +425,19 @@ export class Worker {
     if (!isBatch) return;
     metrics.batchSize.observe(records);
     metrics.batchDuration.observe(ms / 1000);
+  }
+
+  /** Sends fetching back to the first unprocessed record of each topic of a partition number. */
+  private seekBack(partition: number): void {
+    for (const at of this.restartAt.values()) {
+      if (at.partition !== partition) continue;
+      try {
+        this.consumer.seek(at);
+      } catch (err) {
+        // Not ours any more (a rebalance moved it): the new owner starts from the committed offset.
+        this.deps.log.debug({ err: (err as Error).message, ...at }, 'seek back skipped');
+      }
+    }
   }
 
   private pausePartition(partition: number): void {

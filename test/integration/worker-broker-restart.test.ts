@@ -55,7 +55,7 @@ describe('broker restart', () => {
       env,
       cfg,
       store,
-      log: createLogger('silent'),
+      log: createLogger(process.env.TEST_LOG ?? 'silent'),
     });
     await worker.start();
     try {
