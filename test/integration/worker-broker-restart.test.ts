@@ -59,11 +59,13 @@ describe('broker restart', () => {
     });
     await worker.start();
     try {
-      const half = Math.floor(events.length / 2);
-      await produceInOrder(kafkaClient(broker.brokers), env, events.slice(0, half));
+      const third = Math.floor(events.length / 3);
+      await produceInOrder(kafkaClient(broker.brokers), env, events.slice(0, third));
       await waitUntilConsumed(kafkaClient(broker.brokers), env, 60_000);
-      await broker.restart();
-      await produceInOrder(kafkaClient(broker.brokers), env, events.slice(half));
+      await broker.restart(); // while idle
+      await produceInOrder(kafkaClient(broker.brokers), env, events.slice(third, 2 * third));
+      await broker.restart(); // while the worker is busy with what was just produced
+      await produceInOrder(kafkaClient(broker.brokers), env, events.slice(2 * third));
       await waitUntilConsumed(kafkaClient(broker.brokers), env, 120_000);
       const alerts = await collect<Alert>(
         kafkaClient(broker.brokers),
