@@ -1,26 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
-import { main } from '../../src/main.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import { runCli } from '../helpers/cli.js';
 
-async function run(args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => {
-    stdout += d;
-  });
-  err.on('data', (d) => {
-    stderr += d;
-  });
-  const code = await main(args, out, err);
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('keyguard replay --redis (real Redis)', () => {
   it('gives the alerts of the embedded store, and a second replay into the same prefix adds nothing', async () => {

@@ -1,32 +1,19 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/main.js';
 import { ReorderBuffer } from '../../src/replay/reorder-buffer.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-
-function capture() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d) => {
-    text += d;
-  });
-  return { stream, text: () => text };
-}
+import { capture, runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'keyguard-replay-'));
 const scenario = syntheticScenario({ seed: 3, days: 2, accounts: 15, victims: 1, attackStrength: 'strong' });
 const eventsFile = path.join(dir, 'events.jsonl');
 writeFileSync(eventsFile, `${scenario.events.map((e) => JSON.stringify(e)).join('\n')}\n`);
 
-async function replay(args: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await main(['replay', ...args], out.stream, err.stream);
-  return { code, stdout: out.text(), stderr: err.text() };
-}
+const replay = (args: string[]) => runCli(['replay', ...args]);
 
 describe('keyguard replay', () => {
   it('writes only alert lines to stdout, the summary to stderr, and the same alerts every time', async () => {
