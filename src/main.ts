@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import { demoCommand } from './cli/demo-command.js';
 import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
 import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
+import { WEBHOOKS_USAGE, webhooksCommand } from './cli/webhooks-command.js';
 import { workerCommand } from './cli/worker-command.js';
 import { loadDetectionConfig } from './config/detection.js';
 import { loadRuntimeEnv } from './config/runtime.js';
@@ -22,11 +23,14 @@ commands:
   replay      run the detectors over contract events (JSONL) and write alerts (JSONL)
   simulate    generate a contract event stream with benign and attacked accounts
   worker      the streaming worker: Kafka in, alerts/recommendations/dead letters out (KAFKA_BROKERS, REDIS_URL)
+  webhooks    delivers recommendations to signed webhooks (KAFKA_BROKERS, REDIS_URL, KEYGUARD_WEBHOOKS_CONFIG)
   help        this text
 
 ${REPLAY_USAGE}
 
 ${SIMULATE_USAGE}
+
+${WEBHOOKS_USAGE}
 
 Environment: see README (Configuration). Detection thresholds: config/detection.json.`;
 
@@ -49,6 +53,8 @@ export async function main(
         return await simulateCommand(rest, stdout, stderr);
       case 'worker':
         return await workerCommand(env, loadConfig(), log);
+      case 'webhooks':
+        return await webhooksCommand(rest, env, log);
       case undefined:
       case 'help':
       case '--help':
@@ -84,7 +90,7 @@ if (process.argv[1] && /(?:main\.[jt]s|keyguard(?:\.js)?)$/.test(process.argv[1]
     (code) => {
       process.exitCode = code;
       // The worker's clients may leave timers behind; a finished worker exits now.
-      if (process.argv[2] === 'worker') process.exit(code);
+      if (process.argv[2] === 'worker' || process.argv[2] === 'webhooks') process.exit(code);
     },
     (err) => {
       process.stderr.write(`keyguard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { Kafka, logLevel } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
@@ -8,36 +6,14 @@ import { startOpsServer } from '../observability/http-server.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
 import { Worker } from '../worker/worker.js';
-
-/** SIGTERM: finish the batch in flight, commit, exit; past this, exit anyway. */
-export const SHUTDOWN_DEADLINE_MS = 10_000;
-
-const KAFKA_LOG_LEVEL: Record<string, logLevel> = {
-  error: logLevel.ERROR,
-  warn: logLevel.WARN,
-  info: logLevel.INFO,
-  debug: logLevel.DEBUG,
-};
+import { kafkaConnection } from './kafka-connection.js';
+import { untilSignalled } from './shutdown.js';
 
 export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: Logger): Promise<number> {
   if (!env.KAFKA_BROKERS || !env.REDIS_URL) {
     throw new ConfigError('the worker needs KAFKA_BROKERS and REDIS_URL');
   }
-  const kafkaLog = log.child({ module: 'kafkajs' });
-  const kafka = new Kafka({
-    clientId: `keyguard-${hostname()}-${process.pid}`,
-    brokers: env.KAFKA_BROKERS.split(','),
-    logLevel: KAFKA_LOG_LEVEL[env.LOG_LEVEL] ?? logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log: entry }) => {
-        const { message, ...rest } = entry;
-        if (level <= logLevel.ERROR) kafkaLog.error(rest, message);
-        else if (level <= logLevel.WARN) kafkaLog.warn(rest, message);
-        else kafkaLog.debug(rest, message);
-      },
-    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
-  });
+  const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);
   const metrics = new WorkerMetrics();
   const store = new RedisBaselineStore({
     url: env.REDIS_URL,
@@ -53,35 +29,15 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
   const ops = await startOpsServer(env.KEYGUARD_METRICS_PORT, metrics.registry, () => worker.readiness());
   log.info({ port: ops.port }, 'serving /metrics, /healthz, /readyz');
 
-  let stopping = false;
-  const done = new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping: finishing the batch in flight');
-      const force = setTimeout(() => {
-        log.error('shutdown deadline passed, exiting');
-        resolve(1);
-      }, SHUTDOWN_DEADLINE_MS);
-      force.unref();
-      worker
-        .stop()
-        .then(() => store.close())
-        .then(() => ops.close())
-        .then(
-          () => {
-            log.info({ stats: worker.stats }, 'stopped');
-            resolve(0);
-          },
-          (err) => {
-            log.error({ err: (err as Error).message }, 'error while stopping');
-            resolve(1);
-          },
-        );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+  const done = untilSignalled(
+    log,
+    async () => {
+      await worker.stop();
+      await store.close();
+      await ops.close();
+    },
+    () => ({ stats: worker.stats }),
+  );
   await worker.start();
   return done;
 }

@@ -130,6 +130,8 @@ export const alertSchema = z.object({
   symbol: symbol.optional(),
   valueAtRisk: z.number().nonnegative().optional(),
   valueAtRiskCurrency: z.string().optional(),
+  /** `platform`: an alert about the whole platform (e.g. the revocation circuit breaker), not one account. */
+  scope: z.enum(['account', 'platform']).optional(),
 });
 
 export type Signal = z.infer<typeof signalSchema>;

@@ -8,3 +8,17 @@ import type { AccountRef } from './baseline-store.js';
 export function accountStateKey(prefix: string, ref: AccountRef): string {
   return `${prefix}acct:{${encodeURIComponent(ref.exchange)}:${encodeURIComponent(ref.accountId)}}:state`;
 }
+
+/** The revocation circuit breaker's keys: one hash tag, so its script stays valid on a cluster. */
+export function breakerKeys(prefix: string): [actions: string, decisions: string, state: string] {
+  return [
+    `${prefix}webhooks:{breaker}:actions`,
+    `${prefix}webhooks:{breaker}:decisions`,
+    `${prefix}webhooks:{breaker}:state`,
+  ];
+}
+
+/** Endpoints disabled by a 410 Gone: endpoint id -> why and when. */
+export function disabledEndpointsKey(prefix: string): string {
+  return `${prefix}webhooks:disabled-endpoints`;
+}

@@ -2,18 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Kafka } from 'kafkajs';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 
-/** A worker as its own process (`node bin/keyguard.js worker`), so a test can SIGKILL it. */
+/** A worker (or another long-running command) as its own process (`node bin/keyguard.js worker`), so a test can SIGKILL it. */
 export class WorkerProcess {
   private child?: ChildProcess;
   output = '';
   exit?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(private readonly env: RuntimeEnv) {}
+  constructor(
+    private readonly env: RuntimeEnv,
+    private readonly command = 'worker',
+    private readonly extraEnv: Record<string, string> = {},
+  ) {}
 
   start(): void {
     const env: Record<string, string> = { ...(process.env as Record<string, string>) };
     for (const [k, v] of Object.entries(this.env)) if (v !== undefined) env[k] = String(v);
-    const child = spawn(process.execPath, ['bin/keyguard.js', 'worker'], {
+    Object.assign(env, this.extraEnv);
+    const child = spawn(process.execPath, ['bin/keyguard.js', this.command], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -13,6 +13,12 @@ export interface ScriptCommands {
     ttlSeconds: number,
     ...sourcePositions: Array<string | number>
   ): Promise<number>;
+  observeActions(
+    actionsKey: string,
+    decisionsKey: string,
+    stateKey: string,
+    ...args: Array<string | number>
+  ): Promise<string[]>;
 }
 
 function commandName(file: string): { name: string; numberOfKeys: number } {

@@ -1,0 +1,22 @@
+/**
+ * Standard Webhooks signing (https://www.standardwebhooks.com, the `standardwebhooks` package):
+ * `webhook-id` is the recommendation's stable id (the receiver's idempotency key),
+ * `webhook-timestamp` the attempt's time in seconds, `webhook-signature` one `v1,<base64>` per
+ * secret, space-separated, so a receiver holding either the old or the new secret verifies
+ * during a rotation.
+ */
+import { Webhook } from 'standardwebhooks';
+
+export interface SignedHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+}
+
+export function signDelivery(secrets: readonly string[], id: string, at: Date, body: string): SignedHeaders {
+  // The spec signs whole seconds: the header carries seconds, so the signed time must too.
+  const seconds = Math.floor(at.getTime() / 1000);
+  const signedAt = new Date(seconds * 1000);
+  const signature = secrets.map((s) => new Webhook(s).sign(id, signedAt, body)).join(' ');
+  return { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': signature };
+}
