@@ -5,6 +5,7 @@
  */
 import type { Metric } from 'prom-client';
 import { WorkerMetrics } from './metrics.js';
+import { WebhookMetrics } from './webhook-metrics.js';
 
 export interface Panel {
   title: string;
@@ -24,7 +25,7 @@ function n(metric: Metric<string>): string {
   return (metric as unknown as { name: string }).name;
 }
 
-export function dashboards(m = new WorkerMetrics(false)): Dashboard[] {
+export function dashboards(m = new WorkerMetrics(false), w = new WebhookMetrics([], false)): Dashboard[] {
   const rate = (metric: Metric<string>, by = '') => `sum${by ? ` by (${by})` : ''}(rate(${n(metric)}[1m]))`;
   const quantile = (q: number, metric: Metric<string>) =>
     `histogram_quantile(${q}, sum by (le) (rate(${n(metric)}_bucket[5m])))`;
@@ -127,6 +128,73 @@ export function dashboards(m = new WorkerMetrics(false)): Dashboard[] {
           targets: [
             { expr: quantile(0.5, m.eventToAlert), legend: 'p50' },
             { expr: quantile(0.99, m.eventToAlert), legend: 'p99' },
+          ],
+        },
+      ],
+    },
+    {
+      uid: 'keyguard-webhooks',
+      title: 'keyguard — webhooks',
+      panels: [
+        {
+          title: 'Deliveries /s by outcome',
+          unit: 'ops',
+          targets: [{ expr: rate(w.deliveries, 'outcome'), legend: '{{outcome}}' }],
+        },
+        {
+          title: 'Attempts /s by endpoint and result',
+          unit: 'ops',
+          targets: [{ expr: rate(w.attempts, 'endpoint, result'), legend: '{{endpoint}} {{result}}' }],
+        },
+        {
+          title: 'Recommendation published → webhook accepted',
+          unit: 's',
+          targets: [
+            { expr: quantile(0.5, w.publishToDelivered), legend: 'p50' },
+            { expr: quantile(0.99, w.publishToDelivered), legend: 'p99' },
+          ],
+        },
+        {
+          title: 'Attempt duration p99 by endpoint',
+          unit: 's',
+          targets: [
+            {
+              expr: `histogram_quantile(0.99, sum by (le, endpoint) (rate(${n(w.attemptDuration)}_bucket[5m])))`,
+              legend: '{{endpoint}}',
+            },
+          ],
+        },
+        {
+          title: 'Retries scheduled /s and pending deliveries',
+          unit: 'short',
+          targets: [
+            { expr: rate(w.retriesScheduled, 'endpoint'), legend: 'retries {{endpoint}}' },
+            { expr: `sum(${n(w.pending)})`, legend: 'pending' },
+          ],
+        },
+        {
+          title: 'Revocation breaker: open, trips and downgrades (last hour)',
+          unit: 'short',
+          targets: [
+            { expr: `max(${n(w.breakerOpen)})`, legend: 'open' },
+            { expr: `sum(increase(${n(w.breakerTrips)}[1h]))`, legend: 'trips' },
+            {
+              expr: `sum by (recommendation) (increase(${n(w.downgraded)}[1h]))`,
+              legend: 'downgraded {{recommendation}}',
+            },
+          ],
+        },
+        {
+          title: 'Endpoints disabled (410 Gone)',
+          unit: 'short',
+          targets: [{ expr: `max by (endpoint) (${n(w.endpointDisabled)})`, legend: '{{endpoint}}' }],
+        },
+        {
+          title: 'Webhook dead letters /s and stage retries /s',
+          unit: 'ops',
+          targets: [
+            { expr: rate(w.deadLetters, 'reason'), legend: 'dead letters {{reason}}' },
+            { expr: rate(w.retries, 'stage'), legend: 'retries {{stage}}' },
           ],
         },
       ],

@@ -89,12 +89,13 @@ export async function startDispatcher(
   kafka: Kafka,
   env: RuntimeEnv,
   raw: Record<string, unknown>,
+  processMetrics = false,
 ): Promise<RunningDispatcher> {
   const cfg = parseWebhookConfig(webhookConfig(raw), 'test', {});
   const redis = defineScriptCommands(new Redis(env.REDIS_URL ?? ''));
   const metrics = new WebhookMetrics(
     cfg.endpoints.map((e) => e.id),
-    false,
+    processMetrics,
   );
   const dispatcher = new WebhookDispatcher({
     kafka,

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
+import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
 import { requireTool } from '../services/missing-tool.js';
 
 const rules = parse(readFileSync('config/prometheus-rules.yml', 'utf8')) as {
@@ -24,8 +26,11 @@ describe('Prometheus alerting rules (promtool from the Debian prometheus package
     expect(test.stdout).toMatch(/SUCCESS/);
   });
 
-  it('read only metrics the worker registers', () => {
-    const registry = new WorkerMetrics(false).registry;
+  it('read only metrics the worker or the dispatcher registers', () => {
+    const registry = Registry.merge([
+      new WorkerMetrics(false).registry,
+      new WebhookMetrics([], false).registry,
+    ]);
     const all = rules.groups.flatMap((g) => g.rules);
     expect(all.map((r) => r.alert)).toContain('KeyguardRedisErrors');
     for (const r of all) {

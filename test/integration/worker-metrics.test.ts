@@ -8,29 +8,16 @@ import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { Worker } from '../../src/worker/worker.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
+import { expectPanelsHaveData, sample } from '../helpers/metrics.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
-import { startPrometheus } from '../services/prometheus.js';
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const cleanup: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-/** The value of one sample line of the exposition, summed over matching label sets. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
-
 describe('worker metrics and health endpoints', () => {
-  it('reports consumption, alerts, dead letters, Redis round trips and batches, with bounded labels', async () => {
+  it('reports consumption, alerts, dead letters, Redis round trips and batches, with bounded labels; every fleet and detection panel query returns data', async () => {
     const brokers = inject('kafkaBrokers');
     const env = testEnv(brokers, inject('redisUrl'));
     const kafka = kafkaClient(brokers);
@@ -93,22 +80,11 @@ describe('worker metrics and health endpoints', () => {
     // Bounded labels: no account or key id is ever a label value.
     expect(text).not.toMatch(/acct-a\d+/);
 
-    // A real Prometheus scrapes the worker: every dashboard panel's query returns data.
-    const prometheus = await startPrometheus([`127.0.0.1:${ops.port}`]);
-    cleanup.push(() => prometheus.stop());
-    const query = async (expr: string) => {
-      const r = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-      const body = (await r.json()) as { status: string; data: { result: unknown[] } };
-      expect(body.status, expr).toBe('success');
-      return body.data.result;
-    };
-    for (let i = 0; i < 100 && (await query('count_over_time(up[1m])')).length === 0; i++) await pause(200);
-    await pause(3000); // a few scrapes, so rates have two samples
-    for (const d of dashboards()) {
-      for (const p of d.panels) {
-        for (const t of p.targets)
-          expect((await query(t.expr)).length, `${d.uid} / ${p.title}: ${t.expr}`).toBeGreaterThan(0);
-      }
-    }
+    // A real Prometheus scrapes the worker: every fleet and detection panel's query returns data.
+    const stopPrometheus = await expectPanelsHaveData(
+      `127.0.0.1:${ops.port}`,
+      dashboards().filter((x) => x.uid !== 'keyguard-webhooks'),
+    );
+    cleanup.push(stopPrometheus);
   }, 180_000);
 });
