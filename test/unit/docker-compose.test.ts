@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RUNTIME_ENV_VARS } from '../../src/config/runtime.js';
+import { loadWebhookConfig } from '../../src/webhooks/webhook-config.js';
 
 // No Docker engine runs here: this checks the file users run instead.
 const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
@@ -13,6 +14,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'grafana',
       'kafka',
+      'keyguard-webhooks',
       'keyguard-worker',
       'prometheus',
       'redis',
@@ -22,11 +24,18 @@ describe('docker-compose.yml', () => {
     expect(compose.services.redis!.image).toMatch(/^redis:7/);
   });
 
-  it('wires the worker with exactly the variables the code reads', () => {
+  it('wires the worker and the dispatcher with exactly the variables the code reads', () => {
     const env = compose.services['keyguard-worker']!.environment!;
     for (const name of Object.keys(env)) expect(RUNTIME_ENV_VARS).toContain(name);
     expect(env.KAFKA_BROKERS).toBe('kafka:9092');
     expect(env.REDIS_URL).toBe('redis://redis:6379');
+    const hooks = compose.services['keyguard-webhooks']!.environment!;
+    const file = hooks.KEYGUARD_WEBHOOKS_CONFIG!;
+    const cfg = loadWebhookConfig(file, hooks);
+    for (const name of Object.keys(hooks)) {
+      if (!name.startsWith('KEYGUARD_WEBHOOK_SECRETS_')) expect(RUNTIME_ENV_VARS).toContain(name);
+    }
+    expect(cfg.endpoints.every((e) => e.dryRun)).toBe(true);
   });
 
   it('mounts configuration files that exist', () => {
