@@ -43,6 +43,16 @@ export async function attemptDelivery(
     'user-agent': USER_AGENT,
     ...signDelivery(endpoint.secrets, webhookId, new Date(now()), body),
   };
+  // One controller with a plain timer: AbortSignal.any(AbortSignal.timeout(…)) can lose its timeout
+  // to garbage collection on Node 20, leaving a hanging request hanging forever.
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, endpoint.timeoutMs);
+  const onStop = () => controller.abort();
+  stop?.addEventListener('abort', onStop, { once: true });
   let res: Response;
   try {
     res = await fetch(endpoint.url, {
@@ -50,20 +60,19 @@ export async function attemptDelivery(
       headers,
       body,
       redirect: 'manual',
-      signal: stop
-        ? AbortSignal.any([stop, AbortSignal.timeout(endpoint.timeoutMs)])
-        : AbortSignal.timeout(endpoint.timeoutMs),
+      signal: controller.signal,
     });
+    // The body is not needed; reading it (within the timeout) frees the connection for reuse.
+    await res.arrayBuffer().catch(() => undefined);
   } catch (err) {
     if (stop?.aborted) throw new RetryAbandoned(err);
+    if (timedOut) return { outcome: 'failed', error: `timeout after ${endpoint.timeoutMs} ms`, ms: ms() };
     const e = err as Error & { cause?: { code?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      return { outcome: 'failed', error: `timeout after ${endpoint.timeoutMs} ms`, ms: ms() };
-    }
     return { outcome: 'failed', error: `network: ${e.cause?.code ?? e.message}`, ms: ms() };
+  } finally {
+    clearTimeout(timer);
+    stop?.removeEventListener('abort', onStop);
   }
-  // The body is not needed; reading it (bounded by the timeout) frees the connection for reuse.
-  await res.arrayBuffer().catch(() => undefined);
   if (res.status >= 200 && res.status < 300) return { outcome: 'delivered', status: res.status, ms: ms() };
   if (res.status === 410) return { outcome: 'gone', status: 410, ms: ms() };
   const error =
