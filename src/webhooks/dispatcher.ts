@@ -21,6 +21,7 @@ import { type Alert, alertSchema, severitySchema } from '../events/schema.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
 import type { ScriptCommands } from '../state/commands/index.js';
+import { restartAfterFatalCrash } from '../worker/consumer-recovery.js';
 import { type DeadLetterSource, deadLetterMessage } from '../worker/dead-letter.js';
 import { RetryAbandoned, retryUntilDone } from '../worker/retry.js';
 import { applyBreaker, type Delivery, deliverySchema, webhookPayload } from './delivery.js';
@@ -159,11 +160,10 @@ export class WebhookDispatcher {
   }
 
   async start(): Promise<void> {
-    const { env, log, cfg } = this.deps;
+    const { log, cfg } = this.deps;
     this.running = true;
     await this.ensureTopics();
     await this.producer.connect();
-    await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       const owned = new Set(
@@ -173,19 +173,13 @@ export class WebhookDispatcher {
       for (const key of this.watermarks.keys()) if (!owned.has(key)) this.watermarks.delete(key);
       log.info({ assignment: payload.memberAssignment }, 'partitions assigned');
     });
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      log.error({ err: payload.error?.message, restart: payload.restart }, 'consumer crashed');
-    });
-    await this.consumer.subscribe({
-      topics: [env.KEYGUARD_TOPIC_RECOMMENDATIONS, env.KEYGUARD_TOPIC_WEBHOOK_RETRY],
-      fromBeginning: true,
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 4,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    restartAfterFatalCrash(
+      this.consumer,
+      () => this.runConsumer(),
+      () => this.running,
+      log,
+    );
+    await this.runConsumer();
     this.commitTimer = setInterval(() => void this.commitDue(), COMMIT_INTERVAL_MS);
     log.info(
       {
@@ -199,6 +193,21 @@ export class WebhookDispatcher {
       },
       'webhook dispatcher started',
     );
+  }
+
+  private async runConsumer(): Promise<void> {
+    const { env } = this.deps;
+    await this.consumer.connect();
+    await this.consumer.subscribe({
+      topics: [env.KEYGUARD_TOPIC_RECOMMENDATIONS, env.KEYGUARD_TOPIC_WEBHOOK_RETRY],
+      fromBeginning: true,
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
   }
 
   async readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }> {

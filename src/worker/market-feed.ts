@@ -11,7 +11,9 @@ import { decodeEvent } from '../events/decode.js';
 import { isMarketEvent } from '../events/schema.js';
 import type { Logger } from '../logger.js';
 import type { MarketState } from '../market/market-state.js';
+import { restartAfterFatalCrash } from './consumer-recovery.js';
 import { deadLetterMessage } from './dead-letter.js';
+import { retryUntilDone } from './retry.js';
 
 export interface MarketFeedOptions {
   topic: string;
@@ -27,6 +29,7 @@ export class MarketFeed {
   private readonly starts = new Map<number, number>();
   /** Per partition, the highest event time applied so far. */
   private readonly watermarks = new Map<number, number>();
+  private running = false;
 
   constructor(
     kafka: Kafka,
@@ -47,11 +50,37 @@ export class MarketFeed {
 
   async start(): Promise<void> {
     await this.admin.connect();
-    const since = await this.admin.fetchTopicOffsetsByTimestamp(
-      this.opts.topic,
-      Date.now() - this.opts.lookbackMs,
+    // Right after the topic is created (or a broker restarts) its leaders may not be known yet.
+    const deadline = Date.now() + 30_000;
+    const since = await retryUntilDone(
+      () => this.admin.fetchTopicOffsetsByTimestamp(this.opts.topic, Date.now() - this.opts.lookbackMs),
+      {
+        minDelayMs: 100,
+        maxDelayMs: 2000,
+        shouldContinue: () => Date.now() < deadline,
+        onRetry: (err, attempt) =>
+          this.log.warn(
+            { err: (err as Error).message, attempt },
+            'market offsets not available yet, retrying',
+          ),
+      },
     );
     for (const { partition, offset } of since) this.starts.set(partition, Number(offset));
+    // Seek once the group is joined — and again after kafkajs restarts a crashed consumer (a broker
+    // still loading its coordinator, a restart), when a seek made earlier would throw or be lost.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.seekToNext());
+    this.running = true;
+    restartAfterFatalCrash(
+      this.consumer,
+      () => this.runConsumer(),
+      () => this.running,
+      this.log,
+    );
+    await this.runConsumer();
+    this.log.info({ topic: this.opts.topic, starts: Object.fromEntries(this.starts) }, 'market feed started');
+  }
+
+  private async runConsumer(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
@@ -99,9 +128,18 @@ export class MarketFeed {
         await heartbeat();
       },
     });
-    for (const [partition, offset] of this.starts)
-      this.consumer.seek({ topic: this.opts.topic, partition, offset: String(offset) });
-    this.log.info({ topic: this.opts.topic, starts: Object.fromEntries(this.starts) }, 'market feed started');
+  }
+
+  /** Skips what is before the lookback start or already applied (eachBatch filters those too). */
+  private seekToNext(): void {
+    for (const [partition, start] of this.starts) {
+      const offset = Math.max(start, (this.applied.get(partition) ?? -1) + 1);
+      try {
+        this.consumer.seek({ topic: this.opts.topic, partition, offset: String(offset) });
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message, partition }, 'market seek skipped');
+      }
+    }
   }
 
   /** The market topic's end offsets now (one ListOffsets request): what "caught up" means. */
@@ -142,6 +180,7 @@ export class MarketFeed {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }

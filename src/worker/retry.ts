@@ -7,6 +7,8 @@ export interface RetryOptions {
   minDelayMs: number;
   maxDelayMs: number;
   shouldContinue: () => boolean;
+  /** Errors that retrying cannot fix here (e.g. this member left the consumer group): give up at once. */
+  giveUpOn?: (err: unknown) => boolean;
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void | Promise<void>;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -26,7 +28,7 @@ export async function retryUntilDone<T>(fn: () => Promise<T>, opts: RetryOptions
     try {
       return await fn();
     } catch (err) {
-      if (!opts.shouldContinue()) throw new RetryAbandoned(err);
+      if (!opts.shouldContinue() || opts.giveUpOn?.(err)) throw new RetryAbandoned(err);
       const cap = Math.min(opts.maxDelayMs, opts.minDelayMs * 2 ** Math.min(attempt - 1, 16));
       const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);
       await opts.onRetry?.(err, attempt, delay);
@@ -34,4 +36,41 @@ export async function retryUntilDone<T>(fn: () => Promise<T>, opts: RetryOptions
       if (!opts.shouldContinue()) throw new RetryAbandoned(err);
     }
   }
+}
+
+/** kafkajs' group-membership error types, and their messages (kafkajs may wrap the error and keep only the message). */
+const MEMBERSHIP_ERRORS: Record<string, string> = {
+  UNKNOWN_MEMBER_ID: 'The coordinator is not aware of this member',
+  REBALANCE_IN_PROGRESS: 'The group is rebalancing, so a rejoin is needed',
+  ILLEGAL_GENERATION: 'Specified group generation id is not valid',
+  NOT_COORDINATOR_FOR_GROUP: 'This is not the correct coordinator for this group',
+};
+
+/**
+ * The consumer is no longer a member of its group's current generation (the coordinator forgot it
+ * after a broker restart, or a rebalance is under way): commits fail until kafkajs rejoins, which
+ * it does only once an error of that type reaches it from the batch handler. Retrying in place
+ * would wait forever. Returns the kafkajs error type, or undefined.
+ */
+export function groupMembershipError(err: unknown): string | undefined {
+  for (
+    let e = err as { type?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (e.type && e.type in MEMBERSHIP_ERRORS) return e.type;
+    const byMessage = Object.entries(MEMBERSHIP_ERRORS).find(([, message]) => e?.message?.includes(message));
+    if (byMessage) return byMessage[0];
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** An error kafkajs recognises as "rejoin the group" when a batch handler throws it. */
+export function rejoinError(type: string, cause: unknown): Error {
+  return Object.assign(new Error(MEMBERSHIP_ERRORS[type] ?? type, { cause }), {
+    name: 'KafkaJSProtocolError',
+    type,
+    retriable: false,
+  });
 }

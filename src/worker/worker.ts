@@ -20,11 +20,12 @@ import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { BaselineStore } from '../state/baseline-store.js';
+import { restartAfterFatalCrash } from './consumer-recovery.js';
 import { CoPartitionedAssigner } from './copartitioned-assigner.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
-import { RetryAbandoned, retryUntilDone } from './retry.js';
+import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from './retry.js';
 
 /** A fetched Kafka record with its decoding. */
 type FetchedRecord = KafkaMessage & { decoded: DecodeResult };
@@ -163,8 +164,6 @@ export class Worker {
     await this.producer.connect();
     this.producerConnected = true;
     await this.feed.start();
-    await this.consumer.connect();
-    for (const topic of this.accountTopics) await this.consumer.subscribe({ topic, fromBeginning: true });
     this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
@@ -174,6 +173,19 @@ export class Worker {
       this.restartAt.clear();
       this.joined = true;
     });
+    restartAfterFatalCrash(
+      this.consumer,
+      () => this.runConsumer(),
+      () => this.running,
+      this.deps.log,
+    );
+    await this.runConsumer();
+    this.deps.log.info({ topics: this.accountTopics }, 'worker started');
+  }
+
+  private async runConsumer(): Promise<void> {
+    await this.consumer.connect();
+    for (const topic of this.accountTopics) await this.consumer.subscribe({ topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -182,7 +194,6 @@ export class Worker {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.handleBatch(payload),
     });
-    this.deps.log.info({ topics: this.accountTopics }, 'worker started');
   }
 
   /** Ready when the producer is connected, the group joined, and the baseline store answers. */
@@ -316,6 +327,7 @@ export class Worker {
         minDelayMs: 100,
         maxDelayMs: 5000,
         shouldContinue: () => this.running && isRunning() && !isStale(),
+        giveUpOn: (err) => groupMembershipError(err) !== undefined,
         onRetry: async (err, attempt, delayMs) => {
           this.stats.retries++;
           this.deps.metrics?.retries.inc({ stage: what });
@@ -393,6 +405,9 @@ export class Worker {
         this.merges.delete(partition);
         this.seekBack(partition);
         log.info({ partition, err: err.message }, 'batch abandoned, will be redelivered');
+        // kafkajs rejoins the group when the membership error reaches it.
+        const membership = groupMembershipError(err.lastError);
+        if (membership) throw rejoinError(membership, err.lastError);
         return;
       }
       throw err;

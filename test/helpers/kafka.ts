@@ -6,7 +6,15 @@ import type { InputEvent } from '../../src/events/schema.js';
 import { isMarketEvent } from '../../src/events/schema.js';
 
 export function kafkaClient(brokers: string[]): Kafka {
-  return new Kafka({ brokers, clientId: `test-${randomUUID().slice(0, 8)}`, logLevel: logLevel.NOTHING });
+  // TEST_KAFKA_LOG=warn (or info, debug) shows kafkajs' own logs when a test needs explaining.
+  const level = { warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG }[
+    process.env.TEST_KAFKA_LOG ?? ''
+  ];
+  return new Kafka({
+    brokers,
+    clientId: `test-${randomUUID().slice(0, 8)}`,
+    logLevel: level ?? logLevel.NOTHING,
+  });
 }
 
 /** A worker environment with topic names and Redis prefix unique to one test. */

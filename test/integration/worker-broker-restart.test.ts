@@ -43,7 +43,9 @@ describe('broker restart', () => {
     ).processAll(events);
     const expected = [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
 
-    const env = testEnv(broker.brokers, inject('redisUrl'));
+    // Exact equality with replay needs every batch scored against the market as it was: on a busy
+    // machine the market feed can fall seconds behind while the broker restarts, so wait for it.
+    const env = testEnv(broker.brokers, inject('redisUrl'), { KEYGUARD_MARKET_WAIT_MS: '30000' });
     await createTopics(kafkaClient(broker.brokers), env);
     const store = new RedisBaselineStore({
       url: env.REDIS_URL!,

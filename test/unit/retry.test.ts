@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../../src/worker/retry.js';
+
+describe('retryUntilDone', () => {
+  it('retries until it succeeds, and gives up at once on what retrying cannot fix', async () => {
+    let calls = 0;
+    const ok = await retryUntilDone(
+      async () => {
+        if (++calls < 3) throw new Error('transient');
+        return 'done';
+      },
+      { minDelayMs: 1, maxDelayMs: 2, shouldContinue: () => true },
+    );
+    expect([ok, calls]).toEqual(['done', 3]);
+    const gone = Object.assign(new Error('The coordinator is not aware of this member'), {
+      type: 'UNKNOWN_MEMBER_ID',
+    });
+    await expect(
+      retryUntilDone(
+        async () => {
+          throw gone;
+        },
+        {
+          minDelayMs: 1,
+          maxDelayMs: 2,
+          shouldContinue: () => true,
+          giveUpOn: (e) => groupMembershipError(e) !== undefined,
+        },
+      ),
+    ).rejects.toBeInstanceOf(RetryAbandoned);
+  });
+});
+
+describe('group membership errors', () => {
+  it('are recognised by type, through causes, and by message when kafkajs wrapped them', () => {
+    expect(groupMembershipError({ type: 'REBALANCE_IN_PROGRESS' })).toBe('REBALANCE_IN_PROGRESS');
+    expect(groupMembershipError(new Error('x', { cause: { type: 'ILLEGAL_GENERATION' } }))).toBe(
+      'ILLEGAL_GENERATION',
+    );
+    expect(groupMembershipError(new Error('The coordinator is not aware of this member'))).toBe(
+      'UNKNOWN_MEMBER_ID',
+    );
+    expect(groupMembershipError(new Error('Connection timeout'))).toBeUndefined();
+    expect(groupMembershipError(undefined)).toBeUndefined();
+    const e = rejoinError('UNKNOWN_MEMBER_ID', new Error('wrapped'));
+    expect(e).toMatchObject({ type: 'UNKNOWN_MEMBER_ID', name: 'KafkaJSProtocolError' });
+  });
+});
