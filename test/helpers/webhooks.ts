@@ -103,7 +103,7 @@ export async function startDispatcher(
     env,
     cfg,
     metrics,
-    log: createLogger(env.LOG_LEVEL),
+    log: createLogger(process.env.TEST_LOG ?? 'error'),
   });
   await dispatcher.start();
   return {
