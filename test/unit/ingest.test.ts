@@ -1,0 +1,187 @@
+/**
+ * Native payloads and ccxt unified objects → contract events, against ccxt's own fixtures: the raw
+ * exchange response and ccxt's parsed result (test/fixtures/ccxt, MIT, origin in its README).
+ */
+import { readFileSync } from 'node:fs';
+import type { Order, Trade } from 'ccxt';
+import { describe, expect, it } from 'vitest';
+import type { FillEvent, OrderEvent } from '../../src/events/schema.js';
+import { fillFromCcxtTrade, orderFromCcxtOrder } from '../../src/ingest/ccxt-events.js';
+import {
+  type NativeExchange,
+  type NativeKind,
+  parseNativePayload,
+} from '../../src/ingest/native-payloads.js';
+
+interface Case {
+  description: string;
+  httpResponse: unknown;
+  parsedResponse: Array<Record<string, unknown>>;
+}
+const fixtures = (exchange: string) =>
+  JSON.parse(readFileSync(`test/fixtures/ccxt/${exchange}.json`, 'utf8')) as {
+    methods: Record<string, Case[]>;
+  };
+
+const ctx = { exchange: 'binance', accountId: 'acct-1', apiKeyId: 'key-1' };
+
+const cases: Array<[NativeExchange, string, NativeKind]> = [
+  ['binance', 'fetchMyTrades', 'trades'],
+  ['binance', 'fetchOrders', 'orders'],
+  ['binance', 'fetchOpenOrders', 'orders'],
+  ['kucoin', 'fetchMyTrades', 'trades'],
+  ['kucoin', 'fetchClosedOrders', 'orders'],
+  ['kucoin', 'fetchOpenOrders', 'orders'],
+];
+
+describe('native payloads through ccxt parsers (ccxt fixtures as ground truth)', () => {
+  for (const [exchange, method, kind] of cases) {
+    for (const c of fixtures(exchange).methods[method] ?? []) {
+      it(`${exchange} ${method}: ${c.description}`, () => {
+        const parsed = parseNativePayload(exchange, kind, c.httpResponse, ['LTC/USDT']);
+        const ours = kind === 'trades' ? parsed.trades : parsed.orders;
+        expect(ours).toHaveLength(c.parsedResponse.length);
+        ours.forEach((obj, i) => {
+          const truth = c.parsedResponse[i]!;
+          const account = { ...ctx, exchange };
+          if (kind === 'trades') {
+            const r = fillFromCcxtTrade(obj as Trade, account);
+            if (!r.ok) throw new Error(r.reason);
+            const e = r.event as FillEvent;
+            expect(e).toMatchObject({
+              kind: 'fill',
+              exchange,
+              accountId: 'acct-1',
+              apiKeyId: 'key-1',
+              id: truth.id,
+              order: truth.order,
+              symbol: truth.symbol,
+              timestamp: truth.timestamp,
+              side: truth.side,
+              price: truth.price,
+              amount: truth.amount,
+              cost: truth.cost,
+              takerOrMaker: truth.takerOrMaker,
+            });
+          } else {
+            const r = orderFromCcxtOrder(obj as Order, account);
+            if (!r.ok) throw new Error(r.reason);
+            const e = r.event as OrderEvent;
+            expect(e).toMatchObject({
+              kind: 'order',
+              exchange,
+              id: truth.id,
+              symbol: truth.symbol,
+              timestamp: truth.timestamp,
+              type: truth.type,
+              side: truth.side,
+              amount: truth.amount,
+              status: truth.status,
+              filled: truth.filled,
+            });
+            expect(e.price).toBe(truth.price || undefined);
+          }
+        });
+      });
+    }
+  }
+});
+
+describe('Binance spot user-data executionReport', () => {
+  // The message shape of Binance's user data stream documentation (our own example values).
+  const report = (x: string, X: string, extra: Record<string, unknown> = {}) => ({
+    e: 'executionReport',
+    E: 1_700_000_000_100,
+    s: 'LTCUSDT',
+    c: 'client-1',
+    S: 'BUY',
+    o: 'LIMIT',
+    f: 'GTC',
+    q: '2.00000000',
+    p: '70.10000000',
+    x,
+    X,
+    i: 4293153,
+    l: '0.00000000',
+    z: '0.00000000',
+    L: '0.00000000',
+    n: '0',
+    N: null,
+    T: 1_700_000_000_050,
+    t: -1,
+    m: false,
+    O: 1_700_000_000_000,
+    Z: '0.00000000',
+    ...extra,
+  });
+
+  it('turns a NEW report into an order, and a TRADE report into an order update and a fill', () => {
+    const parsed = parseNativePayload(
+      'binance',
+      'executionReport',
+      [
+        report('NEW', 'NEW'),
+        report('TRADE', 'PARTIALLY_FILLED', {
+          l: '0.5',
+          z: '0.5',
+          L: '70.1',
+          t: 77,
+          Z: '35.05',
+          T: 1_700_000_000_060,
+        }),
+        { e: 'outboundAccountPosition' },
+      ],
+      ['LTC/USDT'],
+    );
+    expect(parsed.orders).toHaveLength(2);
+    expect(parsed.trades).toHaveLength(1);
+    const order = orderFromCcxtOrder(parsed.orders[0]!, ctx);
+    expect(order.ok && order.event).toMatchObject({
+      kind: 'order',
+      id: '4293153',
+      symbol: 'LTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: 70.1,
+      amount: 2,
+      status: 'open',
+      timestamp: 1_700_000_000_000,
+    });
+    const fill = fillFromCcxtTrade(parsed.trades[0]!, ctx);
+    expect(fill.ok && fill.event).toMatchObject({
+      kind: 'fill',
+      id: '77',
+      order: '4293153',
+      symbol: 'LTC/USDT',
+      side: 'buy',
+      price: 70.1,
+      amount: 0.5,
+      takerOrMaker: 'taker',
+      timestamp: 1_700_000_000_060,
+    });
+  });
+});
+
+describe('ccxt unified objects', () => {
+  it('are rejected with the field named when the contract cannot be met, never half-converted', () => {
+    const r = fillFromCcxtTrade(
+      { id: 't1', symbol: 'LTC/USDT', side: 'buy', price: 70, amount: 1 } as Trade,
+      ctx,
+    );
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(/timestamp|order/);
+    const o = orderFromCcxtOrder(
+      {
+        id: 'o1',
+        symbol: 'LTC/USDT',
+        side: 'buy',
+        type: 'limit',
+        amount: 1,
+        timestamp: 1,
+        status: 'weird',
+      } as Order,
+      ctx,
+    );
+    expect(!o.ok && o.reason).toMatch(/status/);
+  });
+});
