@@ -4,6 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import v8 from 'node:v8';
+import { CONVERT_USAGE, convertCommand } from './cli/convert-command.js';
 import { demoCommand } from './cli/demo-command.js';
 import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
 import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
@@ -22,6 +23,7 @@ commands:
   demo        simulate a short stream with one attack, replay it, print the alerts
   replay      run the detectors over contract events (JSONL) and write alerts (JSONL)
   simulate    generate a contract event stream with benign and attacked accounts
+  convert     exchange-native payloads or ccxt objects → contract events (JSONL)
   worker      the streaming worker: Kafka in, alerts/recommendations/dead letters out (KAFKA_BROKERS, REDIS_URL)
   webhooks    delivers recommendations to signed webhooks (KAFKA_BROKERS, REDIS_URL, KEYGUARD_WEBHOOKS_CONFIG)
   help        this text
@@ -29,6 +31,8 @@ commands:
 ${REPLAY_USAGE}
 
 ${SIMULATE_USAGE}
+
+${CONVERT_USAGE}
 
 ${WEBHOOKS_USAGE}
 
@@ -49,6 +53,8 @@ export async function main(
         return await demoCommand(loadConfig, log, stdout);
       case 'replay':
         return (await replayCommand(rest, loadConfig, log, stdout, stderr)).exitCode;
+      case 'convert':
+        return convertCommand(rest, stdout, stderr);
       case 'simulate':
         return await simulateCommand(rest, stdout, stderr);
       case 'worker':

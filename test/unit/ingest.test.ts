@@ -2,7 +2,9 @@
  * Native payloads and ccxt unified objects → contract events, against ccxt's own fixtures: the raw
  * exchange response and ccxt's parsed result (test/fixtures/ccxt, MIT, origin in its README).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Order, Trade } from 'ccxt';
 import { describe, expect, it } from 'vitest';
 import type { FillEvent, OrderEvent } from '../../src/events/schema.js';
@@ -12,6 +14,7 @@ import {
   type NativeKind,
   parseNativePayload,
 } from '../../src/ingest/native-payloads.js';
+import { runCli } from '../helpers/cli.js';
 
 interface Case {
   description: string;
@@ -183,5 +186,58 @@ describe('ccxt unified objects', () => {
       ctx,
     );
     expect(!o.ok && o.reason).toMatch(/status/);
+  });
+});
+
+describe('keyguard convert', () => {
+  it('prints contract events for a native payload, and names what it rejects (exit 3)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyguard-convert-'));
+    const file = path.join(dir, 'trades.json');
+    writeFileSync(file, JSON.stringify(fixtures('kucoin').methods.fetchMyTrades![0]!.httpResponse));
+    const ok = await runCli([
+      'convert',
+      '--exchange',
+      'kucoin',
+      '--kind',
+      'trades',
+      '--account',
+      'a1',
+      '--symbols',
+      'LTC/USDT',
+      file,
+    ]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout.trim())).toMatchObject({
+      kind: 'fill',
+      exchange: 'kucoin',
+      accountId: 'a1',
+      id: '3607194733924353',
+    });
+    const objects = path.join(dir, 'objects.json');
+    writeFileSync(objects, JSON.stringify([{ id: 'x' }]));
+    const bad = await runCli([
+      'convert',
+      '--exchange',
+      'bybit',
+      '--kind',
+      'ccxt-trades',
+      '--account',
+      'a1',
+      objects,
+    ]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/item 1: KG_ERR_EVENT_INVALID: timestamp/);
+    const usage = await runCli([
+      'convert',
+      '--exchange',
+      'kucoin',
+      '--kind',
+      'trades',
+      '--account',
+      'a1',
+      file,
+    ]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--symbols is required/);
   });
 });
