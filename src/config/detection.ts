@@ -52,6 +52,8 @@ export const detectionConfigSchema = z
       reanchorMs: ms,
       maxBuckets: z.number().int().min(10),
       historyMs: ms,
+      /** Other venues quoting the same symbol: the median of their fresh references. */
+      crossVenue: z.object({ enabled: z.boolean(), maxAgeMs: ms }),
     }),
     offMarket: z.object({
       minDeviation: z.number().nonnegative(),

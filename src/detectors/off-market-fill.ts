@@ -54,6 +54,7 @@ export function offMarketFill(
       deviationPct: round(deviation * 100, 2),
       tolerancePct: round(tolerance * 100, 2),
       referenceSource: ref.source,
+      ...(ref.venues ? { referenceVenues: ref.venues.join(',') } : {}),
       referenceAgeSeconds: round(ref.ageMs / 1000, 1),
       referencePrints: ref.prints,
       ...(livePremium !== undefined ? { lastPrintPremiumPct: round(livePremium * 100, 2) } : {}),

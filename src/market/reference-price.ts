@@ -33,7 +33,9 @@ export interface ReferencePrice {
   minutes: number;
   /** Event time between the newest minute used and the event. */
   ageMs: number;
-  source: 'lagged_median_of_normal_minutes';
+  source: 'lagged_median_of_normal_minutes' | 'cross_venue_median';
+  /** For a cross-venue reference: the venues (exchanges) whose references went into the median. */
+  venues?: string[];
 }
 
 export function median(values: readonly number[]): number {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
+import { offMarketFill } from '../../src/detectors/off-market-fill.js';
 import { MarketState } from '../../src/market/market-state.js';
-import { flatTape, MIN, print, T0, ticker } from '../helpers/events.js';
+import { fill, flatTape, MIN, print, T0, ticker } from '../helpers/events.js';
 
 const cfg = loadDetectionConfig();
 
@@ -73,5 +74,56 @@ describe('liquidity', () => {
     expect(l.volumeSource).toBe('prints');
     expect(l.quoteVolume24h).toBeGreaterThan(1.2);
     expect(l.quoteVolume24h).toBeLessThan(1.7);
+  });
+});
+
+describe('cross-venue reference', () => {
+  const onVenue = (exchange: string, price: number, end: number, minutes: number) =>
+    flatTape(price, end, minutes).map((p) => ({ ...p, exchange, id: `${exchange}-${p.id}` }));
+
+  it('is the median of the fresh venues: a thin venue dragged along for hours does not move it; stale venues are left out', () => {
+    const m = marketWith(
+      [
+        // The thin venue has traded at 1.5e-6 for four hours (its own reference re-anchored there).
+        ...onVenue('thin', 1.5e-6, T0 - MIN, 240),
+        ...onVenue('big-a', 1e-6, T0 - MIN, 240),
+        ...onVenue('big-b', 1.02e-6, T0 - MIN, 240),
+        // A venue that stopped quoting hours ago.
+        ...onVenue('gone', 9e-6, T0 - 5 * 60 * MIN, 60),
+      ].sort((a, b) => a.timestamp - b.timestamp),
+    );
+    const ref = m.snapshot('thin', 'YOYOW/BTC', T0).reference!;
+    expect(ref.source).toBe('cross_venue_median');
+    expect(ref.venues).toEqual(['big-a', 'big-b', 'thin']);
+    expect(ref.price).toBeCloseTo(1.02e-6, 10);
+    expect(ref.ageMs).toBeLessThanOrEqual(cfg.reference.crossVenue.maxAgeMs);
+
+    const signal = offMarketFill(
+      fill({ exchange: 'thin', price: 1.45e-6, timestamp: T0 }),
+      m.snapshot('thin', 'YOYOW/BTC', T0),
+      cfg,
+    );
+    expect(signal?.score).toBeGreaterThanOrEqual(0.8);
+    expect(signal?.evidence).toMatchObject({
+      referenceSource: 'cross_venue_median',
+      referenceVenues: 'big-a,big-b,thin',
+    });
+  });
+
+  it('leaves a venue alone when no other venue quotes the symbol freshly, or when switched off', () => {
+    const events = [
+      ...onVenue('thin', 1.5e-6, T0 - MIN, 240),
+      ...onVenue('gone', 1e-6, T0 - 5 * 60 * MIN, 60),
+    ].sort((a, b) => a.timestamp - b.timestamp);
+    expect(marketWith(events).snapshot('thin', 'YOYOW/BTC', T0).reference?.source).toBe(
+      'lagged_median_of_normal_minutes',
+    );
+    const off = new MarketState({
+      ...cfg,
+      reference: { ...cfg.reference, crossVenue: { enabled: false, maxAgeMs: 1 } },
+    });
+    for (const e of [...onVenue('thin', 1.5e-6, T0 - MIN, 240), ...onVenue('big-a', 1e-6, T0 - MIN, 240)])
+      off.apply(e);
+    expect(off.snapshot('thin', 'YOYOW/BTC', T0).reference?.price).toBeCloseTo(1.5e-6, 10);
   });
 });
