@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import v8 from 'node:v8';
 import { CONVERT_USAGE, convertCommand } from './cli/convert-command.js';
 import { demoCommand } from './cli/demo-command.js';
+import { MARKET_FEED_USAGE, marketFeedCommand } from './cli/market-feed-command.js';
 import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
 import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
 import { WEBHOOKS_USAGE, webhooksCommand } from './cli/webhooks-command.js';
@@ -25,6 +26,7 @@ commands:
   simulate    generate a contract event stream with benign and attacked accounts
   convert     exchange-native payloads or ccxt objects → contract events (JSONL)
   worker      the streaming worker: Kafka in, alerts/recommendations/dead letters out (KAFKA_BROKERS, REDIS_URL)
+  market-feed polls tickers and public trades through ccxt into the market topic (KAFKA_BROKERS, KEYGUARD_MARKET_FEED_CONFIG)
   webhooks    delivers recommendations to signed webhooks (KAFKA_BROKERS, REDIS_URL, KEYGUARD_WEBHOOKS_CONFIG)
   help        this text
 
@@ -35,6 +37,8 @@ ${SIMULATE_USAGE}
 ${CONVERT_USAGE}
 
 ${WEBHOOKS_USAGE}
+
+${MARKET_FEED_USAGE}
 
 Environment: see README (Configuration). Detection thresholds: config/detection.json.`;
 
@@ -59,6 +63,8 @@ export async function main(
         return await simulateCommand(rest, stdout, stderr);
       case 'worker':
         return await workerCommand(env, loadConfig(), log);
+      case 'market-feed':
+        return await marketFeedCommand(env, log);
       case 'webhooks':
         return await webhooksCommand(rest, env, log);
       case undefined:
@@ -96,7 +102,7 @@ if (process.argv[1] && /(?:main\.[jt]s|keyguard(?:\.js)?)$/.test(process.argv[1]
     (code) => {
       process.exitCode = code;
       // The worker's clients may leave timers behind; a finished worker exits now.
-      if (process.argv[2] === 'worker' || process.argv[2] === 'webhooks') process.exit(code);
+      if (['worker', 'webhooks', 'market-feed'].includes(process.argv[2] ?? '')) process.exit(code);
     },
     (err) => {
       process.stderr.write(`keyguard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { createMissingTopics } from '../cli/kafka-connection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
@@ -132,31 +133,16 @@ export class WebhookDispatcher {
 
   async ensureTopics(): Promise<void> {
     const e = this.deps.env;
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
-      const wanted = [
+    await createMissingTopics(
+      this.deps.kafka,
+      [
         e.KEYGUARD_TOPIC_RECOMMENDATIONS,
         e.KEYGUARD_TOPIC_ALERTS,
         e.KEYGUARD_TOPIC_WEBHOOK_RETRY,
         e.KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER,
-      ];
-      const existing = new Set(await admin.listTopics());
-      const missing = [...new Set(wanted)].filter((t) => !existing.has(t));
-      if (missing.length > 0) {
-        await admin
-          .createTopics({
-            waitForLeaders: true,
-            topics: missing.map((topic) => ({ topic, numPartitions: e.KEYGUARD_INPUT_PARTITIONS })),
-          })
-          .catch((err: Error) => {
-            // Another dispatcher or worker created it first.
-            if (!/already exists/i.test(err.message)) throw err;
-          });
-      }
-    } finally {
-      await admin.disconnect();
-    }
+      ],
+      e.KEYGUARD_INPUT_PARTITIONS,
+    );
   }
 
   async start(): Promise<void> {
