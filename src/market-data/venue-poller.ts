@@ -5,20 +5,25 @@
  * the symbol is tried again at the next poll. Each venue runs its own loop: one failing exchange
  * never stops the others.
  */
-import ccxt, { type Exchange, type Trade } from 'ccxt';
+import ccxt, { type Exchange } from 'ccxt';
 import { ConfigError } from '../errors.js';
-import type { MarketEvent } from '../events/schema.js';
+import type { MarketEvent, TradeEvent } from '../events/schema.js';
+import { ccxtRequest } from '../ingest/ccxt-request.js';
 import { NATIVE_EXCHANGES, type NativeExchange, spotMarket } from '../ingest/native-payloads.js';
+import { type TimeCursor, takeNew } from '../ingest/time-cursor.js';
 import type { Logger } from '../logger.js';
 import type { MarketFeedMetrics } from '../observability/market-feed-metrics.js';
-import { RetryAbandoned, retryUntilDone } from '../worker/retry.js';
 import { tickerEvent, tradeEvent } from './ccxt-market-events.js';
 import type { MarketFeedConfig, VenueConfig } from './feed-config.js';
 
-export function venueClient(venue: VenueConfig): Exchange {
+/** A ccxt client for a venue: rate-limited, URLs overridden if asked, markets loaded or built. */
+export function venueClient(
+  venue: Pick<VenueConfig, 'exchange' | 'symbols' | 'ccxt' | 'apiUrls' | 'markets'>,
+  credentials: object = {},
+): Exchange {
   const Ctor = (ccxt as unknown as Record<string, new (cfg: object) => Exchange>)[venue.exchange];
   if (!Ctor) throw new ConfigError(`ccxt has no exchange "${venue.exchange}"`);
-  const client = new Ctor({ ...venue.ccxt, enableRateLimit: true });
+  const client = new Ctor({ ...venue.ccxt, ...credentials, enableRateLimit: true });
   if (venue.apiUrls) {
     const api = client.urls.api as unknown as Record<string, string>;
     client.urls.api = { ...api, ...venue.apiUrls } as typeof client.urls.api;
@@ -38,7 +43,7 @@ export class VenuePoller {
   private stopped = false;
   private wake?: () => void;
   /** Per symbol: the newest trade time seen and the trade ids at that time (the next `since`). */
-  private readonly cursors = new Map<string, { since: number; ids: Set<string> }>();
+  private readonly cursors = new Map<string, TimeCursor>();
 
   constructor(
     private readonly client: Exchange,
@@ -68,6 +73,17 @@ export class VenuePoller {
     this.wake?.();
   }
 
+  private request<T>(method: 'fetchTicker' | 'fetchTrades', call: () => Promise<T>): Promise<T | undefined> {
+    return ccxtRequest(
+      { exchange: this.venue.exchange, method },
+      call,
+      this.retry,
+      () => this.stopped,
+      this.metrics.requests,
+      this.log,
+    );
+  }
+
   /** One round over the venue's symbols. */
   async pollOnce(): Promise<MarketEvent[]> {
     const exchange = this.venue.exchange;
@@ -85,81 +101,23 @@ export class VenuePoller {
       if (!this.venue.trades) continue;
       const cursor = this.cursors.get(symbol);
       const trades = await this.request('fetchTrades', () => this.client.fetchTrades(symbol, cursor?.since));
-      if (trades) out.push(...this.newTrades(symbol, trades));
-      else complete = false;
+      if (!trades) {
+        complete = false;
+        continue;
+      }
+      const events = trades.flatMap((t, i) => {
+        const r = tradeEvent(exchange, t, i);
+        if (r.ok) return [r.event as TradeEvent];
+        this.log.warn({ exchange, symbol, reason: r.reason }, 'trade does not fit the contract, skipped');
+        return [];
+      });
+      const taken = takeNew(cursor, events);
+      if (taken.cursor) this.cursors.set(symbol, taken.cursor);
+      out.push(...taken.fresh);
     }
     end();
     if (complete) this.metrics.lastPoll.set({ exchange }, Date.now() / 1000);
     for (const e of out) this.metrics.events.inc({ exchange, kind: e.kind });
     return out;
-  }
-
-  /** Trades after the cursor (a `since` query returns the trades at `since` again). */
-  private newTrades(symbol: string, trades: Trade[]): MarketEvent[] {
-    const exchange = this.venue.exchange;
-    const cursor = this.cursors.get(symbol) ?? { since: Number.NEGATIVE_INFINITY, ids: new Set<string>() };
-    const out: MarketEvent[] = [];
-    trades.forEach((t, i) => {
-      const r = tradeEvent(exchange, t, i);
-      if (!r.ok) {
-        this.log.warn({ exchange, symbol, reason: r.reason }, 'trade does not fit the contract, skipped');
-        return;
-      }
-      const e = r.event as MarketEvent & { id: string };
-      if (e.timestamp < cursor.since || (e.timestamp === cursor.since && cursor.ids.has(e.id))) return;
-      if (e.timestamp > cursor.since) {
-        cursor.since = e.timestamp;
-        cursor.ids = new Set();
-      }
-      cursor.ids.add(e.id);
-      out.push(e);
-    });
-    this.cursors.set(symbol, cursor);
-    return out;
-  }
-
-  /** One ccxt call with retries for network-class errors; undefined when given up for this poll. */
-  private async request<T>(
-    method: 'fetchTicker' | 'fetchTrades',
-    call: () => Promise<T>,
-  ): Promise<T | undefined> {
-    const exchange = this.venue.exchange;
-    let attempts = 0;
-    try {
-      const value = await retryUntilDone(
-        () => {
-          attempts++;
-          return call();
-        },
-        {
-          minDelayMs: this.retry.initialDelayMs,
-          maxDelayMs: this.retry.maxDelayMs,
-          shouldContinue: () => !this.stopped && attempts < this.retry.attempts,
-          giveUpOn: (err) => !(err instanceof ccxt.NetworkError),
-          onRetry: (err, attempt, delayMs) => {
-            this.metrics.requests.inc({ exchange, method, result: 'retried' });
-            this.log.warn(
-              { exchange, method, attempt, delayMs, err: (err as Error).message.slice(0, 300) },
-              'market request failed, retrying',
-            );
-          },
-        },
-      );
-      this.metrics.requests.inc({ exchange, method, result: 'ok' });
-      return value;
-    } catch (err) {
-      const cause = err instanceof RetryAbandoned ? err.lastError : err;
-      this.metrics.requests.inc({ exchange, method, result: 'failed' });
-      this.log.error(
-        {
-          exchange,
-          method,
-          err: (cause as Error)?.message?.slice(0, 300),
-          errorClass: (cause as Error)?.constructor?.name,
-        },
-        'market request failed; the next poll tries again',
-      );
-      return undefined;
-    }
   }
 }

@@ -22,3 +22,13 @@ export function breakerKeys(prefix: string): [actions: string, decisions: string
 export function disabledEndpointsKey(prefix: string): string {
   return `${prefix}webhooks:disabled-endpoints`;
 }
+
+/** The collector's cursors for one exchange key: field `<symbol>|<trades|orders>` -> `{since, ids}`. */
+export function collectorCursorKey(
+  prefix: string,
+  exchange: string,
+  accountId: string,
+  apiKeyId: string,
+): string {
+  return `${prefix}collect:{${encodeURIComponent(exchange)}:${encodeURIComponent(accountId)}}:${encodeURIComponent(apiKeyId)}:cursor`;
+}

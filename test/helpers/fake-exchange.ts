@@ -39,7 +39,7 @@ export class FakeExchange {
     await new Promise((r) => this.server.close(r));
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): unknown {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(url.pathname);
     const venue = url.pathname.startsWith('/binance') ? 'binance' : 'kucoin';

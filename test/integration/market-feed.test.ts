@@ -93,7 +93,7 @@ describe('market feed', () => {
     ]);
     // KuCoin's public trades carry no id: a stable one is derived.
     expect(trades.find((e) => e.exchange === 'kucoin')?.id).toMatch(/^[0-9a-f]{24}$/);
-    expect(feed.output).toMatch(/market request failed, retrying/);
+    expect(feed.output).toMatch(/exchange request failed, retrying/);
 
     // KuCoin goes down; Binance keeps publishing new trades, each once.
     exchange.down.add('kucoin');
@@ -111,7 +111,7 @@ describe('market feed', () => {
       .map((e) => (e as TradeEvent).id);
     expect(ids).toEqual(['1', '2', '3']);
     expect(later.some((e) => e.kind === 'trade' && e.id === '3')).toBe(true);
-    expect(feed.output).toMatch(/"exchange":"kucoin".*market request failed; the next poll tries again/);
+    expect(feed.output).toMatch(/"exchange":"kucoin".*exchange request failed; the next poll tries again/);
   }, 90_000);
 
   it('counts requests by result and events by kind', async () => {

@@ -1,0 +1,75 @@
+/**
+ * `keyguard collect` configuration (`KEYGUARD_COLLECT_CONFIG`): the platform's connected keys,
+ * each with the account it belongs to, the symbols to follow, and the environment variable holding
+ * its credentials (read-only permission is enough; keyguard never logs them).
+ */
+import { readFileSync } from 'node:fs';
+import ccxt from 'ccxt';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { describeIssues } from '../events/decode.js';
+
+const ms = z.number().int().positive();
+
+const keySchema = z.object({
+  exchange: z
+    .string()
+    .refine((id) => (ccxt.exchanges as string[]).includes(id), 'not an exchange ccxt knows'),
+  accountId: z.string().min(1),
+  apiKeyId: z.string().min(1),
+  /** `apiKey:secret` or `apiKey:secret:passphrase` (KuCoin and others need the passphrase). */
+  credentialsEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+  symbols: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected BASE/QUOTE')).min(1),
+});
+
+const venueSchema = z.object({
+  ccxt: z.record(z.string(), z.unknown()).default({}),
+  apiUrls: z.record(z.string(), z.url()).optional(),
+  markets: z.enum(['load', 'symbols']).default('load'),
+});
+
+export const collectConfigSchema = z.object({
+  keys: z.array(keySchema).min(1),
+  pollIntervalMs: ms.default(10_000),
+  /** Per exchange id: ccxt options, URL overrides, how markets are known (as for the market feed). */
+  venues: z.record(z.string(), venueSchema).default({}),
+  retry: z
+    .object({
+      initialDelayMs: ms.default(500),
+      maxDelayMs: ms.default(30_000),
+      attempts: z.number().int().min(1).default(5),
+    })
+    .default({ initialDelayMs: 500, maxDelayMs: 30_000, attempts: 5 }),
+});
+
+export type CollectConfig = z.infer<typeof collectConfigSchema>;
+export type CollectedKey = CollectConfig['keys'][number];
+
+export interface Credentials {
+  apiKey: string;
+  secret: string;
+  password?: string;
+}
+
+export function credentialsFor(key: CollectedKey, env: NodeJS.ProcessEnv): Credentials {
+  const value = env[key.credentialsEnv];
+  if (!value) throw new ConfigError(`key ${key.apiKeyId}: ${key.credentialsEnv} is not set`);
+  const [apiKey, secret, password] = value.split(':');
+  // Never echo the value.
+  if (!apiKey || !secret)
+    throw new ConfigError(`key ${key.apiKeyId}: ${key.credentialsEnv} must be apiKey:secret[:passphrase]`);
+  return { apiKey, secret, ...(password ? { password } : {}) };
+}
+
+export function loadCollectConfig(file: string): CollectConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read collect config ${file}: ${(err as Error).message}`);
+  }
+  const { $comment: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
+  const r = collectConfigSchema.safeParse(rest);
+  if (!r.success) throw new ConfigError(`invalid collect config (${file}): ${describeIssues(r.error, 10)}`);
+  return r.data;
+}
