@@ -4,6 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import v8 from 'node:v8';
+import { COLLECT_USAGE, collectCommand } from './cli/collect-command.js';
 import { CONVERT_USAGE, convertCommand } from './cli/convert-command.js';
 import { demoCommand } from './cli/demo-command.js';
 import { MARKET_FEED_USAGE, marketFeedCommand } from './cli/market-feed-command.js';
@@ -27,6 +28,7 @@ commands:
   convert     exchange-native payloads or ccxt objects → contract events (JSONL)
   worker      the streaming worker: Kafka in, alerts/recommendations/dead letters out (KAFKA_BROKERS, REDIS_URL)
   market-feed polls tickers and public trades through ccxt into the market topic (KAFKA_BROKERS, KEYGUARD_MARKET_FEED_CONFIG)
+  collect     polls connected keys' own trades and orders through ccxt (KAFKA_BROKERS, REDIS_URL, KEYGUARD_COLLECT_CONFIG)
   webhooks    delivers recommendations to signed webhooks (KAFKA_BROKERS, REDIS_URL, KEYGUARD_WEBHOOKS_CONFIG)
   help        this text
 
@@ -39,6 +41,8 @@ ${CONVERT_USAGE}
 ${WEBHOOKS_USAGE}
 
 ${MARKET_FEED_USAGE}
+
+${COLLECT_USAGE}
 
 Environment: see README (Configuration). Detection thresholds: config/detection.json.`;
 
@@ -65,6 +69,8 @@ export async function main(
         return await workerCommand(env, loadConfig(), log);
       case 'market-feed':
         return await marketFeedCommand(env, log);
+      case 'collect':
+        return await collectCommand(env, log);
       case 'webhooks':
         return await webhooksCommand(rest, env, log);
       case undefined:
@@ -102,7 +108,8 @@ if (process.argv[1] && /(?:main\.[jt]s|keyguard(?:\.js)?)$/.test(process.argv[1]
     (code) => {
       process.exitCode = code;
       // The worker's clients may leave timers behind; a finished worker exits now.
-      if (['worker', 'webhooks', 'market-feed'].includes(process.argv[2] ?? '')) process.exit(code);
+      if (['worker', 'webhooks', 'market-feed', 'collect'].includes(process.argv[2] ?? ''))
+        process.exit(code);
     },
     (err) => {
       process.stderr.write(`keyguard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

@@ -35,6 +35,7 @@ export const runtimeEnvSchema = z.object({
   KEYGUARD_MARKET_LOOKBACK_MS: z.coerce.number().int().min(0).default(7_200_000),
   KEYGUARD_MARKET_WAIT_MS: z.coerce.number().int().min(0).default(2000),
   KEYGUARD_MARKET_FEED_CONFIG: z.string().min(1).optional(),
+  KEYGUARD_COLLECT_CONFIG: z.string().min(1).optional(),
   KEYGUARD_WEBHOOKS_CONFIG: z.string().min(1).optional(),
   KEYGUARD_WEBHOOKS_GROUP_ID: z.string().min(1).default('keyguard-webhooks'),
   KEYGUARD_WEBHOOKS_DRY_RUN: z

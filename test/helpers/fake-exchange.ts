@@ -18,6 +18,19 @@ export class FakeExchange {
     binance: [],
     kucoin: [],
   };
+  /** The connected account's own trades and orders (Binance private endpoints). */
+  readonly myTrades: Array<{
+    id: number;
+    orderId: number;
+    price: number;
+    qty: number;
+    time: number;
+    isBuyer: boolean;
+  }> = [];
+  readonly myOrders: Array<{ orderId: number; price: number; qty: number; time: number; status: string }> =
+    [];
+  /** API keys seen in private requests (the X-MBX-APIKEY header), and whether each was signed. */
+  readonly privateCalls: Array<{ apiKey: string; signed: boolean }> = [];
   price = 70.1;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   port = 0;
@@ -83,6 +96,57 @@ export class FakeExchange {
               M: true,
             })),
         );
+      case '/binance/api/v3/myTrades':
+      case '/binance/api/v3/allOrders': {
+        this.privateCalls.push({
+          apiKey: String(req.headers['x-mbx-apikey'] ?? ''),
+          signed: url.searchParams.has('signature'),
+        });
+        if (url.pathname.endsWith('myTrades')) {
+          return send(
+            200,
+            this.myTrades
+              .filter((t) => t.time >= since)
+              .map((t) => ({
+                symbol: url.searchParams.get('symbol'),
+                id: t.id,
+                orderId: t.orderId,
+                orderListId: -1,
+                price: String(t.price),
+                qty: String(t.qty),
+                quoteQty: String(t.price * t.qty),
+                commission: '0',
+                commissionAsset: 'USDT',
+                time: t.time,
+                isBuyer: t.isBuyer,
+                isMaker: false,
+                isBestMatch: true,
+              })),
+          );
+        }
+        return send(
+          200,
+          this.myOrders
+            .filter((o) => o.time >= since)
+            .map((o) => ({
+              symbol: url.searchParams.get('symbol'),
+              orderId: o.orderId,
+              orderListId: -1,
+              clientOrderId: `c${o.orderId}`,
+              price: String(o.price),
+              origQty: String(o.qty),
+              executedQty: String(o.status === 'FILLED' ? o.qty : 0),
+              cummulativeQuoteQty: '0',
+              status: o.status,
+              timeInForce: 'GTC',
+              type: 'LIMIT',
+              side: 'BUY',
+              time: o.time,
+              updateTime: o.time,
+              isWorking: true,
+            })),
+        );
+      }
       case '/kucoin/api/v1/market/stats':
         return send(200, {
           code: '200000',

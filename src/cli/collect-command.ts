@@ -1,0 +1,123 @@
+import { Redis } from 'ioredis';
+import { credentialsFor, loadCollectConfig } from '../collector/collect-config.js';
+import { CursorStore } from '../collector/cursor-store.js';
+import { KeyCollector } from '../collector/key-collector.js';
+import type { RuntimeEnv } from '../config/runtime.js';
+import { ConfigError } from '../errors.js';
+import type { AccountEvent } from '../events/schema.js';
+import type { Logger } from '../logger.js';
+import { venueClient } from '../market-data/venue-poller.js';
+import { CollectorMetrics } from '../observability/collector-metrics.js';
+import { startOpsServer } from '../observability/http-server.js';
+import { RetryAbandoned, retryUntilDone } from '../worker/retry.js';
+import { createMissingTopics, kafkaConnection } from './kafka-connection.js';
+import { untilSignalled } from './shutdown.js';
+
+export const COLLECT_USAGE = `keyguard collect
+  For each connected key in KEYGUARD_COLLECT_CONFIG, polls its own trades and orders through ccxt
+  since the cursor kept in Redis and publishes contract fill/order events (KAFKA_BROKERS, REDIS_URL).`;
+
+export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<number> {
+  if (!env.KAFKA_BROKERS || !env.REDIS_URL || !env.KEYGUARD_COLLECT_CONFIG) {
+    throw new ConfigError('the collector needs KAFKA_BROKERS, REDIS_URL and KEYGUARD_COLLECT_CONFIG');
+  }
+  const cfg = loadCollectConfig(env.KEYGUARD_COLLECT_CONFIG);
+  const credentials = cfg.keys.map((k) => credentialsFor(k, process.env));
+  const clog = log.child({ module: 'collector' });
+  const metrics = new CollectorMetrics(cfg.keys.map((k) => k.exchange));
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => clog.warn({ err: err.message }, 'redis connection error'));
+  const cursors = new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX);
+  const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);
+  await createMissingTopics(
+    kafka,
+    [env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS],
+    env.KEYGUARD_INPUT_PARTITIONS,
+  );
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let stopping = false;
+  const publish = async (events: AccountEvent[]) => {
+    const byTopic = new Map<string, AccountEvent[]>();
+    for (const e of events) {
+      const topic = e.kind === 'order' ? env.KEYGUARD_TOPIC_ORDERS : env.KEYGUARD_TOPIC_FILLS;
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), e]);
+    }
+    await retryUntilDone(
+      () =>
+        producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, list]) => ({
+            topic,
+            messages: list.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })),
+          })),
+        }),
+      {
+        minDelayMs: 200,
+        maxDelayMs: 5000,
+        shouldContinue: () => !stopping,
+        onRetry: (err, attempt) =>
+          clog.warn({ err: (err as Error).message, attempt }, 'publish failed, retrying'),
+      },
+    );
+  };
+  const collectors = cfg.keys.map((key, i) => {
+    const creds = credentials[i]!;
+    const venue = {
+      exchange: key.exchange,
+      symbols: key.symbols,
+      ccxt: {},
+      markets: 'load' as const,
+      ...cfg.venues[key.exchange],
+    };
+    const secrets = [creds.apiKey, creds.secret, ...(creds.password ? [creds.password] : [])];
+    return new KeyCollector(
+      venueClient(venue, creds),
+      key,
+      cursors,
+      publish,
+      metrics,
+      cfg.retry,
+      clog.child({ exchange: key.exchange, apiKeyId: key.apiKeyId }),
+      secrets,
+    );
+  });
+  const loops = collectors.map(async (c) => {
+    while (!stopping) {
+      const started = Date.now();
+      try {
+        await c.pollOnce();
+      } catch (err) {
+        // Redis or Kafka out: the cursor did not move, the next poll redoes the round.
+        if (!(err instanceof RetryAbandoned))
+          clog.error({ err: (err as Error).message }, 'poll failed, will retry');
+      }
+      const wait = cfg.pollIntervalMs - (Date.now() - started);
+      for (let waited = 0; waited < wait && !stopping; waited += 100)
+        await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  const ops = await startOpsServer(env.KEYGUARD_METRICS_PORT, metrics.registry, async () => ({
+    ready: !stopping && redis.status === 'ready',
+    detail: { keys: cfg.keys.length, redis: redis.status },
+  }));
+  clog.info(
+    {
+      keys: cfg.keys.map((k) => ({ exchange: k.exchange, apiKeyId: k.apiKeyId, symbols: k.symbols })),
+      port: ops.port,
+    },
+    'collector started',
+  );
+  return untilSignalled(
+    log,
+    async () => {
+      stopping = true;
+      for (const c of collectors) c.stop();
+      await Promise.all(loops);
+      await producer.disconnect();
+      redis.disconnect();
+      await ops.close();
+    },
+    () => ({}),
+  );
+}
