@@ -2,8 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { credentialsFor, loadCollectConfig } from '../../src/collector/collect-config.js';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { loadRuntimeEnv } from '../../src/config/runtime.js';
+import { loadMarketFeedConfig, parseMarketFeedConfig } from '../../src/market-data/feed-config.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'keyguard-config-'));
 
@@ -49,5 +51,25 @@ describe('runtime environment', () => {
     expect(() =>
       loadRuntimeEnv({ KAFKA_BROKERS: 'localhost', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' }),
     ).toThrow(/KAFKA_BROKERS="localhost".*\n.*REDIS_URL="http:\/\/x".*\n.*LOG_LEVEL="loud"/);
+  });
+});
+
+describe('example configs', () => {
+  it('config/market-feed.example.json and config/collect.example.json are valid', () => {
+    expect(loadMarketFeedConfig('config/market-feed.example.json').venues.map((v) => v.exchange)).toEqual([
+      'binance',
+      'kucoin',
+    ]);
+    const collect = loadCollectConfig('config/collect.example.json');
+    expect(collect.keys[0]).toMatchObject({ exchange: 'binance', credentialsEnv: 'KG_KEY_ACCT1' });
+    expect(() => credentialsFor(collect.keys[0]!, {})).toThrow(/KG_KEY_ACCT1 is not set/);
+    expect(credentialsFor(collect.keys[0]!, { KG_KEY_ACCT1: 'k:s:p' })).toEqual({
+      apiKey: 'k',
+      secret: 's',
+      password: 'p',
+    });
+    expect(() =>
+      parseMarketFeedConfig({ venues: [{ exchange: 'nosuchexchange', symbols: ['A/B'] }] }, 'test'),
+    ).toThrow(/not an exchange ccxt knows/);
   });
 });
