@@ -4,6 +4,8 @@
  * `npm run dashboards` writes them to grafana/dashboards/.
  */
 import type { Metric } from 'prom-client';
+import { CollectorMetrics } from './collector-metrics.js';
+import { MarketFeedMetrics } from './market-feed-metrics.js';
 import { WorkerMetrics } from './metrics.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 
@@ -25,7 +27,12 @@ function n(metric: Metric<string>): string {
   return (metric as unknown as { name: string }).name;
 }
 
-export function dashboards(m = new WorkerMetrics(false), w = new WebhookMetrics([], false)): Dashboard[] {
+export function dashboards(
+  m = new WorkerMetrics(false),
+  w = new WebhookMetrics([], false),
+  f = new MarketFeedMetrics([], false),
+  c = new CollectorMetrics([], false),
+): Dashboard[] {
   const rate = (metric: Metric<string>, by = '') => `sum${by ? ` by (${by})` : ''}(rate(${n(metric)}[1m]))`;
   const quantile = (q: number, metric: Metric<string>) =>
     `histogram_quantile(${q}, sum by (le) (rate(${n(metric)}_bucket[5m])))`;
@@ -196,6 +203,47 @@ export function dashboards(m = new WorkerMetrics(false), w = new WebhookMetrics(
             { expr: rate(w.deadLetters, 'reason'), legend: 'dead letters {{reason}}' },
             { expr: rate(w.retries, 'stage'), legend: 'retries {{stage}}' },
           ],
+        },
+      ],
+    },
+    {
+      uid: 'keyguard-ingest',
+      title: 'keyguard — market feed and collector',
+      panels: [
+        {
+          title: 'Market feed requests /s by exchange and result',
+          unit: 'ops',
+          targets: [{ expr: rate(f.requests, 'exchange, result'), legend: '{{exchange}} {{result}}' }],
+        },
+        {
+          title: 'Market events published /s',
+          unit: 'ops',
+          targets: [{ expr: rate(f.events, 'exchange, kind'), legend: '{{exchange}} {{kind}}' }],
+        },
+        {
+          title: 'Seconds since the last complete poll',
+          unit: 's',
+          targets: [{ expr: `time() - max by (exchange) (${n(f.lastPoll)})`, legend: '{{exchange}}' }],
+        },
+        {
+          title: 'Poll duration p99',
+          unit: 's',
+          targets: [
+            {
+              expr: `histogram_quantile(0.99, sum by (le, exchange) (rate(${n(f.pollDuration)}_bucket[5m])))`,
+              legend: '{{exchange}}',
+            },
+          ],
+        },
+        {
+          title: 'Collector requests /s by exchange and result',
+          unit: 'ops',
+          targets: [{ expr: rate(c.requests, 'exchange, result'), legend: '{{exchange}} {{result}}' }],
+        },
+        {
+          title: 'Collected events /s',
+          unit: 'ops',
+          targets: [{ expr: rate(c.events, 'exchange, kind'), legend: '{{exchange}} {{kind}}' }],
         },
       ],
     },

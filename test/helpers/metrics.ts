@@ -1,5 +1,10 @@
+import { Registry } from 'prom-client';
 import { expect } from 'vitest';
+import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import type { Dashboard } from '../../src/observability/dashboards.js';
+import { MarketFeedMetrics } from '../../src/observability/market-feed-metrics.js';
+import { WorkerMetrics } from '../../src/observability/metrics.js';
+import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
 import { startPrometheus } from '../services/prometheus.js';
 
 /** The value of one sample line of the exposition, summed over matching label sets. */
@@ -20,10 +25,10 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * expects every panel query of `boards` to return data from its HTTP API. Returns its stop function.
  */
 export async function expectPanelsHaveData(
-  target: string,
+  target: string | string[],
   boards: Dashboard[],
 ): Promise<() => Promise<void>> {
-  const prometheus = await startPrometheus([target]);
+  const prometheus = await startPrometheus(Array.isArray(target) ? target : [target]);
   const query = async (expr: string) => {
     const r = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
     const body = (await r.json()) as { status: string; data: { result: unknown[] } };
@@ -44,4 +49,14 @@ export async function expectPanelsHaveData(
     throw err;
   }
   return () => prometheus.stop();
+}
+
+/** Every metric any keyguard process registers (worker, dispatcher, market feed, collector). */
+export function keyguardRegistry(): Registry {
+  return Registry.merge([
+    new WorkerMetrics(false).registry,
+    new WebhookMetrics([], false).registry,
+    new MarketFeedMetrics([], false).registry,
+    new CollectorMetrics([], false).registry,
+  ]);
 }

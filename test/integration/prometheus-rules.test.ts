@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { WorkerMetrics } from '../../src/observability/metrics.js';
-import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
+import { keyguardRegistry } from '../helpers/metrics.js';
 import { requireTool } from '../services/missing-tool.js';
 
 const rules = parse(readFileSync('config/prometheus-rules.yml', 'utf8')) as {
@@ -26,11 +24,8 @@ describe('Prometheus alerting rules (promtool from the Debian prometheus package
     expect(test.stdout).toMatch(/SUCCESS/);
   });
 
-  it('read only metrics the worker or the dispatcher registers', () => {
-    const registry = Registry.merge([
-      new WorkerMetrics(false).registry,
-      new WebhookMetrics([], false).registry,
-    ]);
+  it('read only metrics that keyguard processes register', () => {
+    const registry = keyguardRegistry();
     const all = rules.groups.flatMap((g) => g.rules);
     expect(all.map((r) => r.alert)).toContain('KeyguardRedisErrors');
     for (const r of all) {

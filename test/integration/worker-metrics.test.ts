@@ -83,7 +83,7 @@ describe('worker metrics and health endpoints', () => {
     // A real Prometheus scrapes the worker: every fleet and detection panel's query returns data.
     const stopPrometheus = await expectPanelsHaveData(
       `127.0.0.1:${ops.port}`,
-      dashboards().filter((x) => x.uid !== 'keyguard-webhooks'),
+      dashboards().filter((x) => x.uid === 'keyguard-fleet' || x.uid === 'keyguard-detection'),
     );
     cleanup.push(stopPrometheus);
   }, 180_000);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RUNTIME_ENV_VARS } from '../../src/config/runtime.js';
+import { loadMarketFeedConfig } from '../../src/market-data/feed-config.js';
 import { loadWebhookConfig } from '../../src/webhooks/webhook-config.js';
 
 // No Docker engine runs here: this checks the file users run instead.
@@ -10,10 +11,11 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
 };
 
 describe('docker-compose.yml', () => {
-  it('has Kafka 3.9 (KRaft), Redis, Prometheus, Grafana and the worker', () => {
+  it('has Kafka 3.9 (KRaft), Redis, Prometheus, Grafana, the worker, the market feed and the dispatcher', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'grafana',
       'kafka',
+      'keyguard-market-feed',
       'keyguard-webhooks',
       'keyguard-worker',
       'prometheus',
@@ -36,6 +38,9 @@ describe('docker-compose.yml', () => {
       if (!name.startsWith('KEYGUARD_WEBHOOK_SECRETS_')) expect(RUNTIME_ENV_VARS).toContain(name);
     }
     expect(cfg.endpoints.every((e) => e.dryRun)).toBe(true);
+    const feed = compose.services['keyguard-market-feed']!.environment!;
+    for (const name of Object.keys(feed)) expect(RUNTIME_ENV_VARS).toContain(name);
+    expect(loadMarketFeedConfig(feed.KEYGUARD_MARKET_FEED_CONFIG!).venues.length).toBeGreaterThan(0);
   });
 
   it('mounts configuration files that exist', () => {
