@@ -152,11 +152,19 @@ export class WebhookDispatcher {
     await this.producer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
-      const owned = new Set(
-        Object.entries(payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)),
-      );
-      // Partitions that moved away: their unfinished work is the new owner's now.
-      for (const key of this.watermarks.keys()) if (!owned.has(key)) this.watermarks.delete(key);
+      // After a (re)join the consumer fetches again from the committed offsets: start over from
+      // there. Records still in hand are fetched again (an attempt already in flight may then be
+      // made twice: same webhook-id), and none is left tracked-but-unprocessed. Retry records
+      // waiting for their time are read again and rescheduled.
+      this.watermarks.clear();
+      this.deps.metrics.pending.dec(this.timers.size);
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      for (const key of this.paused) {
+        const slash = key.lastIndexOf('/');
+        this.consumer.resume([{ topic: key.slice(0, slash), partitions: [Number(key.slice(slash + 1))] }]);
+      }
+      this.paused.clear();
       log.info({ assignment: payload.memberAssignment }, 'partitions assigned');
     });
     restartAfterFatalCrash(

@@ -269,6 +269,22 @@ describe('webhook dispatcher', () => {
     expect(r.requests).toHaveLength(0);
   });
 
+  it('a second dispatcher joining mid-stream (a rebalance) loses nothing', async () => {
+    const env = testEnv(brokers, redisUrl);
+    const secret = newSecret();
+    const r = await receiver(secret);
+    const raw = { endpoints: [endpoint('platform', r, secret)], breaker: { maxActions: 1000 } };
+    await dispatcher(env, raw);
+    const first = Array.from({ length: 20 }, () => recommendation({ timestamp: Date.now() }));
+    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, first);
+    await dispatcher(env, raw);
+    const second = Array.from({ length: 20 }, () => recommendation({ timestamp: Date.now() }));
+    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, second);
+    await r.waitFor(() => r.accepted.size === 40, 30_000, 'all 40 deliveries');
+    expect([...r.accepted.keys()].sort()).toEqual([...first, ...second].map((x) => x.alertId).sort());
+    expect(r.requests.every((q) => q.verified)).toBe(true);
+  });
+
   it('the revocation breaker turns automatic actions into reviews above the configured rate, announces it once, and resets', async () => {
     const env = testEnv(brokers, redisUrl);
     const secret = newSecret();
