@@ -2,14 +2,14 @@ import { Redis } from 'ioredis';
 import { credentialsFor, loadCollectConfig } from '../collector/collect-config.js';
 import { CursorStore } from '../collector/cursor-store.js';
 import { KeyCollector } from '../collector/key-collector.js';
+import { KafkaPollPublisher } from '../collector/poll-publisher.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
-import type { AccountEvent } from '../events/schema.js';
 import type { Logger } from '../logger.js';
 import { venueClient } from '../market-data/venue-poller.js';
 import { CollectorMetrics } from '../observability/collector-metrics.js';
 import { startOpsServer } from '../observability/http-server.js';
-import { RetryAbandoned, retryUntilDone } from '../worker/retry.js';
+import { RetryAbandoned } from '../worker/retry.js';
 import { createMissingTopics, kafkaConnection } from './kafka-connection.js';
 import { untilSignalled } from './shutdown.js';
 
@@ -37,30 +37,7 @@ export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<numb
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   let stopping = false;
-  const publish = async (events: AccountEvent[]) => {
-    const byTopic = new Map<string, AccountEvent[]>();
-    for (const e of events) {
-      const topic = e.kind === 'order' ? env.KEYGUARD_TOPIC_ORDERS : env.KEYGUARD_TOPIC_FILLS;
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), e]);
-    }
-    await retryUntilDone(
-      () =>
-        producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, list]) => ({
-            topic,
-            messages: list.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })),
-          })),
-        }),
-      {
-        minDelayMs: 200,
-        maxDelayMs: 5000,
-        shouldContinue: () => !stopping,
-        onRetry: (err, attempt) =>
-          clog.warn({ err: (err as Error).message, attempt }, 'publish failed, retrying'),
-      },
-    );
-  };
+  const publisher = new KafkaPollPublisher(kafka, producer, env, () => stopping);
   const collectors = cfg.keys.map((key, i) => {
     const creds = credentials[i]!;
     const venue = {
@@ -75,7 +52,7 @@ export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<numb
       venueClient(venue, creds),
       key,
       cursors,
-      publish,
+      publisher,
       metrics,
       cfg.retry,
       clog.child({ exchange: key.exchange, apiKeyId: key.apiKeyId }),

@@ -1,9 +1,11 @@
 /**
  * Collects one connected key's own trades and orders through ccxt (`fetchMyTrades`, `fetchOrders`
  * since the stored cursor), turns them into contract events for the key's account, publishes them
- * (acknowledged by Kafka), and only then moves the cursor in Redis. A restart resumes from the
- * cursor: nothing is missed, and nothing published before the cursor moved is fetched again.
+ * (acknowledged by Kafka), and only then moves the cursor in Redis. The poll is recorded as
+ * pending before it publishes (see cursor-store.ts and poll-publisher.ts), so a crash at any point
+ * is finished on restart: nothing is missed and nothing is published twice.
  */
+import { randomUUID } from 'node:crypto';
 import type { Exchange } from 'ccxt';
 import type { AccountEvent } from '../events/schema.js';
 import { fillFromCcxtTrade, orderFromCcxtOrder } from '../ingest/ccxt-events.js';
@@ -12,7 +14,14 @@ import { type TimeCursor, takeNew } from '../ingest/time-cursor.js';
 import type { Logger } from '../logger.js';
 import type { CollectorMetrics } from '../observability/collector-metrics.js';
 import type { CollectedKey } from './collect-config.js';
-import { type CursorKind, type CursorStore, cursorField } from './cursor-store.js';
+import {
+  type CursorKind,
+  type CursorStore,
+  cursorField,
+  type PendingPoll,
+  type PollTarget,
+} from './cursor-store.js';
+import type { PollPublisher } from './poll-publisher.js';
 
 export class KeyCollector {
   private stopped = false;
@@ -21,7 +30,7 @@ export class KeyCollector {
     private readonly client: Exchange,
     private readonly key: CollectedKey,
     private readonly cursors: CursorStore,
-    private readonly publish: (events: AccountEvent[]) => Promise<void>,
+    private readonly publisher: PollPublisher,
     private readonly metrics: CollectorMetrics,
     private readonly retry: RequestPolicy,
     private readonly log: Logger,
@@ -37,7 +46,13 @@ export class KeyCollector {
   async pollOnce(): Promise<number> {
     const { exchange, accountId, apiKeyId } = this.key;
     const ctx = { exchange, accountId, apiKeyId };
-    const stored = await this.cursors.load(this.key);
+    const loaded = await this.cursors.load(this.key);
+    let stored = loaded.cursors;
+    if (loaded.pending) {
+      const finished = await this.finishPending(loaded.pending);
+      if (!finished) return 0; // could not tell yet whether it landed: publish nothing new meanwhile
+      stored = new Map([...stored, ...Object.entries(loaded.pending.cursors)]);
+    }
     const moved = new Map<string, TimeCursor>();
     const out: AccountEvent[] = [];
     const take = (symbol: string, kind: CursorKind, events: AccountEvent[]) => {
@@ -61,10 +76,41 @@ export class KeyCollector {
     }
     // Orders before fills at the same time: the detectors see an order before its fills.
     out.sort((a, b) => a.timestamp - b.timestamp || (a.kind === b.kind ? 0 : a.kind === 'order' ? -1 : 1));
-    if (out.length > 0) await this.publish(out);
-    await this.cursors.save(this.key, moved);
+    if (out.length > 0) {
+      const targets = await this.publisher.plan(out);
+      const batchId = randomUUID();
+      await this.cursors.begin(this.key, { batchId, cursors: Object.fromEntries(moved), targets });
+      await this.publisher.publish(batchId, targets);
+    }
+    await this.cursors.commit(this.key, moved);
     for (const e of out) this.metrics.events.inc({ exchange, kind: e.kind });
     return out.length;
+  }
+
+  /**
+   * A poll that crashed between recording itself and moving its cursors: publish what did not
+   * land (each target is one partition, written whole or not at all), then move the cursors.
+   */
+  private async finishPending(pending: PendingPoll): Promise<boolean> {
+    const missing: PollTarget[] = [];
+    for (const t of pending.targets) {
+      const landed = await this.publisher.landed(pending.batchId, t);
+      if (landed === undefined) {
+        this.log.warn(
+          { batchId: pending.batchId, topic: t.topic },
+          'could not tell whether a pending poll was published; will check again',
+        );
+        return false;
+      }
+      if (!landed) missing.push(t);
+    }
+    if (missing.length > 0) await this.publisher.publish(pending.batchId, missing);
+    await this.cursors.commit(this.key, new Map(Object.entries(pending.cursors)));
+    this.log.info(
+      { batchId: pending.batchId, republished: missing.length, targets: pending.targets.length },
+      'finished a poll interrupted by a crash',
+    );
+    return true;
   }
 
   private valid(results: ReturnType<typeof fillFromCcxtTrade>[]): AccountEvent[] {

@@ -9,8 +9,15 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, expect, inject, it } from 'vitest';
 import { createMissingTopics } from '../../src/cli/kafka-connection.js';
+import { CursorStore } from '../../src/collector/cursor-store.js';
+import { KeyCollector } from '../../src/collector/key-collector.js';
+import { KafkaPollPublisher, type PollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, FillEvent } from '../../src/events/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { venueClient } from '../../src/market-data/venue-poller.js';
+import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import { collectorCursorKey } from '../../src/state/keys.js';
+import { parseCollectConfigForTest } from '../helpers/collector.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { collect, kafkaClient, testEnv } from '../helpers/kafka.js';
 import { WorkerProcess } from '../helpers/worker-process.js';
@@ -127,3 +134,67 @@ it("a connected key's trades and orders become contract events once each, across
     expect(p.output).not.toContain(apiKey);
   }
 }, 120_000);
+
+it('a poll interrupted after publishing, or before, is finished on restart without a duplicate or a gap', async () => {
+  const exchange = await new FakeExchange().start();
+  cleanups.push(() => exchange.close());
+  const env = testEnv(brokers, redisUrl);
+  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_FILLS], 3);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  cleanups.push(() => producer.disconnect());
+  const redis = new Redis(redisUrl);
+  cleanups.push(async () => redis.disconnect());
+  const cfg = parseCollectConfigForTest(exchange);
+  const key = cfg.keys[0]!;
+  const client = () =>
+    venueClient(
+      {
+        exchange: 'binance',
+        symbols: key.symbols,
+        ccxt: {},
+        markets: 'symbols',
+        apiUrls: { public: exchange.url('binance'), private: exchange.url('binance') },
+      },
+      { apiKey: 'k', secret: 's' },
+    );
+  const metrics = new CollectorMetrics(['binance'], false);
+  const log = createLogger('silent');
+  const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
+  const store = new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX);
+  const collector = (s: CursorStore, p: PollPublisher) =>
+    new KeyCollector(client(), key, s, p, metrics, cfg.retry, log, ['k', 's']);
+  const t0 = Date.now() - 60_000;
+
+  // 1. The process dies after Kafka acknowledged the events, before the cursors moved.
+  exchange.myTrades.push({ id: 21, orderId: 1, price: 70, qty: 1, time: t0, isBuyer: true });
+  class DiesBeforeCursorMoves extends CursorStore {
+    override async commit(): Promise<void> {
+      throw new Error('killed');
+    }
+  }
+  await expect(
+    collector(new DiesBeforeCursorMoves(redis, env.KEYGUARD_REDIS_PREFIX), publisher).pollOnce(),
+  ).rejects.toThrow('killed');
+  expect(await collector(store, publisher).pollOnce()).toBe(0); // finished the pending poll: nothing new
+
+  // 2. The process dies after recording the poll, before publishing.
+  exchange.myTrades.push({ id: 22, orderId: 2, price: 70.5, qty: 1, time: t0 + 1000, isBuyer: true });
+  const diesBeforePublishing: PollPublisher = {
+    plan: (events) => publisher.plan(events),
+    landed: (id, t) => publisher.landed(id, t),
+    publish: async () => {
+      throw new Error('killed');
+    },
+  };
+  await expect(collector(store, diesBeforePublishing).pollOnce()).rejects.toThrow('killed');
+  expect(await collector(store, publisher).pollOnce()).toBe(0);
+
+  // 3. And on, normally.
+  exchange.myTrades.push({ id: 23, orderId: 3, price: 70.6, qty: 1, time: t0 + 2000, isBuyer: true });
+  expect(await collector(store, publisher).pollOnce()).toBe(1);
+
+  const all = await collect<AccountEvent>(kafka, env.KEYGUARD_TOPIC_FILLS, (v) => v.length > 3, 3000);
+  expect(all.filter((e) => e.kind === 'fill').map((e) => e.id)).toEqual(['21', '22', '23']);
+  expect((await store.load(key)).pending).toBeUndefined();
+}, 60_000);

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createMissingTopics } from '../../src/cli/kafka-connection.js';
 import { CursorStore } from '../../src/collector/cursor-store.js';
 import { KeyCollector } from '../../src/collector/key-collector.js';
+import { KafkaPollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, MarketEvent } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { parseMarketFeedConfig } from '../../src/market-data/feed-config.js';
@@ -86,7 +87,7 @@ describe('market feed and collector metrics', () => {
       ),
       key,
       new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX),
-      send(env.KEYGUARD_TOPIC_FILLS),
+      new KafkaPollPublisher(kafka, producer, env, () => false),
       collectorMetrics,
       collectCfg.retry,
       log,
