@@ -139,6 +139,9 @@ export class WorkerMetrics {
         this.alerts.inc({ severity, recommendation }, 0);
     }
     for (const detector of detectorNames) this.signals.inc({ detector }, 0);
+    // increase() cannot see a series' first value: start the usual quote currencies at 0.
+    for (const currency of ['BTC', 'ETH', 'BNB', 'USDT', 'USDC', 'FDUSD', 'USD', 'EUR'])
+      this.valueAtRisk.inc({ currency }, 0);
     for (const code of Object.values(ErrorCodes).filter(
       (c) => c.startsWith('KG_ERR_EVENT') || c === ErrorCodes.DETECTOR_FAILED,
     )) {
