@@ -67,10 +67,8 @@ export class KeyCollector {
         this.client.fetchMyTrades(symbol, since('trades')),
       );
       if (trades) take(symbol, 'trades', this.valid(trades.map((t) => fillFromCcxtTrade(t, ctx))));
-      if (this.client.has.fetchOrders) {
-        const orders = await this.request('fetchOrders', () =>
-          this.client.fetchOrders(symbol, since('orders')),
-        );
+      if (this.client.has.fetchOrders || this.client.has.fetchClosedOrders) {
+        const orders = await this.request('fetchOrders', () => this.fetchOrders(symbol, since('orders')));
         if (orders) take(symbol, 'orders', this.valid(orders.map((o) => orderFromCcxtOrder(o, ctx))));
       }
     }
@@ -111,6 +109,13 @@ export class KeyCollector {
       'finished a poll interrupted by a crash',
     );
     return true;
+  }
+
+  /** `fetchOrders` where the exchange has it (Binance), else open + closed orders (KuCoin). */
+  private async fetchOrders(symbol: string, since: number | undefined) {
+    if (this.client.has.fetchOrders) return this.client.fetchOrders(symbol, since);
+    const open = this.client.has.fetchOpenOrders ? await this.client.fetchOpenOrders(symbol, since) : [];
+    return [...open, ...(await this.client.fetchClosedOrders(symbol, since))];
   }
 
   private valid(results: ReturnType<typeof fillFromCcxtTrade>[]): AccountEvent[] {
