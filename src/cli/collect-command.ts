@@ -5,12 +5,13 @@ import { KeyCollector } from '../collector/key-collector.js';
 import { KafkaPollPublisher } from '../collector/poll-publisher.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
+import { venueClient } from '../ingest/ccxt-client.js';
+import { kafkaConnection } from '../kafka/connection.js';
+import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
-import { venueClient } from '../market-data/venue-poller.js';
 import { CollectorMetrics } from '../observability/collector-metrics.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { RetryAbandoned } from '../worker/retry.js';
-import { createMissingTopics, kafkaConnection } from './kafka-connection.js';
 import { untilSignalled } from './shutdown.js';
 
 export const COLLECT_USAGE = `keyguard collect

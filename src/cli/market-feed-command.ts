@@ -1,13 +1,15 @@
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
 import type { MarketEvent } from '../events/schema.js';
+import { venueClient } from '../ingest/ccxt-client.js';
+import { kafkaConnection } from '../kafka/connection.js';
+import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { loadMarketFeedConfig } from '../market-data/feed-config.js';
-import { VenuePoller, venueClient } from '../market-data/venue-poller.js';
+import { VenuePoller } from '../market-data/venue-poller.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { MarketFeedMetrics } from '../observability/market-feed-metrics.js';
 import { retryUntilDone } from '../worker/retry.js';
-import { createMissingTopics, kafkaConnection } from './kafka-connection.js';
 import { untilSignalled } from './shutdown.js';
 
 export const MARKET_FEED_USAGE = `keyguard market-feed

@@ -2,13 +2,13 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
+import { kafkaConnection } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { WebhookMetrics } from '../observability/webhook-metrics.js';
 import { defineScriptCommands } from '../state/commands/index.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { loadWebhookConfig } from '../webhooks/webhook-config.js';
-import { kafkaConnection } from './kafka-connection.js';
 import { untilSignalled } from './shutdown.js';
 
 export const WEBHOOKS_USAGE = `keyguard webhooks [options]

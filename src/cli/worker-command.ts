@@ -1,12 +1,12 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
+import { kafkaConnection } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
 import { Worker } from '../worker/worker.js';
-import { kafkaConnection } from './kafka-connection.js';
 import { untilSignalled } from './shutdown.js';
 
 export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: Logger): Promise<number> {

@@ -5,39 +5,14 @@
  * the symbol is tried again at the next poll. Each venue runs its own loop: one failing exchange
  * never stops the others.
  */
-import ccxt, { type Exchange } from 'ccxt';
-import { ConfigError } from '../errors.js';
+import type { Exchange } from 'ccxt';
 import type { MarketEvent, TradeEvent } from '../events/schema.js';
 import { ccxtRequest } from '../ingest/ccxt-request.js';
-import { NATIVE_EXCHANGES, type NativeExchange, spotMarket } from '../ingest/native-payloads.js';
 import { type TimeCursor, takeNew } from '../ingest/time-cursor.js';
 import type { Logger } from '../logger.js';
 import type { MarketFeedMetrics } from '../observability/market-feed-metrics.js';
 import { tickerEvent, tradeEvent } from './ccxt-market-events.js';
 import type { MarketFeedConfig, VenueConfig } from './feed-config.js';
-
-/** A ccxt client for a venue: rate-limited, URLs overridden if asked, markets loaded or built. */
-export function venueClient(
-  venue: Pick<VenueConfig, 'exchange' | 'symbols' | 'ccxt' | 'apiUrls' | 'markets'>,
-  credentials: object = {},
-): Exchange {
-  const Ctor = (ccxt as unknown as Record<string, new (cfg: object) => Exchange>)[venue.exchange];
-  if (!Ctor) throw new ConfigError(`ccxt has no exchange "${venue.exchange}"`);
-  const client = new Ctor({ ...venue.ccxt, ...credentials, enableRateLimit: true });
-  if (venue.apiUrls) {
-    const api = client.urls.api as unknown as Record<string, string>;
-    client.urls.api = { ...api, ...venue.apiUrls } as typeof client.urls.api;
-  }
-  if (venue.markets === 'symbols') {
-    if (!NATIVE_EXCHANGES.includes(venue.exchange as NativeExchange)) {
-      throw new ConfigError(
-        `markets "symbols" is for ${NATIVE_EXCHANGES.join(', ')}; use "load" for ${venue.exchange}`,
-      );
-    }
-    client.setMarkets(venue.symbols.map((s) => spotMarket(venue.exchange as NativeExchange, s)));
-  }
-  return client;
-}
 
 export class VenuePoller {
   private stopped = false;

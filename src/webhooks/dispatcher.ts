@@ -14,11 +14,11 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
-import { createMissingTopics } from '../cli/kafka-connection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import { type Alert, alertSchema, severitySchema } from '../events/schema.js';
+import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
 import type { ScriptCommands } from '../state/commands/index.js';

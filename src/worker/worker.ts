@@ -16,6 +16,7 @@ import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { type Alert, isMarketEvent } from '../events/schema.js';
+import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
@@ -134,14 +135,7 @@ export class Worker {
         e.KEYGUARD_TOPIC_RECOMMENDATIONS,
         e.KEYGUARD_TOPIC_DEAD_LETTER,
       ];
-      const existing = new Set(await admin.listTopics());
-      const missing = [...new Set([...inputs, ...outputs])].filter((t) => !existing.has(t));
-      if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: e.KEYGUARD_INPUT_PARTITIONS })),
-        });
-      }
+      await createMissingTopics(this.deps.kafka, [...inputs, ...outputs], e.KEYGUARD_INPUT_PARTITIONS);
       const meta = await admin.fetchTopicMetadata({ topics: this.accountTopics });
       const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
       if (new Set(counts.values()).size > 1) {

@@ -5,14 +5,15 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createMissingTopics } from '../../src/cli/kafka-connection.js';
 import { CursorStore } from '../../src/collector/cursor-store.js';
 import { KeyCollector } from '../../src/collector/key-collector.js';
 import { KafkaPollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, MarketEvent } from '../../src/events/schema.js';
+import { venueClient } from '../../src/ingest/ccxt-client.js';
+import { createMissingTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { parseMarketFeedConfig } from '../../src/market-data/feed-config.js';
-import { VenuePoller, venueClient } from '../../src/market-data/venue-poller.js';
+import { VenuePoller } from '../../src/market-data/venue-poller.js';
 import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import { dashboards } from '../../src/observability/dashboards.js';
 import { startOpsServer } from '../../src/observability/http-server.js';
