@@ -92,6 +92,7 @@ export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<numb
       stopping = true;
       for (const c of collectors) c.stop();
       await Promise.all(loops);
+      await publisher.close();
       await producer.disconnect();
       redis.disconnect();
       await ops.close();

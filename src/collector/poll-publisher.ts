@@ -5,7 +5,7 @@
  * crash, the partition is read from the noted offset: a batch found there was published.
  */
 import { randomUUID } from 'node:crypto';
-import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import type { AccountEvent } from '../events/schema.js';
 import { retryUntilDone } from '../worker/retry.js';
@@ -23,6 +23,7 @@ export interface PollPublisher {
 
 export class KafkaPollPublisher implements PollPublisher {
   private readonly partitioner = Partitioners.DefaultPartitioner();
+  private admin?: Admin;
 
   constructor(
     private readonly kafka: Kafka,
@@ -36,29 +37,39 @@ export class KafkaPollPublisher implements PollPublisher {
     return e.kind === 'order' ? this.env.KEYGUARD_TOPIC_ORDERS : this.env.KEYGUARD_TOPIC_FILLS;
   }
 
+  /** One admin connection for the publisher's lifetime (a poll with events asks for offsets). */
+  private async connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect();
+    this.admin = undefined;
+  }
+
   async plan(events: readonly AccountEvent[]): Promise<PollTarget[]> {
     const byTopic = new Map<string, AccountEvent[]>();
     for (const e of events) byTopic.set(this.topicFor(e), [...(byTopic.get(this.topicFor(e)) ?? []), e]);
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const targets: PollTarget[] = [];
-      for (const [topic, list] of byTopic) {
-        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-        // One key per collector key (the account): every event lands on one partition of the topic.
-        const partition = this.partitioner({
-          topic,
-          partitionMetadata: meta.topics[0]!.partitions,
-          message: { key: list[0]!.accountId, value: null },
-        });
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const fromOffset = offsets.find((o) => o.partition === partition)?.high ?? '0';
-        targets.push({ topic, partition, fromOffset, events: list });
-      }
-      return targets;
-    } finally {
-      await admin.disconnect();
+    const admin = await this.connectedAdmin();
+    const targets: PollTarget[] = [];
+    for (const [topic, list] of byTopic) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      // One key per collector key (the account): every event lands on one partition of the topic.
+      const partition = this.partitioner({
+        topic,
+        partitionMetadata: meta.topics[0]!.partitions,
+        message: { key: list[0]!.accountId, value: null },
+      });
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const fromOffset = offsets.find((o) => o.partition === partition)?.high ?? '0';
+      targets.push({ topic, partition, fromOffset, events: list });
     }
+    return targets;
   }
 
   async publish(batchId: string, targets: readonly PollTarget[]): Promise<void> {
@@ -81,15 +92,8 @@ export class KafkaPollPublisher implements PollPublisher {
   }
 
   async landed(batchId: string, t: PollTarget): Promise<boolean | undefined> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let high: bigint;
-    try {
-      const offsets = await admin.fetchTopicOffsets(t.topic);
-      high = BigInt(offsets.find((o) => o.partition === t.partition)?.high ?? '0');
-    } finally {
-      await admin.disconnect();
-    }
+    const offsets = await (await this.connectedAdmin()).fetchTopicOffsets(t.topic);
+    const high = BigInt(offsets.find((o) => o.partition === t.partition)?.high ?? '0');
     if (high <= BigInt(t.fromOffset)) return false;
     const consumer = this.kafka.consumer({
       groupId: `keyguard-collect-verify-${randomUUID()}`,

@@ -161,6 +161,7 @@ it('a poll interrupted after publishing, or before, is finished on restart witho
   const metrics = new CollectorMetrics(['binance'], false);
   const log = createLogger('silent');
   const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
+  cleanups.push(() => publisher.close());
   const store = new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX);
   const collector = (s: CursorStore, p: PollPublisher) =>
     new KeyCollector(client(), key, s, p, metrics, cfg.retry, log, ['k', 's']);

@@ -75,6 +75,8 @@ describe('market feed and collector metrics', () => {
     const redis = new Redis(env.REDIS_URL ?? '');
     cleanup.push(async () => redis.disconnect());
     const key = collectCfg.keys[0]!;
+    const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
+    cleanup.push(() => publisher.close());
     const collector = new KeyCollector(
       venueClient(
         {
@@ -88,7 +90,7 @@ describe('market feed and collector metrics', () => {
       ),
       key,
       new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX),
-      new KafkaPollPublisher(kafka, producer, env, () => false),
+      publisher,
       collectorMetrics,
       collectCfg.retry,
       log,
