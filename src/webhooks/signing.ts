@@ -14,9 +14,11 @@ export interface SignedHeaders {
 }
 
 export function signDelivery(secrets: readonly string[], id: string, at: Date, body: string): SignedHeaders {
-  // The spec signs whole seconds: the header carries seconds, so the signed time must too.
-  const seconds = Math.floor(at.getTime() / 1000);
-  const signedAt = new Date(seconds * 1000);
-  const signature = secrets.map((s) => new Webhook(s).sign(id, signedAt, body)).join(' ');
-  return { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': signature };
+  // The spec signs whole seconds, as the header carries them (the library floors `at` too).
+  const signature = secrets.map((s) => new Webhook(s).sign(id, at, body)).join(' ');
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': signature,
+  };
 }
