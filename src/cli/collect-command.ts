@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { credentialsFor, loadCollectConfig } from '../collector/collect-config.js';
 import { CursorStore } from '../collector/cursor-store.js';
 import { KeyCollector } from '../collector/key-collector.js';
@@ -11,6 +10,7 @@ import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { CollectorMetrics } from '../observability/collector-metrics.js';
 import { startOpsServer } from '../observability/http-server.js';
+import { redisConnection } from '../state/redis-connection.js';
 import { RetryAbandoned } from '../worker/retry.js';
 import { untilSignalled } from './shutdown.js';
 
@@ -26,7 +26,7 @@ export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<numb
   const credentials = cfg.keys.map((k) => credentialsFor(k, process.env));
   const clog = log.child({ module: 'collector' });
   const metrics = new CollectorMetrics(cfg.keys.map((k) => k.exchange));
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = redisConnection(env.REDIS_URL);
   redis.on('error', (err) => clog.warn({ err: err.message }, 'redis connection error'));
   const cursors = new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX);
   const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);

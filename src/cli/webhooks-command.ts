@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
 import { kafkaConnection } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { WebhookMetrics } from '../observability/webhook-metrics.js';
-import { defineScriptCommands } from '../state/commands/index.js';
+import { redisConnection } from '../state/redis-connection.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { loadWebhookConfig } from '../webhooks/webhook-config.js';
 import { untilSignalled } from './shutdown.js';
@@ -33,7 +32,7 @@ export async function webhooksCommand(argv: string[], env: RuntimeEnv, log: Logg
     process.env,
     values['dry-run'] === true || env.KEYGUARD_WEBHOOKS_DRY_RUN,
   );
-  const redis = defineScriptCommands(new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 }));
+  const redis = redisConnection(env.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message, module: 'redis' }, 'redis connection error'));
   const metrics = new WebhookMetrics(cfg.endpoints.map((e) => e.id));
   const dispatcher = new WebhookDispatcher({

@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { StoreError } from '../errors.js';
 import type { AccountState } from './account-state.js';
 import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
 import { accountKey } from './baseline-store.js';
-import { defineScriptCommands, type ScriptCommands } from './commands/index.js';
+import type { ScriptCommands } from './commands/index.js';
 import { accountStateKey } from './keys.js';
+import { redisConnection } from './redis-connection.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -26,7 +27,7 @@ export class RedisBaselineStore implements BaselineStore {
   roundTrips = 0;
 
   constructor(private readonly opts: RedisStoreOptions) {
-    this.redis = defineScriptCommands(new Redis(opts.url, { lazyConnect: false, maxRetriesPerRequest: 2 }));
+    this.redis = redisConnection(opts.url);
   }
 
   async loadAccounts(refs: readonly AccountRef[]): Promise<Map<string, StoredAccount>> {

@@ -107,7 +107,16 @@ export class WebhookDispatcher {
   private running = false;
   private joined = false;
   private commitTimer?: NodeJS.Timeout;
-  readonly stats = { delivered: 0, attempts: 0, retriesScheduled: 0, gaveUp: 0, dryRun: 0, deadLetters: 0 };
+  readonly stats = {
+    delivered: 0,
+    attempts: 0,
+    retriesScheduled: 0,
+    gaveUp: 0,
+    dryRun: 0,
+    deadLetters: 0,
+    /** Consumer group (re)joins: one at start; more mean rebalances or lost sessions. */
+    joins: 0,
+  };
 
   constructor(private readonly deps: DispatcherDeps) {
     const { kafka, env, cfg, redis, metrics } = deps;
@@ -152,6 +161,7 @@ export class WebhookDispatcher {
     await this.producer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.stats.joins++;
       // After a (re)join the consumer fetches again from the committed offsets: start over from
       // there. Records still in hand are fetched again (an attempt already in flight may then be
       // made twice: same webhook-id), and none is left tracked-but-unprocessed. Retry records
@@ -262,7 +272,7 @@ export class WebhookDispatcher {
     };
     try {
       if (topic === this.deps.env.KEYGUARD_TOPIC_RECOMMENDATIONS)
-        await this.ingest(topic, partition, fresh, finish);
+        await this.ingest(topic, partition, fresh, finish, heartbeat);
       else this.scheduleRetries(topic, partition, fresh, finish);
     } catch (err) {
       if (err instanceof RetryAbandoned) return; // stopping: nothing settled is lost, the rest is redone
@@ -287,21 +297,31 @@ export class WebhookDispatcher {
     }
   }
 
-  private retry<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Retries until done while running. Inside a batch handler, `heartbeat` keeps the partitions
+   * through a long outage (Redis or Kafka down for longer than the session timeout).
+   */
+  private retry<T>(stage: string, fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
     return retryUntilDone(fn, {
       minDelayMs: 100,
       maxDelayMs: 5000,
       shouldContinue: () => this.running,
-      onRetry: (err, attempt, delayMs) => {
+      onRetry: async (err, attempt, delayMs) => {
         this.deps.metrics.retries.inc({ stage });
         this.deps.log.warn({ stage, attempt, delayMs, err: (err as Error).message }, 'retrying');
+        await heartbeat?.().catch(() => undefined);
       },
     });
   }
 
-  private async publish(topic: string, messages: Message[], stage = 'publish'): Promise<void> {
+  private async publish(
+    topic: string,
+    messages: Message[],
+    stage = 'publish',
+    heartbeat?: () => Promise<void>,
+  ): Promise<void> {
     if (messages.length === 0) return;
-    await this.retry(stage, () => this.producer.send({ topic, messages, acks: -1 }));
+    await this.retry(stage, () => this.producer.send({ topic, messages, acks: -1 }), heartbeat);
   }
 
   /** First sight of recommendations: decode, breaker, fan out. Returns once the deliveries are started. */
@@ -310,6 +330,7 @@ export class WebhookDispatcher {
     partition: number,
     messages: KafkaMessage[],
     finish: (m: KafkaMessage) => void,
+    heartbeat: () => Promise<void>,
   ): Promise<void> {
     const { env, metrics, log } = this.deps;
     const valid: Array<{ m: KafkaMessage; rec: Alert }> = [];
@@ -334,15 +355,15 @@ export class WebhookDispatcher {
       }
     }
     if (dead.length > 0) {
-      await this.publish(env.KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER, dead);
+      await this.publish(env.KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER, dead, 'publish', heartbeat);
       this.stats.deadLetters += dead.length;
       log.warn({ topic, partition, count: dead.length }, 'invalid recommendation records dead-lettered');
     }
     for (const m of messages) if (!valid.some((v) => v.m === m)) finish(m);
     if (valid.length === 0) return;
 
-    const state = await this.retry('breaker', () => this.state.observe(valid.map((v) => v.rec)));
-    await this.announceTrip(state, valid);
+    const state = await this.retry('breaker', () => this.state.observe(valid.map((v) => v.rec)), heartbeat);
+    await this.announceTrip(state, valid, heartbeat);
     this.disabled = state.disabled;
     for (const e of this.endpoints.keys())
       metrics.endpointDisabled.set({ endpoint: e }, this.disabled.has(e) ? 1 : 0);
@@ -386,6 +407,7 @@ export class WebhookDispatcher {
   private async announceTrip(
     state: BatchState,
     valid: Array<{ m: KafkaMessage; rec: Alert }>,
+    heartbeat: () => Promise<void>,
   ): Promise<void> {
     const { trip } = state;
     if (!trip) return;
@@ -396,10 +418,13 @@ export class WebhookDispatcher {
     if (trip.announced || this.announcing.has(trip.trippedAt)) return;
     this.announcing.add(trip.trippedAt);
     const alert = breakerAlert(trip, this.deps.cfg.breaker);
-    await this.publish(this.deps.env.KEYGUARD_TOPIC_ALERTS, [
-      { key: 'platform', value: JSON.stringify(alert) },
-    ]);
-    await this.retry('breaker', () => this.state.markAnnounced(trip.trippedAt));
+    await this.publish(
+      this.deps.env.KEYGUARD_TOPIC_ALERTS,
+      [{ key: 'platform', value: JSON.stringify(alert) }],
+      'publish',
+      heartbeat,
+    );
+    await this.retry('breaker', () => this.state.markAnnounced(trip.trippedAt), heartbeat);
     this.deps.metrics.breakerTrips.inc();
     this.deps.log.error(
       { alertId: alert.alertId, actionsInWindow: trip.actionsInWindow, openUntil: trip.openUntil },
