@@ -4,42 +4,33 @@
  * its credentials (read-only permission is enough; keyguard never logs them).
  */
 import { readFileSync } from 'node:fs';
-import ccxt from 'ccxt';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
+import {
+  ccxtClientFields,
+  ccxtExchangeId,
+  requestRetrySchema,
+  unifiedSymbols,
+} from '../ingest/ccxt-config.js';
 
 const ms = z.number().int().positive();
 
 const keySchema = z.object({
-  exchange: z
-    .string()
-    .refine((id) => (ccxt.exchanges as string[]).includes(id), 'not an exchange ccxt knows'),
+  exchange: ccxtExchangeId,
   accountId: z.string().min(1),
   apiKeyId: z.string().min(1),
   /** `apiKey:secret` or `apiKey:secret:passphrase` (KuCoin and others need the passphrase). */
   credentialsEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
-  symbols: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected BASE/QUOTE')).min(1),
-});
-
-const venueSchema = z.object({
-  ccxt: z.record(z.string(), z.unknown()).default({}),
-  apiUrls: z.record(z.string(), z.url()).optional(),
-  markets: z.enum(['load', 'symbols']).default('load'),
+  symbols: unifiedSymbols,
 });
 
 export const collectConfigSchema = z.object({
   keys: z.array(keySchema).min(1),
   pollIntervalMs: ms.default(10_000),
   /** Per exchange id: ccxt options, URL overrides, how markets are known (as for the market feed). */
-  venues: z.record(z.string(), venueSchema).default({}),
-  retry: z
-    .object({
-      initialDelayMs: ms.default(500),
-      maxDelayMs: ms.default(30_000),
-      attempts: z.number().int().min(1).default(5),
-    })
-    .default({ initialDelayMs: 500, maxDelayMs: 30_000, attempts: 5 }),
+  venues: z.record(z.string(), z.object(ccxtClientFields)).default({}),
+  retry: requestRetrySchema,
 });
 
 export type CollectConfig = z.infer<typeof collectConfigSchema>;
