@@ -12,12 +12,11 @@ import { CursorStore } from '../../src/collector/cursor-store.js';
 import { KeyCollector } from '../../src/collector/key-collector.js';
 import { KafkaPollPublisher, type PollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, FillEvent } from '../../src/events/schema.js';
-import { venueClient } from '../../src/ingest/ccxt-client.js';
 import { createMissingTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import { collectorCursorKey } from '../../src/state/keys.js';
-import { parseCollectConfigForTest } from '../helpers/collector.js';
+import { fakeBinanceClient, parseCollectConfigForTest } from '../helpers/collector.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { collect, kafkaClient, testEnv } from '../helpers/kafka.js';
 import { WorkerProcess } from '../helpers/worker-process.js';
@@ -147,17 +146,7 @@ it('a poll interrupted after publishing, or before, is finished on restart witho
   cleanups.push(async () => redis.disconnect());
   const cfg = parseCollectConfigForTest(exchange);
   const key = cfg.keys[0]!;
-  const client = () =>
-    venueClient(
-      {
-        exchange: 'binance',
-        symbols: key.symbols,
-        ccxt: {},
-        markets: 'symbols',
-        apiUrls: { public: exchange.url('binance'), private: exchange.url('binance') },
-      },
-      { apiKey: 'k', secret: 's' },
-    );
+  const client = () => fakeBinanceClient(exchange, key.symbols);
   const metrics = new CollectorMetrics(['binance'], false);
   const log = createLogger('silent');
   const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);

@@ -18,7 +18,7 @@ import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import { dashboards } from '../../src/observability/dashboards.js';
 import { startOpsServer } from '../../src/observability/http-server.js';
 import { MarketFeedMetrics } from '../../src/observability/market-feed-metrics.js';
-import { parseCollectConfigForTest } from '../helpers/collector.js';
+import { fakeBinanceClient, parseCollectConfigForTest } from '../helpers/collector.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { kafkaClient, testEnv } from '../helpers/kafka.js';
 import { expectPanelsHaveData, sample } from '../helpers/metrics.js';
@@ -78,16 +78,7 @@ describe('market feed and collector metrics', () => {
     const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
     cleanup.push(() => publisher.close());
     const collector = new KeyCollector(
-      venueClient(
-        {
-          exchange: 'binance',
-          symbols: key.symbols,
-          ccxt: {},
-          markets: 'symbols',
-          apiUrls: { public: exchange.url('binance'), private: exchange.url('binance') },
-        },
-        { apiKey: 'k', secret: 's' },
-      ),
+      fakeBinanceClient(exchange, key.symbols),
       key,
       new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX),
       publisher,
