@@ -3,8 +3,8 @@
  * each with the account it belongs to, the symbols to follow, and the environment variable holding
  * its credentials (read-only permission is enough; keyguard never logs them).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readJsonConfig } from '../config/json-file.js';
 import { ConfigError } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import {
@@ -53,14 +53,7 @@ export function credentialsFor(key: CollectedKey, env: NodeJS.ProcessEnv): Crede
 }
 
 export function loadCollectConfig(file: string): CollectConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read collect config ${file}: ${(err as Error).message}`);
-  }
-  const { $comment: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
-  const r = collectConfigSchema.safeParse(rest);
+  const r = collectConfigSchema.safeParse(readJsonConfig(file, 'collect config'));
   if (!r.success) throw new ConfigError(`invalid collect config (${file}): ${describeIssues(r.error, 10)}`);
   return r.data;
 }

@@ -2,13 +2,13 @@
  * Detection configuration: thresholds, windows and score bands as data (config/detection.json),
  * validated once at start-up and passed down. Types derive from the schema.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import { detectorNames, recommendationSchema, severitySchema } from '../events/schema.js';
+import { readJsonConfig } from './json-file.js';
 
 const ms = z.number().int().positive();
 const unit = z.number().min(0).max(1);
@@ -128,20 +128,6 @@ export function mergeConfig(base: unknown, override: unknown): unknown {
   return out;
 }
 
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read detection config ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`detection config ${file} is not JSON: ${(err as Error).message}`);
-  }
-}
-
 export function parseDetectionConfig(raw: unknown, origin: string): DetectionConfig {
   const { $comment: _ignored, ...rest } = isPlainObject(raw) ? raw : { value: raw };
   const parsed = detectionConfigSchema.safeParse(rest);
@@ -153,10 +139,10 @@ export function parseDetectionConfig(raw: unknown, origin: string): DetectionCon
 
 /** The bundled defaults, optionally overlaid by a JSON file (any subset of the keys). */
 export function loadDetectionConfig(overrideFile?: string): DetectionConfig {
-  const defaults = readJson(defaultConfigPath);
+  const defaults = readJsonConfig(defaultConfigPath, 'detection config');
   if (!overrideFile) return parseDetectionConfig(defaults, defaultConfigPath);
   return parseDetectionConfig(
-    mergeConfig(defaults, readJson(overrideFile)),
+    mergeConfig(defaults, readJsonConfig(overrideFile, 'detection config')),
     `${defaultConfigPath} + ${overrideFile}`,
   );
 }

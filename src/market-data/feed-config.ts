@@ -2,8 +2,8 @@
  * `keyguard market-feed` configuration (a JSON file, `KEYGUARD_MARKET_FEED_CONFIG`): which venues
  * and symbols to poll through ccxt, how often, and ccxt options. Validated once at start-up.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readJsonConfig } from '../config/json-file.js';
 import { ConfigError } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import {
@@ -40,12 +40,5 @@ export function parseMarketFeedConfig(raw: unknown, origin: string): MarketFeedC
 }
 
 export function loadMarketFeedConfig(file: string): MarketFeedConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read market feed config ${file}: ${(err as Error).message}`);
-  }
-  const { $comment: _ignored, ...rest } = (raw ?? {}) as Record<string, unknown>;
-  return parseMarketFeedConfig(rest, file);
+  return parseMarketFeedConfig(readJsonConfig(file, 'market feed config'), file);
 }

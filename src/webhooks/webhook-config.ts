@@ -3,9 +3,9 @@
  * their filters and secrets, the retry schedule, the revocation circuit breaker and dry-run.
  * Validated once at start-up; secrets are resolved from the environment here and nowhere else.
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { readJsonConfig } from '../config/json-file.js';
 import { ConfigError } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import { recommendationSchema, severitySchema } from '../events/schema.js';
@@ -187,17 +187,7 @@ export function parseWebhookConfig(raw: unknown, origin: string, env: NodeJS.Pro
 }
 
 export function loadWebhookConfig(file: string, env: NodeJS.ProcessEnv, forceDryRun = false): WebhookConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read webhooks config ${file}: ${(err as Error).message}`);
-  }
-  if (typeof raw === 'object' && raw !== null && '$comment' in raw) {
-    const { $comment: _ignored, ...rest } = raw as Record<string, unknown>;
-    raw = rest;
-  }
-  const cfg = parseWebhookConfig(raw, file, env);
+  const cfg = parseWebhookConfig(readJsonConfig(file, 'webhooks config'), file, env);
   if (!forceDryRun) return cfg;
   return { ...cfg, dryRun: true, endpoints: cfg.endpoints.map((e) => ({ ...e, dryRun: true })) };
 }
