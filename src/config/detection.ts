@@ -55,6 +55,18 @@ export const detectionConfigSchema = z
       /** Other venues quoting the same symbol: the median of their fresh references. */
       crossVenue: z.object({ enabled: z.boolean(), maxAgeMs: ms }),
     }),
+    /** key_context: a key's new client IP, dormancy, age; raises other signals, never revokes alone. */
+    keyContext: z.object({
+      /** How long after the new IP / the waking the signal holds. */
+      windowMs: ms,
+      newIpScore: unit,
+      dormantMs: ms,
+      dormantScore: unit,
+      oldKeyMs: ms,
+      oldKeyScore: unit,
+      /** A key's first trade is only "old key, never seen trading" if the account is known this long. */
+      minHistoryMs: ms,
+    }),
     offMarket: z.object({
       minDeviation: z.number().nonnegative(),
       fullDeviation: z.number().positive(),
@@ -64,7 +76,7 @@ export const detectionConfigSchema = z
       livePremium: z.number().positive(),
     }),
     fusion: z.object({
-      weights: z.record(detector, unit),
+      weights: z.partialRecord(detector, unit),
       reportMinScore: unit,
       rules: z.array(
         z.object({
@@ -76,6 +88,43 @@ export const detectionConfigSchema = z
       cooldownMs: z.number().int().nonnegative(),
       revokeNeedsApiKey: z.boolean(),
     }),
+    /**
+     * Campaign fan-in and leak cohorts: first buys of illiquid pairs, re-keyed by symbol, and key
+     * anomalies, re-keyed by key label, aggregated across every worker's accounts.
+     */
+    campaign: z.object({
+      enabled: z.boolean(),
+      /** A buy is a "first buy" when the pair is new to the account and at least this illiquid. */
+      minIlliquidity: unit,
+      /** Accounts buying within this much event time of each other can form one campaign. */
+      windowMs: ms,
+      /** Observations kept per symbol (the oldest go first). */
+      maxObservations: z.number().int().min(10).max(5000),
+      baselineDays: z.number().int().min(1).max(60),
+      counterparty: z.object({
+        /** Distinct buyers that bought mostly (`minShare` of their amount) from one counterparty. */
+        minAccounts: z.number().int().min(2),
+        minShare: unit,
+        /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
+        minKeyedShare: unit,
+        /** Fan-in must exceed this many times the counterparty's own peak on previous days. */
+        baselineRatio: z.number().min(1),
+      }),
+      /** Distinct accounts whose keys all started using the same client IP. */
+      sharedNewIp: z.object({ minAccounts: z.number().int().min(2) }),
+      /** Distinct accounts whose keys share a label, making up `minShare` of the keyed first buyers. */
+      label: z.object({ minAccounts: z.number().int().min(2), minShare: unit }),
+      /** A buy counts only this far above the reference price (the campaign pays the attacker). */
+      minPremium: z.number(),
+      cohort: z.object({
+        windowMs: ms,
+        /** Distinct keys of one label with alerts (review or above) within the window. */
+        minKeys: z.number().int().min(2),
+        baselineRatio: z.number().min(1),
+        /** What every anomalous key of a breached cohort gets (guarded by the webhook breaker). */
+        recommendation: z.enum(['review', 'revoke_key']),
+      }),
+    }),
     state: z.object({
       ttlSeconds: z.number().int().positive(),
       recentOrderIds: z.number().int().min(1).max(256),
@@ -83,6 +132,16 @@ export const detectionConfigSchema = z
     }),
   })
   .superRefine((c, ctx) => {
+    c.fusion.rules.forEach((rule, i) => {
+      const only = Object.keys(rule.when);
+      if (rule.recommendation !== 'review' && only.length === 1 && only[0] === 'key_context') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fusion', 'rules', i],
+          message: 'key_context raises other signals; it cannot revoke or freeze on its own',
+        });
+      }
+    });
     if (c.burst.windowMs % c.burst.bucketMs !== 0) {
       ctx.addIssue({ code: 'custom', path: ['burst', 'bucketMs'], message: 'must divide burst.windowMs' });
     }

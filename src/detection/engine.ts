@@ -5,7 +5,10 @@
  * calls `commit` (state), then acknowledges the input: a crash in between replays the batch,
  * which recomputes the same alerts (same ids) and, once committed, never counts an event twice.
  */
+
+import type { Observation } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
+import { keyContext } from '../detectors/key-context.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
@@ -20,7 +23,12 @@ import {
 } from '../events/schema.js';
 import { quoteOf } from '../market/illiquidity.js';
 import type { MarketState } from '../market/market-state.js';
-import { type AccountState, applyAccountEvent, newAccountState } from '../state/account-state.js';
+import {
+  type AccountState,
+  applyAccountEvent,
+  applyApiKeyEvent,
+  newAccountState,
+} from '../state/account-state.js';
 import {
   type AccountRef,
   type AccountUpdate,
@@ -28,6 +36,7 @@ import {
   type BaselineStore,
 } from '../state/baseline-store.js';
 import { alertIdFor } from './alert-id.js';
+import { firstBuyObservation } from './first-buy.js';
 import { fuse, RECOMMENDATION_LEVEL } from './fusion.js';
 
 export interface SequencedEvent {
@@ -53,6 +62,8 @@ export interface BatchOutcome {
   eventsByKind: Record<EventKind, number>;
   /** Account events already folded into the stored baseline (a redelivered batch). */
   alreadyApplied: number;
+  /** For the campaign aggregator: first buys of illiquid pairs and anomalous labelled keys. */
+  observations: Observation[];
 }
 
 /** Runs every detector for one account event; pure given its arguments. */
@@ -65,6 +76,8 @@ export function scoreAccountEvent(
   const signals: Signal[] = [tradeBurst(event, account, cfg), newIlliquidPair(event, account, market, cfg)];
   const off = offMarketFill(event, market, cfg);
   if (off) signals.push(off);
+  const key = keyContext(event, account, cfg);
+  if (key) signals.push(key);
   return signals;
 }
 
@@ -79,7 +92,7 @@ export class DetectionEngine {
   async evaluate(batch: readonly SequencedEvent[]): Promise<BatchOutcome> {
     const refs = new Map<string, AccountRef>();
     for (const { event } of batch) {
-      if (isAccountEvent(event))
+      if (isAccountEvent(event) || event.kind === 'apikey')
         refs.set(accountKey(event), { exchange: event.exchange, accountId: event.accountId });
     }
     const stored = await this.store.loadAccounts([...refs.values()]);
@@ -90,6 +103,7 @@ export class DetectionEngine {
       failures: [],
       eventsByKind: { order: 0, fill: 0, trade: 0, ticker: 0, apikey: 0 },
       alreadyApplied: 0,
+      observations: [],
     };
 
     for (const { seq, event, source = 'replay' } of batch) {
@@ -98,7 +112,6 @@ export class DetectionEngine {
         this.market.apply(event);
         continue;
       }
-      if (event.kind === 'apikey') continue; // key lifecycle feeds key context (campaign detectors)
       const key = accountKey(event);
       const before = stored.get(key);
       let entry = working.get(key);
@@ -119,7 +132,11 @@ export class DetectionEngine {
       }
       entry.positions[source] = Math.max(entry.positions[source] ?? Number.NEGATIVE_INFINITY, seq);
       try {
-        const alert = this.scoreAndFold(event, entry.state);
+        if (event.kind === 'apikey') {
+          applyApiKeyEvent(entry.state, event); // key context: label (cohort), creation time
+          continue;
+        }
+        const alert = this.scoreAndFold(event, entry.state, outcome.observations);
         if (alert) outcome.alerts.push(alert);
       } catch (err) {
         outcome.failures.push({
@@ -161,15 +178,23 @@ export class DetectionEngine {
     return this.store.saveAccounts(outcome.updates);
   }
 
-  private scoreAndFold(event: AccountEvent, state: AccountState): Alert | undefined {
+  private scoreAndFold(
+    event: AccountEvent,
+    state: AccountState,
+    observations: Observation[],
+  ): Alert | undefined {
     const cfg = this.cfg;
     applyAccountEvent(state, event, cfg);
     const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
     const signals = scoreAccountEvent(event, state, market, cfg).filter(
       (s) => s.score >= cfg.fusion.reportMinScore,
     );
-    if (signals.length === 0) return undefined;
-    const verdict = fuse(signals, cfg.fusion, event.apiKeyId !== undefined);
+    const verdict = signals.length > 0 ? fuse(signals, cfg.fusion, event.apiKeyId !== undefined) : undefined;
+    if (cfg.campaign.enabled && event.kind === 'fill') {
+      const first = firstBuyObservation(event, state, market, verdict?.recommendation ?? 'none', cfg);
+      if (first) observations.push(first);
+    }
+    if (!verdict) return undefined;
     const level = RECOMMENDATION_LEVEL[verdict.recommendation];
     if (level === 0) return undefined;
     const last = state.alert;
@@ -177,7 +202,7 @@ export class DetectionEngine {
     state.alert = { t: event.timestamp, lvl: level };
     const off = signals.find((s) => s.detector === 'off_market_fill');
     const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
-    return {
+    const alert: Alert = {
       alertId: alertIdFor(
         event.exchange,
         event.accountId,
@@ -196,5 +221,21 @@ export class DetectionEngine {
       symbol: event.symbol,
       ...(valueAtRisk !== undefined ? { valueAtRisk, valueAtRiskCurrency: quoteOf(event.symbol) } : {}),
     };
+    const label = event.apiKeyId ? state.km?.[event.apiKeyId]?.lb : undefined;
+    if (cfg.campaign.enabled && label && event.apiKeyId) {
+      observations.push({
+        type: 'key_anomaly',
+        exchange: event.exchange,
+        label,
+        accountId: event.accountId,
+        apiKeyId: event.apiKeyId,
+        timestamp: event.timestamp,
+        alertId: alert.alertId,
+        recommendation: alert.recommendation,
+        score: alert.score,
+        symbol: event.symbol,
+      });
+    }
+    return alert;
   }
 }

@@ -98,7 +98,14 @@ export type AccountEvent = OrderEvent | FillEvent;
 export type MarketEvent = TradeEvent | TickerEvent;
 export type EventKind = InputEvent['kind'];
 
-export const detectorNames = ['trade_burst', 'new_illiquid_pair', 'off_market_fill'] as const;
+export const detectorNames = [
+  'trade_burst',
+  'new_illiquid_pair',
+  'off_market_fill',
+  'key_context',
+  'campaign_fan_in',
+  'leak_cohort',
+] as const;
 export type DetectorName = (typeof detectorNames)[number];
 
 export const severitySchema = z.enum(['low', 'medium', 'high', 'critical']);
@@ -132,6 +139,10 @@ export const alertSchema = z.object({
   valueAtRiskCurrency: z.string().optional(),
   /** `platform`: an alert about the whole platform (e.g. the revocation circuit breaker), not one account. */
   scope: z.enum(['account', 'platform']).optional(),
+  /** Set on every alert a campaign raised (victims, counterparties): the same id across them. */
+  campaignId: z.string().optional(),
+  /** A leak-cohort alert: the key label (third-party platform) whose keys turned anomalous together. */
+  cohort: z.string().optional(),
 });
 
 export type Signal = z.infer<typeof signalSchema>;

@@ -8,9 +8,10 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import { eventId } from '../events/decode.js';
-import type { AccountEvent } from '../events/schema.js';
+import type { AccountEvent, ApiKeyEvent } from '../events/schema.js';
+import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS, previousPeak };
 
 /** Bucketed counts over a sliding window: parallel arrays of bucket start and count. */
 export interface RateWindow {
@@ -49,10 +50,79 @@ export interface AccountState {
   /** Recent event ids, cited as evidence in alerts. */
   ev: string[];
   alert?: { t: number; lvl: number };
+  /** What is known about each API key beyond its activity (apikey events, client IPs). */
+  km?: Record<string, KeyMeta>;
+}
+
+/** One API key's context: its lifecycle (apikey events) and the client IPs it trades from. */
+export interface KeyMeta {
+  /** Created at (the apikey event's `createdAt`, else its time). */
+  c?: number;
+  /** Label: the third-party platform the key was made for (its leak cohort). */
+  lb?: string;
+  /** Client IPs seen, most recent last (capped). */
+  ips?: string[];
+  /** The latest client IP and when the key first used it, if it had used other IPs before. */
+  ip?: string;
+  newIpAt?: number;
+  /**
+   * When the key started trading again after `dormantMs` idle (`idle` = how long), or, for a key
+   * created long ago that keyguard never saw trade, its first trade (`idle` = its age, `old`).
+   */
+  wokeAt?: number;
+  idle?: number;
+  old?: boolean;
 }
 
 export function newActivity(at: number): Activity {
   return { w: { b: [], n: [] }, p: [], f: at, l: at };
+}
+
+/** The most IPs remembered per key: enough for a bot's few servers, bounded for state size. */
+const MAX_KEY_IPS = 8;
+
+/** Folds an apikey lifecycle event into the account (mutates `state`). */
+export function applyApiKeyEvent(state: AccountState, event: ApiKeyEvent): void {
+  const meta = ((state.km ??= {})[event.apiKeyId] ??= {});
+  if (event.action === 'created' || meta.c === undefined) meta.c = event.createdAt ?? event.timestamp;
+  if (event.label !== undefined && event.label !== '') meta.lb = event.label;
+}
+
+/** Marks a key that trades again after a long idle spell, or for the first time long after its creation. */
+function noteWaking(
+  state: AccountState,
+  apiKeyId: string,
+  lastBefore: number | undefined,
+  at: number,
+  cfg: DetectionConfig['keyContext'],
+): void {
+  const meta = state.km?.[apiKeyId];
+  if (lastBefore !== undefined) {
+    if (at - lastBefore < cfg.dormantMs) return;
+    const m = ((state.km ??= {})[apiKeyId] ??= {});
+    Object.assign(m, { wokeAt: at, idle: at - lastBefore });
+    delete m.old;
+    return;
+  }
+  // Never seen trading: only telling when keyguard has known the account long enough to have seen it.
+  if (meta?.c === undefined || at - meta.c < cfg.oldKeyMs || at - state.act.f < cfg.minHistoryMs) return;
+  Object.assign(meta, { wokeAt: at, idle: at - meta.c, old: true });
+}
+
+/** Folds an order's client IP into its key's context: an IP the key never used before is marked. */
+function noteClientIp(state: AccountState, apiKeyId: string, ip: string, at: number): void {
+  const meta = ((state.km ??= {})[apiKeyId] ??= {});
+  const ips = (meta.ips ??= []);
+  meta.ip = ip;
+  const i = ips.indexOf(ip);
+  if (i >= 0) {
+    ips.splice(i, 1); // most recent last
+    ips.push(ip);
+    return;
+  }
+  if (ips.length > 0) meta.newIpAt = at;
+  else delete meta.newIpAt;
+  pushCapped(ips, ip, MAX_KEY_IPS);
 }
 
 export function newAccountState(at: number): AccountState {
@@ -80,17 +150,6 @@ export function startOfDay(at: number): number {
   return at - (at % DAY_MS);
 }
 
-/** Highest window count on any previous day within the baseline horizon (0 when none). */
-export function previousPeak(p: number[], at: number, baselineDays: number): number {
-  const today = Math.floor(at / DAY_MS);
-  let peak = 0;
-  for (let i = 0; i < p.length; i += 2) {
-    const day = p[i]!;
-    if (day < today && day >= today - baselineDays) peak = Math.max(peak, p[i + 1]!);
-  }
-  return peak;
-}
-
 function count(activity: Activity, at: number, cfg: DetectionConfig['burst']): void {
   const w = activity.w;
   const newest = w.b.length > 0 ? Math.max(at, w.b[w.b.length - 1]!) : at;
@@ -110,16 +169,7 @@ function count(activity: Activity, at: number, cfg: DetectionConfig['burst']): v
     w.n.shift();
   }
   const inWindow = windowCount(w, at, cfg.windowMs);
-  const day = Math.floor(at / DAY_MS);
-  const p = activity.p;
-  let k = p.length - 2;
-  while (k >= 0 && p[k]! > day) k -= 2;
-  if (k >= 0 && p[k] === day) p[k + 1] = Math.max(p[k + 1]!, inWindow);
-  else {
-    p.splice(k + 2, 0, day, inWindow);
-  }
-  const oldest = Math.floor(newest / DAY_MS) - cfg.baselineDays;
-  while (p.length > 0 && p[0]! < oldest) p.splice(0, 2);
+  notePeak(activity.p, Math.floor(at / DAY_MS), inWindow, Math.floor(newest / DAY_MS) - cfg.baselineDays);
 }
 
 function touch(activity: Activity, at: number): void {
@@ -141,8 +191,11 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   pushCapped(state.ev, eventId(event), cfg.state.evidenceEventIds);
   let key: Activity | undefined;
   if (event.apiKeyId) {
+    const before = state.keys[event.apiKeyId];
+    noteWaking(state, event.apiKeyId, before?.l, at, cfg.keyContext);
     key = state.keys[event.apiKeyId] ??= newActivity(at);
     touch(key, at);
+    if (event.kind === 'order' && event.clientIp) noteClientIp(state, event.apiKeyId, event.clientIp, at);
   }
   let sym = state.syms[event.symbol];
   if (!sym) {
@@ -176,6 +229,15 @@ function cloneActivity(a: Activity): Activity {
   return { w: { b: a.w.b.slice(), n: a.w.n.slice() }, p: a.p.slice(), f: a.f, l: a.l };
 }
 
+function cloneKeyMeta(km: Record<string, KeyMeta>): Record<string, KeyMeta> {
+  const out: Record<string, KeyMeta> = {};
+  for (const k in km) {
+    const m = km[k]!;
+    out[k] = m.ips ? { ...m, ips: m.ips.slice() } : { ...m };
+  }
+  return out;
+}
+
 /** A deep copy, much cheaper than structuredClone for this known shape (the embedded store's snapshots). */
 export function cloneAccountState(s: AccountState): AccountState {
   const keys: Record<string, Activity> = {};
@@ -193,5 +255,6 @@ export function cloneAccountState(s: AccountState): AccountState {
     recent: s.recent.slice(),
     ev: s.ev.slice(),
     ...(s.alert ? { alert: { ...s.alert } } : {}),
+    ...(s.km ? { km: cloneKeyMeta(s.km) } : {}),
   };
 }

@@ -32,3 +32,8 @@ export function collectorCursorKey(
 ): string {
   return `${prefix}collect:{${encodeURIComponent(exchange)}:${encodeURIComponent(accountId)}}:${encodeURIComponent(apiKeyId)}:cursor`;
 }
+
+/** One campaign aggregation group (a symbol's first buys, a key label's anomalies). */
+export function campaignGroupKey(prefix: string, group: string): string {
+  return `${prefix}campaign:{${encodeURIComponent(group)}}:state`;
+}

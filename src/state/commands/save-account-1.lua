@@ -1,5 +1,6 @@
 --[[
-  Stores one account's baseline, unless it already includes the update's events.
+  Stores one state (an account baseline, a campaign group), unless it already includes the
+  update's events.
 
   KEYS[1]  the account's state hash: field s = the state (JSON); field p:<source> = the position
            of the last event of that input source (Kafka topic-partition, "replay") in the state

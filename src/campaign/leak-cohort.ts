@@ -1,0 +1,131 @@
+/**
+ * Leak cohorts: keys made for the same third-party platform (the apikey event's `label`) leak
+ * together when that platform is breached. When keys of one label turn anomalous together — more
+ * distinct keys with alerts within the window than `minKeys`, and `baselineRatio` times the
+ * label's own peak on previous days — keyguard raises one platform-level breach alert naming the
+ * cohort and gives every anomalous key of it the configured bulk recommendation (review or revoke;
+ * the webhook circuit breaker guards automatic actions). Pure: state in, alerts out.
+ */
+import { createHash } from 'node:crypto';
+import type { DetectionConfig } from '../config/detection.js';
+import { alertIdFor } from '../detection/alert-id.js';
+import { round } from '../detectors/scale.js';
+import type { Alert } from '../events/schema.js';
+import { DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
+import type { KeyAnomaly } from './observation.js';
+
+type CohortConfig = DetectionConfig['campaign']['cohort'];
+
+export interface CohortState {
+  kind: 'cohort';
+  /** Anomalies within the window, oldest first. */
+  recent: KeyAnomaly[];
+  newest: number;
+  /** Daily peak of distinct anomalous keys within the window. */
+  peaks: number[];
+  breach?: { id: string; start: number; last: number; keys: string[] };
+}
+
+export function newCohortState(): CohortState {
+  return { kind: 'cohort', recent: [], newest: 0, peaks: [] };
+}
+
+const MAX_RECENT = 2000;
+
+export function foldKeyAnomaly(
+  state: CohortState,
+  a: KeyAnomaly,
+  cfg: CohortConfig,
+  baselineDays: number,
+): Alert[] {
+  if (state.recent.some((x) => x.alertId === a.alertId)) return [];
+  state.newest = Math.max(state.newest, a.timestamp);
+  let i = state.recent.length;
+  while (i > 0 && state.recent[i - 1]!.timestamp > a.timestamp) i--;
+  state.recent.splice(i, 0, a);
+  const horizon = state.newest - cfg.windowMs;
+  while (
+    state.recent.length > 0 &&
+    (state.recent[0]!.timestamp < horizon || state.recent.length > MAX_RECENT)
+  )
+    state.recent.shift();
+  if (state.breach && state.breach.last < horizon) delete state.breach;
+
+  const keys = new Map<string, KeyAnomaly>();
+  for (const x of state.recent) keys.set(`${x.accountId}\u0000${x.apiKeyId}`, x);
+  const baseline = previousPeak(state.peaks, state.newest, baselineDays);
+  notePeak(
+    state.peaks,
+    Math.floor(a.timestamp / DAY_MS),
+    keys.size,
+    Math.floor(state.newest / DAY_MS) - baselineDays,
+  );
+  const out: Alert[] = [];
+  let breach = state.breach;
+  if (!breach) {
+    if (keys.size < cfg.minKeys || keys.size < cfg.baselineRatio * baseline) return out;
+    const id = createHash('sha256')
+      .update(`leak_cohort\n${a.exchange}\n${a.label}\n${state.recent[0]!.alertId}`)
+      .digest('hex')
+      .slice(0, 32);
+    breach = { id, start: state.recent[0]!.timestamp, last: a.timestamp, keys: [] };
+    state.breach = breach;
+    out.push({
+      alertId: id,
+      exchange: a.exchange,
+      accountId: '*',
+      timestamp: a.timestamp,
+      severity: 'critical',
+      score: 1,
+      recommendation: 'review',
+      scope: 'platform',
+      cohort: a.label,
+      signals: [
+        {
+          detector: 'leak_cohort',
+          score: 1,
+          evidence: {
+            summary: `${keys.size} keys labelled "${a.label}" raised alerts within ${round(cfg.windowMs / 60_000, 1)} min (previous daily peak ${baseline}): the platform these keys were made for may have leaked them; check every key of the cohort`,
+            label: a.label,
+            keys: keys.size,
+            baselinePeak: baseline,
+            windowMinutes: round(cfg.windowMs / 60_000, 1),
+            bulkRecommendation: cfg.recommendation,
+          },
+        },
+      ],
+      eventIds: [...keys.values()].map((x) => x.alertId).slice(-20),
+    });
+  }
+  breach.last = Math.max(breach.last, a.timestamp);
+  for (const [k, x] of keys) {
+    if (breach.keys.includes(k)) continue;
+    breach.keys.push(k);
+    out.push({
+      alertId: alertIdFor(x.exchange, x.accountId, `cohort:${breach.id}`, cfg.recommendation),
+      exchange: x.exchange,
+      accountId: x.accountId,
+      apiKeyId: x.apiKeyId,
+      timestamp: a.timestamp,
+      severity: 'high',
+      score: 0.8,
+      recommendation: cfg.recommendation,
+      cohort: x.label,
+      signals: [
+        {
+          detector: 'leak_cohort',
+          score: 0.8,
+          evidence: {
+            summary: `key of cohort "${x.label}", ${keys.size} of whose keys turned anomalous together`,
+            label: x.label,
+            keys: keys.size,
+            ownRecommendation: x.recommendation,
+          },
+        },
+      ],
+      eventIds: [x.alertId],
+      ...(x.symbol ? { symbol: x.symbol } : {}),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,309 @@
+/**
+ * Campaign fan-in on one symbol: the first buys of the pair by every account, whichever worker
+ * saw them, within a sliding window of event time. Accounts that all bought mostly from the same
+ * counterparty, or whose keys all started trading from the same new client IP, or that share a key
+ * label and make up most of the keyed buyers, are one campaign once there are enough of them and
+ * more than the link's own baseline (a market maker fills first-time buyers every day: its daily
+ * peak fan-in is its bar). Every keyed member gets `revoke_key` — whatever its own score — and
+ * the counterparties the members bought from get `freeze_account`. Pure: state in, alerts out.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import { alertIdFor } from '../detection/alert-id.js';
+import { round, sig } from '../detectors/scale.js';
+import type { Alert } from '../events/schema.js';
+import { DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
+import type { FirstBuy } from './observation.js';
+
+type CampaignConfig = DetectionConfig['campaign'];
+
+export interface OpenCampaign {
+  id: string;
+  link: string;
+  /** Event time of the first member's first buy and of the latest member's. */
+  start: number;
+  last: number;
+  /** Accounts already given a recommendation, and counterparties already frozen. */
+  members: string[];
+  frozen: string[];
+}
+
+export interface SymbolCampaignState {
+  kind: 'symbol';
+  /** First buys within the window, oldest first. */
+  obs: FirstBuy[];
+  /** Newest event time seen. */
+  newest: number;
+  /** Per link ("cp:…", "ip:…", "label:…"): daily peak of its member count. */
+  peaks: Record<string, number[]>;
+  open: Record<string, OpenCampaign>;
+}
+
+export function newSymbolCampaignState(): SymbolCampaignState {
+  return { kind: 'symbol', obs: [], newest: 0, peaks: {}, open: {} };
+}
+
+/** The most links whose baselines are kept per symbol (the least recently seen go first). */
+const MAX_LINKS = 500;
+
+function linksOf(o: FirstBuy): string[] {
+  const out: string[] = [];
+  if (o.counterpartyAccountId) out.push(`cp:${o.counterpartyAccountId}`);
+  if (o.apiKeyId && o.newClientIp && o.clientIp) out.push(`ip:${o.clientIp}`);
+  if (o.apiKeyId && o.label) out.push(`label:${o.label}`);
+  return out;
+}
+
+interface Buyer {
+  accountId: string;
+  apiKeyId?: string;
+  amount: number;
+  byCounterparty: Map<string, number>;
+  fills: string[];
+  links: Set<string>;
+  maxPremium?: number;
+  ownRecommendation: string;
+}
+
+/** The window's buyers, one entry per account. */
+function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Buyer> {
+  const buyers = new Map<string, Buyer>();
+  for (const o of obs) {
+    // A buy at or below the market is not paying anyone off.
+    if (o.premium !== undefined && o.premium < cfg.minPremium) continue;
+    let b = buyers.get(o.accountId);
+    if (!b) {
+      b = {
+        accountId: o.accountId,
+        amount: 0,
+        byCounterparty: new Map(),
+        fills: [],
+        links: new Set(),
+        ownRecommendation: o.accountRecommendation,
+      };
+      buyers.set(o.accountId, b);
+    }
+    if (o.apiKeyId) b.apiKeyId = o.apiKeyId;
+    b.amount += o.amount;
+    if (o.counterpartyAccountId)
+      b.byCounterparty.set(
+        o.counterpartyAccountId,
+        (b.byCounterparty.get(o.counterpartyAccountId) ?? 0) + o.amount,
+      );
+    b.fills.push(o.fillId);
+    for (const l of linksOf(o)) b.links.add(l);
+    if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
+    b.ownRecommendation = o.accountRecommendation;
+  }
+  return buyers;
+}
+
+/** The counterparty an account bought at least `minShare` of its amount from. */
+function mainCounterparty(b: Buyer, minShare: number): string | undefined {
+  for (const [cp, amount] of b.byCounterparty) if (amount >= minShare * b.amount) return cp;
+  return undefined;
+}
+
+interface LinkReading {
+  members: Buyer[];
+  qualifies: boolean;
+  evidence: Record<string, number | string>;
+}
+
+function readLink(
+  link: string,
+  buyers: Map<string, Buyer>,
+  state: SymbolCampaignState,
+  cfg: CampaignConfig,
+): LinkReading {
+  const [kind] = link.split(':', 1) as [string];
+  const value = link.slice(kind.length + 1);
+  const all = [...buyers.values()];
+  const baseline = previousPeak(state.peaks[link] ?? [], state.newest, cfg.baselineDays);
+  let members: Buyer[];
+  let qualifies: boolean;
+  const evidence: Record<string, number | string> = { baselinePeak: baseline };
+  if (kind === 'cp') {
+    members = all.filter((b) => mainCounterparty(b, cfg.counterparty.minShare) === value);
+    const keyed = members.filter((b) => b.apiKeyId).length;
+    const keyedShare = members.length ? keyed / members.length : 0;
+    evidence.keyedSharePct = round(keyedShare * 100, 1);
+    qualifies =
+      members.length >= cfg.counterparty.minAccounts &&
+      keyedShare >= cfg.counterparty.minKeyedShare &&
+      members.length >= cfg.counterparty.baselineRatio * baseline;
+  } else if (kind === 'ip') {
+    members = all.filter((b) => b.apiKeyId && b.links.has(link));
+    qualifies =
+      members.length >= cfg.sharedNewIp.minAccounts &&
+      members.length >= cfg.counterparty.baselineRatio * baseline;
+  } else {
+    members = all.filter((b) => b.apiKeyId && b.links.has(link));
+    const keyedBuyers = all.filter((b) => b.apiKeyId).length;
+    const share = keyedBuyers ? members.length / keyedBuyers : 0;
+    evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
+    qualifies =
+      members.length >= cfg.label.minAccounts &&
+      share >= cfg.label.minShare &&
+      members.length >= cfg.counterparty.baselineRatio * baseline;
+  }
+  return { members, qualifies, evidence };
+}
+
+const LINK_TEXT: Record<string, string> = {
+  cp: 'bought mostly from counterparty',
+  ip: 'keys newly trading from client IP',
+  label: 'keys labelled',
+};
+
+function campaignIdFor(exchange: string, symbol: string, link: string, firstFill: string): string {
+  return alertIdFor(exchange, `campaign:${symbol}`, `${link}\n${firstFill}`, 'campaign');
+}
+
+/**
+ * Folds one first buy into the symbol's window and returns the alerts it raises: new members of a
+ * campaign (and, when a campaign opens, every member so far) and counterparties to freeze.
+ */
+export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: CampaignConfig): Alert[] {
+  if (state.obs.some((x) => x.fillId === o.fillId)) return []; // already counted
+  state.newest = Math.max(state.newest, o.timestamp);
+  let i = state.obs.length;
+  while (i > 0 && state.obs[i - 1]!.timestamp > o.timestamp) i--;
+  state.obs.splice(i, 0, o);
+  const horizon = state.newest - cfg.windowMs;
+  while (
+    state.obs.length > 0 &&
+    (state.obs[0]!.timestamp < horizon || state.obs.length > cfg.maxObservations)
+  )
+    state.obs.shift();
+  for (const [link, c] of Object.entries(state.open)) if (c.last < horizon) delete state.open[link];
+
+  const buyers = buyersOf(state.obs, cfg);
+  const alerts: Alert[] = [];
+  const day = Math.floor(o.timestamp / DAY_MS);
+  const oldestDay = Math.floor(state.newest / DAY_MS) - cfg.baselineDays;
+  for (const link of linksOf(o)) {
+    const reading = readLink(link, buyers, state, cfg);
+    notePeak((state.peaks[link] ??= []), day, reading.members.length, oldestDay);
+    let campaign = state.open[link];
+    if (!campaign && !reading.qualifies) continue;
+    if (!campaign) {
+      const first = state.obs.find((x) => reading.members.some((m) => m.fills.includes(x.fillId)));
+      campaign = {
+        id: campaignIdFor(o.exchange, o.symbol, link, first?.fillId ?? o.fillId),
+        link,
+        start: first?.timestamp ?? o.timestamp,
+        last: o.timestamp,
+        members: [],
+        frozen: [],
+      };
+      state.open[link] = campaign;
+    }
+    campaign.last = Math.max(campaign.last, o.timestamp);
+    // Once open, every buyer with the link joins (the bar was met by the ones before).
+    const joining =
+      campaign.members.length === 0 ? reading.members : [buyers.get(o.accountId)].filter(isBuyer);
+    alerts.push(...campaignAlerts(campaign, joining, reading, buyers, o, cfg));
+  }
+  trimLinks(state);
+  return alerts;
+}
+
+function isBuyer(b: Buyer | undefined): b is Buyer {
+  return b !== undefined;
+}
+
+function campaignAlerts(
+  campaign: OpenCampaign,
+  joining: readonly Buyer[],
+  reading: LinkReading,
+  buyers: Map<string, Buyer>,
+  trigger: FirstBuy,
+  cfg: CampaignConfig,
+): Alert[] {
+  const out: Alert[] = [];
+  const [kind] = campaign.link.split(':', 1) as [string];
+  const value = campaign.link.slice(kind.length + 1);
+  const size = Math.max(reading.members.length, campaign.members.length);
+  const summary = `${size} accounts ${LINK_TEXT[kind]} ${value} buying ${trigger.symbol} for the first time within ${round(cfg.windowMs / 60_000, 1)} min`;
+  const signal = (extra: Record<string, number | string>) => ({
+    detector: 'campaign_fan_in',
+    score: 0.95,
+    evidence: {
+      summary,
+      link: kind,
+      linkValue: value,
+      accounts: size,
+      windowMinutes: round(cfg.windowMs / 60_000, 1),
+      ...reading.evidence,
+      ...extra,
+    },
+  });
+  const base = {
+    exchange: trigger.exchange,
+    timestamp: trigger.timestamp,
+    severity: 'critical' as const,
+    score: 0.95,
+    symbol: trigger.symbol,
+    campaignId: campaign.id,
+  };
+  const newVictims: Buyer[] = [];
+  for (const b of joining) {
+    if (campaign.members.includes(b.accountId)) continue;
+    campaign.members.push(b.accountId);
+    newVictims.push(b);
+    const recommendation = b.apiKeyId ? 'revoke_key' : 'review';
+    out.push({
+      ...base,
+      alertId: alertIdFor(trigger.exchange, b.accountId, `campaign:${campaign.id}`, recommendation),
+      accountId: b.accountId,
+      ...(b.apiKeyId ? { apiKeyId: b.apiKeyId } : {}),
+      recommendation,
+      signals: [
+        signal({
+          role: 'victim',
+          ownRecommendation: b.ownRecommendation,
+          ...(b.maxPremium !== undefined ? { premiumPct: round(b.maxPremium * 100, 2) } : {}),
+        }),
+      ],
+      eventIds: b.fills.slice(-10),
+    });
+  }
+  if (newVictims.length === 0) return out;
+  // Counterparties: the link's own, or any that most members bought mostly from.
+  const counts = new Map<string, number>();
+  for (const id of campaign.members) {
+    const b = buyers.get(id);
+    const cp = b && mainCounterparty(b, cfg.counterparty.minShare);
+    if (cp) counts.set(cp, (counts.get(cp) ?? 0) + 1);
+  }
+  const toFreeze = [...counts]
+    .filter(([cp, n]) => (kind === 'cp' && cp === value) || n >= Math.max(2, campaign.members.length / 2))
+    .map(([cp]) => cp);
+  for (const cp of toFreeze) {
+    if (campaign.frozen.includes(cp)) continue;
+    campaign.frozen.push(cp);
+    const fills = campaign.members.flatMap((id) => buyers.get(id)?.fills ?? []).slice(-20);
+    out.push({
+      ...base,
+      alertId: alertIdFor(trigger.exchange, cp, `campaign:${campaign.id}`, 'freeze_account'),
+      accountId: cp,
+      recommendation: 'freeze_account',
+      signals: [
+        signal({ role: 'counterparty', victimsBoughtFrom: counts.get(cp) ?? 0, price: sig(trigger.price) }),
+      ],
+      eventIds: fills,
+    });
+  }
+  return out;
+}
+
+function trimLinks(state: SymbolCampaignState): void {
+  const links = Object.keys(state.peaks);
+  if (links.length <= MAX_LINKS) return;
+  links.sort((a, b) => lastDay(state.peaks[a]!) - lastDay(state.peaks[b]!));
+  for (const l of links.slice(0, links.length - MAX_LINKS)) delete state.peaks[l];
+}
+
+function lastDay(p: number[]): number {
+  return p.length >= 2 ? p[p.length - 2]! : 0;
+}

@@ -1,0 +1,50 @@
+/**
+ * The first-buy observation a worker hands to the campaign aggregator: a buy fill in a pair the
+ * account never traded before (its first trade in the pair within `newPair.windowMs`), in a market
+ * at least `campaign.minIlliquidity` thin. It carries what links accounts across partitions —
+ * counterparty, client IP (new to the key or not), key label — and the fill's premium over the
+ * reference price. Pure.
+ */
+import type { FirstBuy } from '../campaign/observation.js';
+import type { DetectionConfig } from '../config/detection.js';
+import { round } from '../detectors/scale.js';
+import type { FillEvent, Recommendation } from '../events/schema.js';
+import { illiquidity } from '../market/illiquidity.js';
+import type { MarketSnapshot } from '../market/market-book.js';
+import type { AccountState } from '../state/account-state.js';
+
+/** `account`: the state after the fill was folded in. */
+export function firstBuyObservation(
+  fill: FillEvent,
+  account: AccountState,
+  market: MarketSnapshot,
+  ownRecommendation: Recommendation,
+  cfg: DetectionConfig,
+): FirstBuy | undefined {
+  if (fill.side !== 'buy') return undefined;
+  const sym = account.syms[fill.symbol];
+  if (!sym || fill.timestamp - sym.f > cfg.newPair.windowMs) return undefined;
+  if (illiquidity(market, cfg).score < cfg.campaign.minIlliquidity) return undefined;
+  const meta = fill.apiKeyId ? account.km?.[fill.apiKeyId] : undefined;
+  const ref = market.reference?.price;
+  const newIp =
+    meta?.newIpAt !== undefined && fill.timestamp - meta.newIpAt <= cfg.keyContext.windowMs && !!meta.ip;
+  return {
+    type: 'first_buy',
+    exchange: fill.exchange,
+    symbol: fill.symbol,
+    accountId: fill.accountId,
+    ...(fill.apiKeyId ? { apiKeyId: fill.apiKeyId } : {}),
+    fillId: fill.id,
+    orderId: fill.order,
+    timestamp: fill.timestamp,
+    price: fill.price,
+    amount: fill.amount,
+    ...(ref !== undefined ? { referencePrice: ref, premium: round(fill.price / ref - 1, 5) } : {}),
+    ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
+    ...(meta?.ip ? { clientIp: meta.ip } : {}),
+    newClientIp: newIp,
+    ...(meta?.lb ? { label: meta.lb } : {}),
+    accountRecommendation: ownRecommendation,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * key_context: what the key itself says about the event. A key trading from a client IP it has
+ * never used (the attacker's server, not the owner's bot), a key dormant for weeks suddenly
+ * trading, a key created long ago that keyguard has never seen trade. None of these is a theft on
+ * its own (bots move servers, people come back): the fusion rules use this signal only to raise
+ * what other detectors found, never as a revoke by itself.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { AccountEvent, Signal } from '../events/schema.js';
+import type { AccountState } from '../state/account-state.js';
+import { ramp, round } from './scale.js';
+
+const DAY = 86_400_000;
+
+/** `account`: the state after the event was folded in (its client IP and any waking noted). */
+export function keyContext(
+  event: AccountEvent,
+  account: AccountState,
+  cfg: DetectionConfig,
+): Signal | undefined {
+  const c = cfg.keyContext;
+  const keyId = event.apiKeyId;
+  if (!keyId) return undefined;
+  const meta = account.km?.[keyId];
+  if (!meta) return undefined;
+  const at = event.timestamp;
+  const evidence: Record<string, number | string | boolean> = {};
+  const reasons: string[] = [];
+  let score = 0;
+  if (meta.newIpAt !== undefined && meta.ip && at - meta.newIpAt <= c.windowMs) {
+    score = Math.max(score, c.newIpScore);
+    evidence.clientIp = meta.ip;
+    evidence.newIpMinutesAgo = round((at - meta.newIpAt) / 60_000, 1);
+    evidence.otherIpsKnown = (meta.ips?.length ?? 1) - 1;
+    reasons.push(`client IP ${meta.ip} never used by this key before`);
+  }
+  if (meta.wokeAt !== undefined && meta.idle !== undefined && at - meta.wokeAt <= c.windowMs) {
+    const days = round(meta.idle / DAY, 1);
+    if (meta.old) {
+      score = Math.max(score, c.oldKeyScore);
+      evidence.keyAgeDays = days;
+      reasons.push(`key created ${days} days ago, never seen trading before`);
+    } else {
+      const dormantDays = c.dormantMs / DAY;
+      score = Math.max(score, c.dormantScore * (0.75 + 0.25 * ramp(days, dormantDays, 4 * dormantDays)));
+      evidence.dormantDays = days;
+      reasons.push(`key idle for ${days} days before trading again`);
+    }
+  }
+  if (score === 0) return undefined;
+  return {
+    detector: 'key_context',
+    score: round(score),
+    evidence: { summary: reasons.join('; '), ...evidence },
+  };
+}
