@@ -8,7 +8,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadDetectionConfig } from '../src/config/detection.js';
+import { CampaignEngine } from '../src/campaign/campaign-engine.js';
+import { MemoryCampaignStore } from '../src/campaign/campaign-store.js';
+import {
+  type DetectionConfig,
+  loadDetectionConfig,
+  mergeConfig,
+  parseDetectionConfig,
+} from '../src/config/detection.js';
 import { DetectionEngine } from '../src/detection/engine.js';
 import type { Alert, InputEvent } from '../src/events/schema.js';
 import { MarketState } from '../src/market/market-state.js';
@@ -30,7 +37,8 @@ const { values: args } = parseArgs({
     tapes: { type: 'string', default: path.resolve('../shared/data/binance-pumps') },
     scenarios: { type: 'string', default: '24' },
     benign: { type: 'string', default: '220' },
-    victims: { type: 'string', default: '8' },
+    /** Victims per scenario (one campaign): a number or a range "3-10". */
+    victims: { type: 'string', default: '3-10' },
     seed: { type: 'string', default: '7' },
     config: { type: 'string' },
   },
@@ -38,14 +46,34 @@ const { values: args } = parseArgs({
 
 const DAY = 86_400_000;
 const cfg = loadDetectionConfig(args.config);
+const [minVictims, maxVictims] = args.victims.split('-').map(Number) as [number, number?];
+const victimCount = new Rng(Number(args.seed) * 17);
+const drawVictims = () => (maxVictims === undefined ? minVictims : victimCount.int(minVictims, maxVictims));
 
-async function keyguard(scenario: Scenario): Promise<Alert[]> {
+/** The account detectors alone (as before key context and campaigns), with key context, and everything. */
+const variants = {
+  accountOnly: withOverride({
+    campaign: { enabled: false },
+    keyContext: { newIpScore: 0, dormantScore: 0, oldKeyScore: 0 },
+  }),
+  keyContext: withOverride({ campaign: { enabled: false } }),
+  full: cfg,
+};
+
+function withOverride(override: unknown): DetectionConfig {
+  return parseDetectionConfig(mergeConfig(cfg, override), 'eval variant');
+}
+
+async function keyguard(scenario: Scenario, variant: DetectionConfig): Promise<Alert[]> {
   const engine = new DetectionEngine(
-    cfg,
-    new MemoryBaselineStore(cfg.state.ttlSeconds * 1000),
-    new MarketState(cfg),
+    variant,
+    new MemoryBaselineStore(variant.state.ttlSeconds * 1000),
+    new MarketState(variant),
   );
-  const { alerts, failures } = await engine.processAll(scenario.events);
+  const campaigns = variant.campaign.enabled
+    ? new CampaignEngine(variant.campaign, new MemoryCampaignStore())
+    : undefined;
+  const { alerts, failures } = await engine.processAll(scenario.events, 2000, 1, campaigns);
   if (failures.length > 0) {
     throw new Error(`detector failures, e.g. ${failures[0]!.reason}: the evaluation would be meaningless`);
   }
@@ -151,9 +179,18 @@ function printTable(title: string, t: EvaluationTable): void {
   console.log(
     `victims whose key was revoked on their benign trading before the attack: ${t.victimsRevokedBeforeAttack}`,
   );
+  console.log(
+    `attacker (counterparty) accounts frozen: ${t.attackersFrozen} of ${t.attackers}${t.attackers ? ` (${pct(t.attackersFrozen / t.attackers)})` : ''}; other accounts frozen: ${t.othersFrozen}`,
+  );
 }
 
-const runs: Record<string, Evaluation[]> = { keyguard: [], zscore: [], lastPrint: [] };
+const runs: Record<string, Evaluation[]> = {
+  accountOnly: [],
+  keyContext: [],
+  full: [],
+  zscore: [],
+  lastPrint: [],
+};
 let totalEvents = 0;
 let engineSeconds = 0;
 const list = markets();
@@ -169,14 +206,19 @@ for (const [i, m] of list.entries()) {
     from,
     to,
     benignAccounts: Number(args.benign),
-    victims: Number(args.victims),
+    victims: drawVictims(),
+    // Half the scenarios from an exchange's view (fills name the counterparty), half a platform's.
+    exchangeView: i % 2 === 0,
   });
   totalEvents += scenario.events.length;
-  const t0 = performance.now();
-  const alerts = await keyguard(scenario);
-  engineSeconds += (performance.now() - t0) / 1000;
-  const k = firstRevokes(alerts);
-  runs.keyguard!.push(evaluate(scenario.truth, k.first, k.reviews));
+  let alerts: Alert[] = [];
+  for (const [name, variant] of Object.entries(variants)) {
+    const t0 = performance.now();
+    alerts = await keyguard(scenario, variant);
+    if (name === 'full') engineSeconds += (performance.now() - t0) / 1000;
+    const k = firstRevokes(alerts);
+    runs[name]!.push(evaluate(scenario.truth, k.first, k.reviews, scenario.attackers, k.frozen));
+  }
   runs.zscore!.push(evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)).first));
   runs.lastPrint!.push(evaluate(scenario.truth, firstRevokes(lastPrintBaseline(scenario.events)).first));
   process.stderr.write(
@@ -186,6 +228,11 @@ for (const [i, m] of list.entries()) {
 console.log(
   `# keyguard evaluation — ${list.length} scenarios, ${totalEvents} events, engine ${Math.round(totalEvents / engineSeconds)} events/s`,
 );
-printTable('keyguard (config/detection.json)', summarize(runs.keyguard!));
+printTable('keyguard: account detectors only (no key context, no campaigns)', summarize(runs.accountOnly!));
+printTable('keyguard: account detectors + key context', summarize(runs.keyContext!));
+printTable(
+  'keyguard: everything (config/detection.json: + campaign fan-in, leak cohorts)',
+  summarize(runs.full!),
+);
 printTable('baseline: per-account z-score of hourly fill count > 3', summarize(runs.zscore!));
 printTable('baseline: fill > 10 % beyond the last public print', summarize(runs.lastPrint!));

@@ -59,7 +59,9 @@ interface Buyer {
   amount: number;
   byCounterparty: Map<string, number>;
   fills: string[];
+  orders: Set<string>;
   links: Set<string>;
+  newClientIp: boolean;
   maxPremium?: number;
   ownRecommendation: string;
 }
@@ -77,7 +79,9 @@ function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Bu
         amount: 0,
         byCounterparty: new Map(),
         fills: [],
+        orders: new Set(),
         links: new Set(),
+        newClientIp: false,
         ownRecommendation: o.accountRecommendation,
       };
       buyers.set(o.accountId, b);
@@ -90,11 +94,23 @@ function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Bu
         (b.byCounterparty.get(o.counterpartyAccountId) ?? 0) + o.amount,
       );
     b.fills.push(o.fillId);
+    b.orders.add(o.orderId);
+    if (o.newClientIp) b.newClientIp = true;
     for (const l of linksOf(o)) b.links.add(l);
     if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
     b.ownRecommendation = o.accountRecommendation;
   }
   return buyers;
+}
+
+/**
+ * A buyer that looks driven rather than chasing: several orders into the new pair, or a key trading
+ * from an IP it never used. A person chasing a
+ * pump mostly clicks once; a stolen key is drained through several orders from the attacker's
+ * machine. Only such buyers count towards (and join) a counterparty or label campaign.
+ */
+function isDriven(b: Buyer): boolean {
+  return b.orders.size >= 2 || b.newClientIp;
 }
 
 /** The counterparty an account bought at least `minShare` of its amount from. */
@@ -123,7 +139,7 @@ function readLink(
   let qualifies: boolean;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
   if (kind === 'cp') {
-    members = all.filter((b) => mainCounterparty(b, cfg.counterparty.minShare) === value);
+    members = all.filter((b) => isDriven(b) && mainCounterparty(b, cfg.counterparty.minShare) === value);
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
@@ -137,7 +153,7 @@ function readLink(
       members.length >= cfg.sharedNewIp.minAccounts &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else {
-    members = all.filter((b) => b.apiKeyId && b.links.has(link));
+    members = all.filter((b) => b.apiKeyId && isDriven(b) && b.links.has(link));
     const keyedBuyers = all.filter((b) => b.apiKeyId).length;
     const share = keyedBuyers ? members.length / keyedBuyers : 0;
     evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
@@ -201,15 +217,13 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     campaign.last = Math.max(campaign.last, o.timestamp);
     // Once open, every buyer with the link joins (the bar was met by the ones before).
     const joining =
-      campaign.members.length === 0 ? reading.members : [buyers.get(o.accountId)].filter(isBuyer);
+      campaign.members.length === 0
+        ? reading.members
+        : reading.members.filter((b) => b.accountId === o.accountId);
     alerts.push(...campaignAlerts(campaign, joining, reading, buyers, o, cfg));
   }
   trimLinks(state);
   return alerts;
-}
-
-function isBuyer(b: Buyer | undefined): b is Buyer {
-  return b !== undefined;
 }
 
 function campaignAlerts(

@@ -1,6 +1,8 @@
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { CampaignEngine } from '../campaign/campaign-engine.js';
+import { type CampaignStore, MemoryCampaignStore, RedisCampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { DetectionEngine } from '../detection/engine.js';
 import { UsageError } from '../errors.js';
@@ -45,6 +47,20 @@ export function openStore(cfg: DetectionConfig, redisUrl: string | undefined, pr
   return new RedisBaselineStore({ url: redisUrl, keyPrefix: prefix, ttlSeconds: cfg.state.ttlSeconds });
 }
 
+/** Campaign groups live where the baselines do; kept as long as the longest baseline. */
+export function openCampaignStore(
+  cfg: DetectionConfig,
+  redisUrl: string | undefined,
+  prefix: string,
+): CampaignStore {
+  if (!redisUrl) return new MemoryCampaignStore();
+  return new RedisCampaignStore(redisUrl, prefix, campaignTtlSeconds(cfg));
+}
+
+export function campaignTtlSeconds(cfg: DetectionConfig): number {
+  return (cfg.campaign.baselineDays + 1) * 86_400;
+}
+
 export async function replayCommand(
   argv: string[],
   loadConfig: (file?: string) => DetectionConfig,
@@ -70,6 +86,7 @@ export async function replayCommand(
   const store = openStore(cfg, values.redis, prefix);
   if (values.redis) log.info({ prefix }, 'replay keeps baselines in Redis');
   const engine = new DetectionEngine(cfg, store, new MarketState(cfg));
+  const campaignStore = openCampaignStore(cfg, values.redis, prefix);
   const inputs: ReplayInput[] =
     positionals.length > 0
       ? positionals.map((f) => ({ name: f, stream: createReadStream(f) }))
@@ -81,11 +98,13 @@ export async function replayCommand(
       reorderMs: positiveInt('reorder-ms', values['reorder-ms'], 60_000),
       onAlert: jsonlAlertWriter(out),
       onRejected: (r) => stderr.write(`${r.source}:${r.line}: ${r.code}: ${r.reason}\n`),
+      ...(cfg.campaign.enabled ? { campaigns: new CampaignEngine(cfg.campaign, campaignStore) } : {}),
     });
     stderr.write(`${formatSummary(summary)}\n`);
     return { summary, exitCode: summary.rejected > 0 || summary.detectorFailures > 0 ? 3 : 0 };
   } finally {
     if (out !== stdout) await new Promise<void>((resolve) => (out as Writable).end(resolve));
     await store.close();
+    await campaignStore.close();
   }
 }

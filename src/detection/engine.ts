@@ -6,6 +6,7 @@
  * which recomputes the same alerts (same ids) and, once committed, never counts an event twice.
  */
 
+import type { CampaignEngine } from '../campaign/campaign-engine.js';
 import type { Observation } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { keyContext } from '../detectors/key-context.js';
@@ -154,23 +155,33 @@ export class DetectionEngine {
 
   /**
    * Runs an in-memory stream to the end, batch by batch (evaluate, then commit): for evaluation
-   * and tests. Sequence numbers start at `firstSeq`.
+   * and tests. Sequence numbers start at `firstSeq`. With `campaigns`, each batch's observations
+   * go through the campaign aggregator too (what the internal topic does between workers).
    */
   async processAll(
     events: readonly InputEvent[],
     batchSize = 2000,
     firstSeq = 1,
-  ): Promise<{ alerts: Alert[]; failures: EventFailure[] }> {
+    campaigns?: CampaignEngine,
+  ): Promise<{ alerts: Alert[]; failures: EventFailure[]; observations: number }> {
     const alerts: Alert[] = [];
     const failures: EventFailure[] = [];
+    let observations = 0;
     for (let i = 0; i < events.length; i += batchSize) {
       const batch = events.slice(i, i + batchSize).map((event, j) => ({ seq: firstSeq + i + j, event }));
       const outcome = await this.evaluate(batch);
       alerts.push(...outcome.alerts);
       failures.push(...outcome.failures);
+      if (campaigns) {
+        const found = await campaigns.evaluate(
+          outcome.observations.map((observation) => ({ seq: ++observations, observation })),
+        );
+        alerts.push(...found.alerts);
+        await campaigns.commit(found);
+      }
       await this.commit(outcome);
     }
-    return { alerts, failures };
+    return { alerts, failures, observations };
   }
 
   /** Persists the baselines of an evaluated batch; call after its alerts are delivered. */

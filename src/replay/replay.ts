@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import type { CampaignEngine } from '../campaign/campaign-engine.js';
 import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
 import { decodeEvent, eventId } from '../events/decode.js';
 import type { Alert, EventKind, InputEvent, Recommendation } from '../events/schema.js';
@@ -40,6 +41,8 @@ export interface ReplayOptions {
   reorderMs: number;
   onAlert: (alert: Alert) => void | Promise<void>;
   onRejected: (rejected: RejectedLine) => void;
+  /** The campaign aggregator, run in-process on each batch's observations (absent: account alerts only). */
+  campaigns?: CampaignEngine;
 }
 
 async function writeLine(out: Writable, text: string): Promise<void> {
@@ -71,6 +74,7 @@ export async function replay(
   const buffer = new ReorderBuffer<InputEvent>(opts.reorderMs);
   let pending: SequencedEvent[] = [];
   let seq = 0;
+  let observations = 0;
 
   const runBatch = async () => {
     if (pending.length === 0) return;
@@ -91,6 +95,18 @@ export async function replay(
         code: f.code,
         reason: `${eventId(f.event)}: ${f.reason}`,
       });
+    }
+    if (opts.campaigns) {
+      const found = await opts.campaigns.evaluate(
+        outcome.observations.map((observation) => ({ seq: ++observations, observation })),
+      );
+      for (const alert of found.alerts) {
+        summary.alerts++;
+        summary.alertsByRecommendation[alert.recommendation] =
+          (summary.alertsByRecommendation[alert.recommendation] ?? 0) + 1;
+        await opts.onAlert(alert);
+      }
+      await opts.campaigns.commit(found);
     }
     await engine.commit(outcome);
   };

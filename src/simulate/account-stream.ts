@@ -13,6 +13,7 @@ export interface SimFill {
 export interface TradeOptions {
   type?: 'limit' | 'market';
   fills?: number;
+  /** The seller (or buyer) on the other side; else the stream's own counterparty picker. */
   counterpartyAccountId?: string;
   /** Fill with this probability (market makers' quotes mostly rest). */
   fillProbability?: number;
@@ -21,6 +22,12 @@ export interface TradeOptions {
 export class AccountStream {
   private orders = 0;
   private fills = 0;
+  /** Where the key's requests come from (orders placed with a key carry it). */
+  clientIp?: string;
+  /** From this time on, the key trades from `laterIp` (a bot moved to another server). */
+  ipChange?: { at: number; laterIp: string };
+  /** Picks the other side of each fill when the exchange knows it (undefined: a platform's view). */
+  counterparty?: (market: SimMarket, t: number) => string | undefined;
 
   constructor(
     private readonly sink: InputEvent[],
@@ -31,6 +38,21 @@ export class AccountStream {
     /** Distinguishes ids when one account trades through two streams (UI and a key). */
     private readonly idTag = '',
   ) {}
+
+  /** The key's lifecycle event: created long before the simulation, for a platform (`label`). */
+  keyCreated(at: number, createdAt: number, label: string | undefined): void {
+    if (!this.apiKeyId) return;
+    this.sink.push({
+      kind: 'apikey',
+      exchange: this.exchange,
+      timestamp: at,
+      accountId: this.accountId,
+      apiKeyId: this.apiKeyId,
+      action: 'created',
+      createdAt,
+      ...(label ? { label } : {}),
+    });
+  }
 
   /** Places one order at `price` and fills it (in 1..n parts) within a second. */
   trade(
@@ -46,6 +68,11 @@ export class AccountStream {
     const fills =
       opts.fillProbability !== undefined && !this.rng.chance(opts.fillProbability) ? 0 : (opts.fills ?? 1);
     const key = this.apiKeyId ? { apiKeyId: this.apiKeyId } : {};
+    const ip = this.apiKeyId
+      ? this.ipChange && t >= this.ipChange.at
+        ? this.ipChange.laterIp
+        : this.clientIp
+      : undefined;
     this.sink.push({
       kind: 'order',
       exchange: this.exchange,
@@ -60,6 +87,7 @@ export class AccountStream {
       amount,
       status: fills > 0 ? 'closed' : 'open',
       filled: fills > 0 ? amount : 0,
+      ...(ip ? { clientIp: ip } : {}),
     });
     const out: SimFill[] = [];
     let at = t;
@@ -73,6 +101,7 @@ export class AccountStream {
         amount: part,
       };
       out.push(fill);
+      const counterparty = opts.counterpartyAccountId ?? this.counterparty?.(market, at);
       this.sink.push({
         kind: 'fill',
         exchange: this.exchange,
@@ -87,7 +116,7 @@ export class AccountStream {
         amount: part,
         cost: price * part,
         takerOrMaker: type === 'market' ? 'taker' : 'maker',
-        ...(opts.counterpartyAccountId ? { counterpartyAccountId: opts.counterpartyAccountId } : {}),
+        ...(counterparty ? { counterpartyAccountId: counterparty } : {}),
       });
       // In a thin market every fill is a visible print (the liquid tapes already carry the flow).
       if (!market.liquid) {

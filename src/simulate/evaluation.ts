@@ -26,6 +26,10 @@ export interface Evaluation {
   /** Victims whose key was revoked before the attack (on benign behaviour): a false revoke too. */
   revokedBeforeAttack: number;
   benignByKind: Record<string, { accounts: number; falseRevokes: number; reviews: number }>;
+  /** Attacker (counterparty) accounts in the scenario, how many got `freeze_account`, and other accounts frozen. */
+  attackers: number;
+  attackersFrozen: number;
+  othersFrozen: number;
 }
 
 /** First revoke per account, from alerts (or any list of {accountId, timestamp, recommendation}). */
@@ -36,21 +40,25 @@ export interface Evaluation {
 export function firstRevokes(alerts: Iterable<Pick<Alert, 'accountId' | 'timestamp' | 'recommendation'>>) {
   const first = new Map<string, number[]>();
   const reviews = new Set<string>();
+  const frozen = new Set<string>();
   for (const a of alerts) {
     if (a.recommendation === 'review') reviews.add(a.accountId);
+    if (a.recommendation === 'freeze_account') frozen.add(a.accountId);
     if (a.recommendation !== 'revoke_key' && a.recommendation !== 'freeze_account') continue;
     const list = first.get(a.accountId) ?? [];
     list.push(a.timestamp);
     first.set(a.accountId, list);
   }
   for (const list of first.values()) list.sort((x, y) => x - y);
-  return { first, reviews };
+  return { first, reviews, frozen };
 }
 
 export function evaluate(
   truth: Record<string, AccountTruth>,
   revokes: ReadonlyMap<string, readonly number[]>,
   reviews: ReadonlySet<string> = new Set(),
+  attackers: readonly string[] = [],
+  frozen: ReadonlySet<string> = new Set(),
 ): Evaluation {
   const victims: VictimOutcome[] = [];
   const benignByKind: Evaluation['benignByKind'] = {};
@@ -84,7 +92,15 @@ export function evaluate(
       if (reviews.has(accountId)) row.reviews++;
     }
   }
-  return { victims, benignByKind, revokedBeforeAttack };
+  const attackersFrozen = attackers.filter((a) => frozen.has(a)).length;
+  return {
+    victims,
+    benignByKind,
+    revokedBeforeAttack,
+    attackers: attackers.length,
+    attackersFrozen,
+    othersFrozen: frozen.size - attackersFrozen,
+  };
 }
 
 export interface EvaluationTable {
@@ -104,12 +120,15 @@ export interface EvaluationTable {
   falseRevokeRate: number;
   benignAccounts: number;
   victimsRevokedBeforeAttack: number;
+  attackers: number;
+  attackersFrozen: number;
+  othersFrozen: number;
 }
 
 export function summarize(evals: readonly Evaluation[]): EvaluationTable {
   const victims = evals.flatMap((e) => e.victims);
   const byStrength: EvaluationTable['byStrength'] = {};
-  for (const strength of ['strong', 'medium', 'weak'] as const) {
+  for (const strength of ['strong', 'medium', 'careful'] as const) {
     const vs = victims.filter((v) => v.strength === strength);
     const revoked = vs.filter((v) => v.revokedAt !== undefined);
     const moved = vs.reduce((s, v) => s + v.valueMoved, 0);
@@ -148,6 +167,9 @@ export function summarize(evals: readonly Evaluation[]): EvaluationTable {
     falseRevokeRate: accounts ? falseRevokes / accounts : 0,
     benignAccounts: accounts,
     victimsRevokedBeforeAttack: evals.reduce((s, e) => s + e.revokedBeforeAttack, 0),
+    attackers: evals.reduce((s, e) => s + e.attackers, 0),
+    attackersFrozen: evals.reduce((s, e) => s + e.attackersFrozen, 0),
+    othersFrozen: evals.reduce((s, e) => s + e.othersFrozen, 0),
   };
 }
 

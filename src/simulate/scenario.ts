@@ -18,7 +18,7 @@ export const BENIGN_KINDS = [
   'pump_buyer',
 ] as const;
 export type BenignKind = (typeof BENIGN_KINDS)[number];
-export type AttackStrength = 'strong' | 'medium' | 'weak';
+export type AttackStrength = 'strong' | 'medium' | 'careful';
 
 export interface MaliciousFill {
   id: string;
@@ -39,6 +39,8 @@ export interface AccountTruth {
   premium?: number;
   maliciousFills?: MaliciousFill[];
   withCounterparty?: boolean;
+  /** Victims: whether the attacker traded from a small pool of servers (a shared new IP) or per-victim proxies. */
+  sharedAttackerIp?: boolean;
 }
 
 export interface Scenario {
@@ -48,6 +50,12 @@ export interface Scenario {
   to: number;
   pumpAt: number;
   illiquidSymbol: string;
+  /** Counterparty accounts the attackers sold to victims from (empty in a platform's view). */
+  attackers: string[];
+  /** Whether fills carry `counterpartyAccountId` (an exchange's view) or not (a platform's). */
+  exchangeView: boolean;
+  /** The key label (third-party platform) whose keys leaked. */
+  leakedLabel: string;
 }
 
 export interface ScenarioOptions {
@@ -60,8 +68,10 @@ export interface ScenarioOptions {
   benignAccounts: number;
   victims: number;
   mix?: Partial<Record<BenignKind, number>>;
-  /** Every attack of this strength (default: a mix of strong, medium and weak). */
+  /** Every attack of this strength (default: a mix of strong, medium and careful). */
   attackStrength?: AttackStrength;
+  /** Fills carry their counterparty (default: true). */
+  exchangeView?: boolean;
 }
 
 const DEFAULT_MIX: Record<BenignKind, number> = {
@@ -84,6 +94,51 @@ interface Ctx {
   from: number;
   to: number;
   pumpAt: number;
+  exchangeView: boolean;
+  name: string;
+  /** IPs handed out so far (each new one is distinct). */
+  ips: number;
+}
+
+/** Key labels: the third-party platforms keys are made for (share of keys), and unlabelled keys. */
+const LABELS: ReadonlyArray<readonly [string, number]> = [
+  ['platform-a', 0.3],
+  ['platform-b', 0.2],
+  ['platform-c', 0.1],
+  ['', 0.4],
+];
+
+/**
+ * Who is on the other side of a benign fill, when the exchange knows it: market makers in liquid
+ * pairs; in the thin pair, its two resident makers and occasional sellers — and during the public
+ * pump a crowd of sellers (two big dumpers and many small holders taking profit).
+ */
+function benignCounterparty(ctx: Ctx): (market: SimMarket, t: number) => string | undefined {
+  const sellers = Array.from({ length: 60 }, (_, i) => [`${ctx.name}-seller-${i + 1}`, 1 / (i + 1)] as const);
+  const crowd = [[`${ctx.name}-dumper-1`, 0.9] as const, [`${ctx.name}-dumper-2`, 0.6] as const, ...sellers];
+  return (market, t) => {
+    if (!ctx.exchangeView) return undefined;
+    const rng = ctx.rng;
+    if (market.liquid) return `${ctx.name}-mm-${market.symbol}-${rng.int(1, 6)}`;
+    if (t >= ctx.pumpAt - 10 * MIN && t <= ctx.pumpAt + 3 * 3_600_000) return rng.weighted(crowd);
+    return rng.chance(0.7) ? `${ctx.name}-mm-${market.symbol}-${rng.int(1, 2)}` : rng.pick(sellers)[0];
+  };
+}
+
+function newIp(ctx: Ctx): string {
+  const n = ++ctx.ips;
+  return `10.${ctx.rng.int(0, 255)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** A keyed stream: its apikey event, a home IP, maybe a move to another server during the run. */
+function setUpKey(ctx: Ctx, s: AccountStream, label: string, movesServer: number): void {
+  const rng = ctx.rng;
+  s.counterparty = benignCounterparty(ctx);
+  if (!s.apiKeyId) return;
+  s.clientIp = newIp(ctx);
+  if (rng.chance(movesServer))
+    s.ipChange = { at: Math.round(rng.uniform(ctx.from, ctx.to)), laterIp: newIp(ctx) };
+  s.keyCreated(ctx.from, Math.round(ctx.from - rng.uniform(30, 1100) * DAY), label);
 }
 
 function budgetAmount(ctx: Ctx, market: SimMarket, t: number, quoteBudgetBtc: number): number {
@@ -229,29 +284,39 @@ const STRENGTHS: Record<
 > = {
   strong: { orders: [15, 40], premium: [0.3, 3.0], gapMs: 3_000 },
   medium: { orders: [5, 12], premium: [0.1, 0.4], gapMs: 5_000 },
-  weak: { orders: [2, 6], premium: [0.02, 0.06], gapMs: 10_000 },
+  careful: { orders: [2, 6], premium: [0.03, 0.09], gapMs: 10_000 },
 };
+
+interface Campaign {
+  attackers: string[];
+  /** The attackers' servers, when they use a few (else a proxy per victim). */
+  servers?: string[];
+  /** When the campaign starts (victims are hit within minutes of it). */
+  startAt: number;
+}
 
 function attack(
   ctx: Ctx,
   s: AccountStream,
   truth: AccountTruth,
-  attackers: string[],
+  campaign: Campaign,
   only?: AttackStrength,
 ): void {
   const drawn = ctx.rng.weighted([
-    ['strong', 0.4],
-    ['medium', 0.35],
-    ['weak', 0.25],
+    ['strong', 0.3],
+    ['medium', 0.3],
+    ['careful', 0.4],
   ] as const);
   const strength = only ?? drawn;
   const spec = STRENGTHS[strength];
   const market = ctx.illiquid;
-  let t = ctx.pumpAt + ctx.rng.uniform(-3, 8) * MIN;
+  let t = campaign.startAt + ctx.rng.uniform(0, 11) * MIN;
   // Attack prices are set against the market before the pump (what the coin was worth).
   const reference = medianBefore(market, Math.min(t, ctx.pumpAt) - MIN, 3_600_000);
-  const withCounterparty = ctx.rng.chance(0.5);
-  const counterparty = ctx.rng.pick(attackers);
+  const withCounterparty = ctx.exchangeView;
+  const counterparty = ctx.rng.pick(campaign.attackers);
+  // The attacker drives the stolen key from his own machines.
+  s.ipChange = { at: Math.round(t), laterIp: campaign.servers ? ctx.rng.pick(campaign.servers) : newIp(ctx) };
   // Some attackers first sell the victim's liquid coins to fund the buys.
   if (ctx.rng.chance(0.3)) {
     for (let i = ctx.rng.int(1, 3); i > 0; i--) {
@@ -283,6 +348,7 @@ function attack(
     premium,
     maliciousFills: fills,
     withCounterparty,
+    sharedAttackerIp: campaign.servers !== undefined,
   });
 }
 
@@ -291,7 +357,19 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
   const events: InputEvent[] = [];
   const liquid = LIQUID_MARKETS.map((spec) => liquidMarket(spec, opts.from, opts.to, rng));
   const pumpAt = opts.illiquid.pumpAt ?? opts.from + (opts.to - opts.from) * 0.875;
-  const ctx: Ctx = { rng, events, liquid, illiquid: opts.illiquid, from: opts.from, to: opts.to, pumpAt };
+  const exchangeView = opts.exchangeView ?? true;
+  const ctx: Ctx = {
+    rng,
+    events,
+    liquid,
+    illiquid: opts.illiquid,
+    from: opts.from,
+    to: opts.to,
+    pumpAt,
+    exchangeView,
+    name: opts.name,
+    ips: 0,
+  };
   for (const m of [...liquid, opts.illiquid, ...extraIlliquid]) events.push(...m.prints, ...m.tickers);
 
   const truth: Record<string, AccountTruth> = {};
@@ -306,6 +384,9 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     const s = new AccountStream(events, rng, id, hasKey ? `${id}-k1` : undefined);
     const viaKey = new AccountStream(events, rng, id, `${id}-k2`, 'binance', 'k');
     truth[id] = { kind };
+    // Bots run on servers that sometimes move; a person's key trades from wherever they are.
+    setUpKey(ctx, s, rng.weighted(LABELS), kind === 'retail' ? 0.3 : 0.1);
+    if (kind === 'pump_buyer') setUpKey(ctx, viaKey, rng.weighted(LABELS), 0.1);
     if (kind === 'retail') retail(ctx, s);
     else if (kind === 'grid_bot') gridBot(ctx, s);
     else if (kind === 'rebalancing_bot') rebalancingBot(ctx, s);
@@ -313,7 +394,13 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     else if (kind === 'new_pair_trier') newPairTrier(ctx, s, extraIlliquid);
     else pumpBuyer(ctx, s, viaKey);
   }
-  const attackers = [`${opts.name}-attacker-1`, `${opts.name}-attacker-2`];
+  // One campaign: keys leaked from one platform, used within minutes of each other near the pump.
+  const leakedLabel = rng.pick(LABELS.filter(([l]) => l !== ''))[0];
+  const campaign: Campaign = {
+    attackers: [`${opts.name}-attacker-1`, `${opts.name}-attacker-2`].slice(0, rng.int(1, 2)),
+    startAt: pumpAt + rng.uniform(-3, 0) * MIN,
+    ...(rng.chance(0.7) ? { servers: Array.from({ length: rng.int(1, 3) }, () => newIp(ctx)) } : {}),
+  };
   for (let i = 0; i < opts.victims; i++) {
     const id = `${opts.name}-a${++n}`;
     const baseKind = rng.weighted([
@@ -324,12 +411,23 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     const s = new AccountStream(events, rng, id, `${id}-k1`);
     const t: AccountTruth = { kind: 'victim', baseKind };
     truth[id] = t;
+    setUpKey(ctx, s, leakedLabel, 0);
     if (baseKind === 'retail') retail(ctx, s);
     else if (baseKind === 'grid_bot') gridBot(ctx, s);
     else rebalancingBot(ctx, s);
-    attack(ctx, s, t, attackers, opts.attackStrength);
+    attack(ctx, s, t, campaign, opts.attackStrength);
   }
   // Stable sort: an order precedes its fills at equal timestamps.
   events.sort((a, b) => a.timestamp - b.timestamp);
-  return { events, truth, from: opts.from, to: opts.to, pumpAt, illiquidSymbol: opts.illiquid.symbol };
+  return {
+    events,
+    truth,
+    from: opts.from,
+    to: opts.to,
+    pumpAt,
+    illiquidSymbol: opts.illiquid.symbol,
+    attackers: exchangeView && opts.victims > 0 ? campaign.attackers : [],
+    exchangeView,
+    leakedLabel,
+  };
 }
