@@ -18,7 +18,8 @@ type CampaignConfig = DetectionConfig['campaign'];
 
 export interface OpenCampaign {
   id: string;
-  link: string;
+  /** Every link that qualified for it ("cp:…", "ip:…", "label:…"): one campaign, however it shows. */
+  links: string[];
   /** Event time of the first member's first buy and of the latest member's. */
   start: number;
   last: number;
@@ -35,11 +36,13 @@ export interface SymbolCampaignState {
   newest: number;
   /** Per link ("cp:…", "ip:…", "label:…"): daily peak of its member count. */
   peaks: Record<string, number[]>;
-  open: Record<string, OpenCampaign>;
+  /** Open campaigns by id, and the campaign each qualifying link belongs to. */
+  campaigns: Record<string, OpenCampaign>;
+  open: Record<string, string>;
 }
 
 export function newSymbolCampaignState(): SymbolCampaignState {
-  return { kind: 'symbol', obs: [], newest: 0, peaks: {}, open: {} };
+  return { kind: 'symbol', obs: [], newest: 0, peaks: {}, campaigns: {}, open: {} };
 }
 
 /** The most links whose baselines are kept per symbol (the least recently seen go first). */
@@ -191,7 +194,11 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     (state.obs[0]!.timestamp < horizon || state.obs.length > cfg.maxObservations)
   )
     state.obs.shift();
-  for (const [link, c] of Object.entries(state.open)) if (c.last < horizon) delete state.open[link];
+  for (const [id, c] of Object.entries(state.campaigns)) {
+    if (c.last >= horizon) continue;
+    delete state.campaigns[id];
+    for (const l of c.links) delete state.open[l];
+  }
 
   const buyers = buyersOf(state.obs, cfg);
   const alerts: Alert[] = [];
@@ -200,27 +207,36 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
   for (const link of linksOf(o)) {
     const reading = readLink(link, buyers, state, cfg);
     notePeak((state.peaks[link] ??= []), day, reading.members.length, oldestDay);
-    let campaign = state.open[link];
+    const openId = state.open[link];
+    let campaign = openId ? state.campaigns[openId] : undefined;
     if (!campaign && !reading.qualifies) continue;
-    if (!campaign) {
-      const first = state.obs.find((x) => reading.members.some((m) => m.fills.includes(x.fillId)));
-      campaign = {
-        id: campaignIdFor(o.exchange, o.symbol, link, first?.fillId ?? o.fillId),
-        link,
-        start: first?.timestamp ?? o.timestamp,
-        last: o.timestamp,
-        members: [],
-        frozen: [],
-      };
-      state.open[link] = campaign;
+    let joining: Buyer[];
+    if (campaign) {
+      // Once open, every buyer with the link joins (the bar was met by the ones before).
+      joining = reading.members.filter((b) => b.accountId === o.accountId);
+    } else {
+      // A link qualifying for accounts already in a campaign is the same campaign seen another way.
+      campaign = Object.values(state.campaigns).find((c) =>
+        reading.members.some((m) => c.members.includes(m.accountId)),
+      );
+      if (!campaign) {
+        const first = state.obs.find((x) => reading.members.some((m) => m.fills.includes(x.fillId)));
+        campaign = {
+          id: campaignIdFor(o.exchange, o.symbol, link, first?.fillId ?? o.fillId),
+          links: [],
+          start: first?.timestamp ?? o.timestamp,
+          last: o.timestamp,
+          members: [],
+          frozen: [],
+        };
+        state.campaigns[campaign.id] = campaign;
+      }
+      campaign.links.push(link);
+      state.open[link] = campaign.id;
+      joining = reading.members;
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
-    // Once open, every buyer with the link joins (the bar was met by the ones before).
-    const joining =
-      campaign.members.length === 0
-        ? reading.members
-        : reading.members.filter((b) => b.accountId === o.accountId);
-    alerts.push(...campaignAlerts(campaign, joining, reading, buyers, o, cfg));
+    alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, o, cfg));
   }
   trimLinks(state);
   return alerts;
@@ -228,6 +244,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
 
 function campaignAlerts(
   campaign: OpenCampaign,
+  link: string,
   joining: readonly Buyer[],
   reading: LinkReading,
   buyers: Map<string, Buyer>,
@@ -235,8 +252,8 @@ function campaignAlerts(
   cfg: CampaignConfig,
 ): Alert[] {
   const out: Alert[] = [];
-  const [kind] = campaign.link.split(':', 1) as [string];
-  const value = campaign.link.slice(kind.length + 1);
+  const [kind] = link.split(':', 1) as [string];
+  const value = link.slice(kind.length + 1);
   const size = Math.max(reading.members.length, campaign.members.length);
   const summary = `${size} accounts ${LINK_TEXT[kind]} ${value} buying ${trigger.symbol} for the first time within ${round(cfg.windowMs / 60_000, 1)} min`;
   const signal = (extra: Record<string, number | string>) => ({

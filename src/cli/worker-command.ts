@@ -1,3 +1,5 @@
+import { CampaignAggregator } from '../campaign/campaign-aggregator.js';
+import { RedisCampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
@@ -7,6 +9,7 @@ import { startOpsServer } from '../observability/http-server.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
 import { Worker } from '../worker/worker.js';
+import { campaignTtlSeconds } from './replay-command.js';
 import { untilSignalled } from './shutdown.js';
 
 export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: Logger): Promise<number> {
@@ -26,6 +29,26 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
   });
   store.redis.on('error', (err) => log.warn({ err: err.message, module: 'redis' }, 'redis connection error'));
   const worker = new Worker({ kafka, env, cfg, store, metrics, log: log.child({ module: 'worker' }) });
+  // The campaign aggregator: a second consumer group in the same process, on the re-keyed observations.
+  const campaignStore = new RedisCampaignStore(
+    env.REDIS_URL,
+    env.KEYGUARD_REDIS_PREFIX,
+    campaignTtlSeconds(cfg),
+    (operation, seconds, ok) => {
+      metrics.redisRoundTrip.observe({ operation: `campaign ${operation}` }, seconds);
+      if (!ok) metrics.redisErrors.inc({ operation: `campaign ${operation}` });
+    },
+  );
+  const campaigns = cfg.campaign.enabled
+    ? new CampaignAggregator({
+        kafka,
+        env,
+        cfg,
+        store: campaignStore,
+        metrics,
+        log: log.child({ module: 'campaigns' }),
+      })
+    : undefined;
   const ops = await startOpsServer(env.KEYGUARD_METRICS_PORT, metrics.registry, () => worker.readiness());
   log.info({ port: ops.port }, 'serving /metrics, /healthz, /readyz');
 
@@ -33,11 +56,14 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
     log,
     async () => {
       await worker.stop();
+      await campaigns?.stop();
       await store.close();
+      await campaignStore.close();
       await ops.close();
     },
-    () => ({ stats: worker.stats }),
+    () => ({ stats: worker.stats, campaigns: campaigns?.stats }),
   );
   await worker.start();
+  await campaigns?.start();
   return done;
 }

@@ -30,6 +30,8 @@ export const runtimeEnvSchema = z.object({
   KEYGUARD_TOPIC_ALERTS: z.string().min(1).default('keyguard.alerts'),
   KEYGUARD_TOPIC_RECOMMENDATIONS: z.string().min(1).default('keyguard.recommendations'),
   KEYGUARD_TOPIC_DEAD_LETTER: z.string().min(1).default('keyguard.dead-letter'),
+  /** Internal: first buys and anomalous labelled keys, re-keyed by symbol and label for the campaign aggregator. */
+  KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS: z.string().min(1).default('keyguard.campaign-observations'),
   KEYGUARD_INPUT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
   KEYGUARD_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30000),
   KEYGUARD_MARKET_LOOKBACK_MS: z.coerce.number().int().min(0).default(7_200_000),

@@ -131,6 +131,18 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly campaignObservations = new Counter({
+    name: 'keyguard_campaign_observations_total',
+    help: 'First buys and anomalous labelled keys published to the campaign aggregator',
+    registers: [this.registry],
+  });
+
+  readonly campaignBatches = new Counter({
+    name: 'keyguard_campaign_batches_total',
+    help: 'Observation batches the campaign aggregator has processed (published, saved, committed)',
+    registers: [this.registry],
+  });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
     // Known label values start at 0, so dashboards and alert rules see a series before the first event.

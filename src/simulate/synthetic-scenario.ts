@@ -11,6 +11,8 @@ export interface SyntheticOptions {
   accounts: number;
   victims: number;
   attackStrength?: AttackStrength;
+  /** Fills carry their counterparty (default true). */
+  exchangeView?: boolean;
   /** First day of the simulation (UTC ms). */
   start?: number;
 }
@@ -37,6 +39,7 @@ export function syntheticScenario(opts: SyntheticOptions): Scenario {
       benignAccounts: opts.accounts,
       victims: opts.victims,
       ...(opts.attackStrength ? { attackStrength: opts.attackStrength } : {}),
+      ...(opts.exchangeView !== undefined ? { exchangeView: opts.exchangeView } : {}),
     },
     extra,
   );

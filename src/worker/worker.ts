@@ -9,6 +9,7 @@
  * backoff; nothing is skipped, and a crash anywhere redoes the work with the same alert ids.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { groupKeyOf } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
@@ -134,6 +135,7 @@ export class Worker {
         e.KEYGUARD_TOPIC_ALERTS,
         e.KEYGUARD_TOPIC_RECOMMENDATIONS,
         e.KEYGUARD_TOPIC_DEAD_LETTER,
+        e.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
       ];
       await createMissingTopics(this.deps.kafka, [...inputs, ...outputs], e.KEYGUARD_INPUT_PARTITIONS);
       const meta = await admin.fetchTopicMetadata({ topics: this.accountTopics });
@@ -353,13 +355,20 @@ export class Worker {
       const recommendations = outcome.alerts
         .filter((a) => RECOMMENDATION_LEVEL[a.recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
         .map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
+      // Re-keyed for the campaign aggregator, in the same acked send: committed offsets imply they landed.
+      const observations = outcome.observations.map((o) => ({
+        key: groupKeyOf(o),
+        value: JSON.stringify(o),
+      }));
       await retry('publish', () =>
         this.publishOnce([
           { topic: env.KEYGUARD_TOPIC_ALERTS, messages: alerts },
           { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS, messages: recommendations },
           { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
+          { topic: env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS, messages: observations },
         ]),
       );
+      this.deps.metrics?.campaignObservations.inc(observations.length);
       await retry('save baselines', () => this.engine.commit(outcome));
       const next = new Map<string, bigint>();
       for (const item of items) {

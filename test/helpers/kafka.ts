@@ -32,6 +32,7 @@ export function testEnv(brokers: string[], redisUrl: string, over: Record<string
     KEYGUARD_TOPIC_ALERTS: `${id}.alerts`,
     KEYGUARD_TOPIC_RECOMMENDATIONS: `${id}.recommendations`,
     KEYGUARD_TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+    KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS: `${id}.campaign-observations`,
     KEYGUARD_TOPIC_WEBHOOK_RETRY: `${id}.webhooks.retry`,
     KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER: `${id}.webhooks.dead-letter`,
     KEYGUARD_WEBHOOKS_GROUP_ID: `kgw-${id}`,
@@ -54,6 +55,7 @@ export async function createTopics(kafka: Kafka, env: RuntimeEnv): Promise<void>
     env.KEYGUARD_TOPIC_ALERTS,
     env.KEYGUARD_TOPIC_RECOMMENDATIONS,
     env.KEYGUARD_TOPIC_DEAD_LETTER,
+    env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
   ];
   await admin.createTopics({
     waitForLeaders: true,
