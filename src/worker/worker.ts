@@ -55,6 +55,8 @@ export interface WorkerStats {
   maxBatchMs: number;
   maxBatchEvents: number;
   batchMsTotal: number;
+  /** Partition numbers this worker has processed batches of. */
+  partitions: number[];
 }
 
 export class Worker {
@@ -87,6 +89,7 @@ export class Worker {
     maxBatchMs: 0,
     maxBatchEvents: 0,
     batchMsTotal: 0,
+    partitions: [],
   };
 
   constructor(private readonly deps: WorkerDeps) {
@@ -391,6 +394,7 @@ export class Worker {
         );
       }
       this.stats.batches++;
+      if (!this.stats.partitions.includes(partition)) this.stats.partitions.push(partition);
       this.stats.events += items.length;
       this.stats.alerts += alerts.length;
       this.stats.recommendations += recommendations.length;
