@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest';
+import { foldKeyAnomaly, newCohortState } from '../../src/campaign/leak-cohort.js';
+import type { FirstBuy, KeyAnomaly } from '../../src/campaign/observation.js';
+import { observationSchema } from '../../src/campaign/observation.js';
+import { foldFirstBuy, newSymbolCampaignState } from '../../src/campaign/symbol-campaigns.js';
+import { loadDetectionConfig, mergeConfig, parseDetectionConfig } from '../../src/config/detection.js';
+import { keyContext } from '../../src/detectors/key-context.js';
+import { alertSchema } from '../../src/events/schema.js';
+import { applyAccountEvent, applyApiKeyEvent, newAccountState } from '../../src/state/account-state.js';
+import { order } from '../helpers/events.js';
+
+const cfg = loadDetectionConfig();
+const T0 = Date.UTC(2022, 10, 14, 12);
+const DAY = 86_400_000;
+
+let fills = 0;
+function buy(accountId: string, at: number, over: Partial<FirstBuy> = {}): FirstBuy {
+  fills++;
+  return {
+    type: 'first_buy',
+    exchange: 'binance',
+    symbol: 'YOYOW/BTC',
+    accountId,
+    apiKeyId: `${accountId}-k1`,
+    fillId: `f${fills}`,
+    orderId: `o${fills}`,
+    timestamp: at,
+    price: 1.05e-6,
+    amount: 1000,
+    referencePrice: 1e-6,
+    premium: 0.05,
+    newClientIp: false,
+    accountRecommendation: 'none',
+    ...over,
+  };
+}
+
+/** Two buys each (a driven buyer), all from one counterparty. */
+function campaignBuys(n: number, counterparty: string, start = T0): FirstBuy[] {
+  return Array.from({ length: n }, (_, i) => [
+    buy(`victim-${i}`, start + i * 60_000, { counterpartyAccountId: counterparty }),
+    buy(`victim-${i}`, start + i * 60_000 + 5_000, { counterpartyAccountId: counterparty }),
+  ]).flat();
+}
+
+describe('campaign fan-in (pure)', () => {
+  it('opens one campaign once enough driven buyers bought from one counterparty: revoke every key, freeze the counterparty', () => {
+    const state = newSymbolCampaignState();
+    const alerts = campaignBuys(4, 'attacker').flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
+    for (const a of alerts) expect(alertSchema.safeParse(a).success).toBe(true);
+    const revoked = alerts.filter((a) => a.recommendation === 'revoke_key');
+    expect(revoked.map((a) => a.accountId).sort()).toEqual(['victim-0', 'victim-1', 'victim-2', 'victim-3']);
+    expect(revoked.every((a) => a.apiKeyId === `${a.accountId}-k1`)).toBe(true);
+    expect(alerts.filter((a) => a.recommendation === 'freeze_account').map((a) => a.accountId)).toEqual([
+      'attacker',
+    ]);
+    expect(new Set(alerts.map((a) => a.campaignId)).size).toBe(1);
+    // A redelivered observation changes nothing.
+    expect(foldFirstBuy(state, { ...state.obs[0]! }, cfg.campaign)).toEqual([]);
+  });
+
+  it('ignores single clicks from a shared seller, buys at the market, and a counterparty whose buyers mostly come through the UI', () => {
+    const state = newSymbolCampaignState();
+    const singles = Array.from({ length: 6 }, (_, i) =>
+      buy(`chaser-${i}`, T0 + i * 30_000, { counterpartyAccountId: 'dumper' }),
+    );
+    const atMarket = Array.from({ length: 6 }, (_, i) => [
+      buy(`m-${i}`, T0 + i * 30_000, { counterpartyAccountId: 'maker', premium: 0.001 }),
+      buy(`m-${i}`, T0 + i * 30_000 + 1000, { counterpartyAccountId: 'maker', premium: 0.001 }),
+    ]).flat();
+    const ui = Array.from({ length: 6 }, (_, i) => {
+      const { apiKeyId: _k, ...rest } = buy(`ui-${i}`, T0 + i * 30_000, { counterpartyAccountId: 'seller' });
+      return [rest, { ...rest, fillId: `${rest.fillId}b`, orderId: `${rest.orderId}b` }];
+    }).flat();
+    const alerts = [...singles, ...atMarket, ...ui].flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
+    expect(alerts).toEqual([]);
+  });
+
+  it('holds a market maker to its own daily peak fan-in', () => {
+    const state = newSymbolCampaignState();
+    // Yesterday the maker filled five driven first-time buyers within the window.
+    campaignBuys(5, 'maker', T0 - DAY).forEach((o) => foldFirstBuy(state, o, cfg.campaign));
+    // Today four (fewer than 3 x 5): not a campaign for this maker.
+    const today = campaignBuys(4, 'maker').map((o) => ({ ...o, accountId: `today-${o.accountId}` }));
+    expect(today.flatMap((o) => foldFirstBuy(state, o, cfg.campaign))).toEqual([]);
+  });
+
+  it('links keys that all started trading from one new client IP, without any counterparty', () => {
+    const state = newSymbolCampaignState();
+    const obs = ['a', 'b', 'c'].map((id, i) =>
+      buy(id, T0 + i * 60_000, { clientIp: '203.0.113.9', newClientIp: true }),
+    );
+    const alerts = obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
+    expect(alerts.map((a) => `${a.accountId}:${a.recommendation}`).sort()).toEqual([
+      'a:revoke_key',
+      'b:revoke_key',
+      'c:revoke_key',
+    ]);
+    expect(alerts[0]!.signals[0]!.evidence.link).toBe('ip');
+  });
+
+  it('the observation schema rejects a malformed record', () => {
+    expect(observationSchema.safeParse({ type: 'first_buy', exchange: 'binance' }).success).toBe(false);
+    expect(observationSchema.safeParse(buy('x', T0)).success).toBe(true);
+  });
+});
+
+describe('leak cohort (pure)', () => {
+  const anomaly = (i: number, at: number, label = 'platform-a'): KeyAnomaly => ({
+    type: 'key_anomaly',
+    exchange: 'binance',
+    label,
+    accountId: `acct-${i}`,
+    apiKeyId: `acct-${i}-k1`,
+    timestamp: at,
+    alertId: `alert-${i}-${at}`,
+    recommendation: 'review',
+    score: 0.6,
+  });
+
+  it('raises one platform alert naming the cohort and a bulk recommendation per anomalous key', () => {
+    const state = newCohortState();
+    const alerts = [0, 1, 2, 3, 4, 5].flatMap((i) =>
+      foldKeyAnomaly(state, anomaly(i, T0 + i * 60_000), cfg.campaign.cohort, cfg.campaign.baselineDays),
+    );
+    const platform = alerts.filter((a) => a.scope === 'platform');
+    expect(platform).toHaveLength(1);
+    expect(platform[0]!.cohort).toBe('platform-a');
+    const perKey = alerts.filter((a) => a.scope !== 'platform');
+    expect(perKey.map((a) => a.apiKeyId).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `acct-${i}-k1`));
+    expect(perKey.every((a) => a.recommendation === cfg.campaign.cohort.recommendation)).toBe(true);
+  });
+
+  it('does not fire below the cohort minimum, nor for a cohort that is that noisy every day', () => {
+    const quiet = newCohortState();
+    expect(
+      [0, 1, 2].flatMap((i) => foldKeyAnomaly(quiet, anomaly(i, T0 + i), cfg.campaign.cohort, 14)),
+    ).toEqual([]);
+    const noisy = newCohortState();
+    for (let i = 0; i < 8; i++) foldKeyAnomaly(noisy, anomaly(i, T0 - DAY + i), cfg.campaign.cohort, 14);
+    expect(
+      [10, 11, 12, 13, 14, 15].flatMap((i) =>
+        foldKeyAnomaly(noisy, anomaly(i, T0 + i), cfg.campaign.cohort, 14),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('key context', () => {
+  it('marks a key trading from a new client IP, for a while, and never on the first IP', () => {
+    const s = newAccountState(T0);
+    applyAccountEvent(s, order({ accountId: 'a', apiKeyId: 'k', timestamp: T0, clientIp: '10.0.0.1' }), cfg);
+    expect(keyContext(order({ accountId: 'a', apiKeyId: 'k', timestamp: T0 }), s, cfg)).toBeUndefined();
+    const fromNewIp = order({
+      accountId: 'a',
+      apiKeyId: 'k',
+      id: 'o2',
+      timestamp: T0 + 60_000,
+      clientIp: '198.51.100.7',
+    });
+    applyAccountEvent(s, fromNewIp, cfg);
+    const signal = keyContext(fromNewIp, s, cfg);
+    expect(signal?.score).toBe(cfg.keyContext.newIpScore);
+    expect(signal?.evidence.clientIp).toBe('198.51.100.7');
+    const later = order({
+      accountId: 'a',
+      apiKeyId: 'k',
+      id: 'o3',
+      timestamp: T0 + 60_000 + cfg.keyContext.windowMs + 1,
+    });
+    applyAccountEvent(s, later, cfg);
+    expect(keyContext(later, s, cfg)).toBeUndefined();
+  });
+
+  it('marks a key created long ago that keyguard never saw trade, and a dormant key waking up', () => {
+    const s = newAccountState(T0);
+    applyApiKeyEvent(s, {
+      kind: 'apikey',
+      exchange: 'binance',
+      timestamp: T0,
+      accountId: 'a',
+      apiKeyId: 'old',
+      action: 'created',
+      createdAt: T0 - 800 * DAY,
+      label: 'platform-a',
+    });
+    expect(s.km?.old?.lb).toBe('platform-a');
+    const first = order({ accountId: 'a', apiKeyId: 'old', timestamp: T0 + 2 * DAY });
+    applyAccountEvent(s, first, cfg);
+    expect(keyContext(first, s, cfg)?.evidence.keyAgeDays).toBe(802);
+    const woke = order({
+      accountId: 'a',
+      apiKeyId: 'old',
+      id: 'o9',
+      timestamp: T0 + 2 * DAY + cfg.keyContext.dormantMs + DAY,
+    });
+    applyAccountEvent(s, woke, cfg);
+    expect(keyContext(woke, s, cfg)?.evidence.dormantDays).toBeGreaterThan(14);
+  });
+
+  it('cannot be configured to revoke on its own', () => {
+    const rules = [{ recommendation: 'revoke_key', when: { key_context: 0.5 } }];
+    expect(() => parseDetectionConfig(mergeConfig(cfg, { fusion: { rules } }), 'test')).toThrow(
+      /key_context/,
+    );
+  });
+});
