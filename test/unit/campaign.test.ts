@@ -79,7 +79,7 @@ describe('campaign fan-in (pure)', () => {
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
-    campaignBuys(5, 'maker', T0 - DAY).forEach((o) => foldFirstBuy(state, o, cfg.campaign));
+    for (const o of campaignBuys(5, 'maker', T0 - DAY)) foldFirstBuy(state, o, cfg.campaign);
     // Today four (fewer than 3 x 5): not a campaign for this maker.
     const today = campaignBuys(4, 'maker').map((o) => ({ ...o, accountId: `today-${o.accountId}` }));
     expect(today.flatMap((o) => foldFirstBuy(state, o, cfg.campaign))).toEqual([]);

@@ -25,7 +25,7 @@ describe('keyguard replay', () => {
     for (const line of lines) expect(JSON.parse(line)).toHaveProperty('alertId');
     expect(lines.some((l) => JSON.parse(l).recommendation === 'revoke_key')).toBe(true);
     expect(second.stdout).toBe(first.stdout);
-    expect(first.stderr).toMatch(/events: \d+ \(order \d+, fill \d+, trade \d+, ticker \d+\)/);
+    expect(first.stderr).toMatch(/events: \d+ \(order \d+, fill \d+, trade \d+, ticker \d+, apikey \d+\)/);
     expect(first.stderr).toMatch(/events\/s/);
   });
 
