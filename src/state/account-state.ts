@@ -187,6 +187,9 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   const at = event.timestamp;
   const orderId = event.kind === 'order' ? event.id : event.order;
   const isNewOrder = !state.recent.includes(orderId);
+  // The first order or fill starts the account's activity, whether or not an apikey event (which
+  // may arrive before or after it, on its own topic) created the state.
+  if (state.recent.length === 0) state.act.f = state.act.l = at;
   touch(state.act, at);
   pushCapped(state.ev, eventId(event), cfg.state.evidenceEventIds);
   let key: Activity | undefined;
