@@ -58,6 +58,8 @@ export interface AccountState {
 export interface KeyMeta {
   /** Created at (the apikey event's `createdAt`, else its time). */
   c?: number;
+  /** When keyguard first heard of the key (its first apikey event). */
+  k?: number;
   /** Label: the third-party platform the key was made for (its leak cohort). */
   lb?: string;
   /** Client IPs seen, most recent last (capped). */
@@ -85,6 +87,7 @@ const MAX_KEY_IPS = 8;
 export function applyApiKeyEvent(state: AccountState, event: ApiKeyEvent): void {
   const meta = ((state.km ??= {})[event.apiKeyId] ??= {});
   if (event.action === 'created' || meta.c === undefined) meta.c = event.createdAt ?? event.timestamp;
+  meta.k = Math.min(meta.k ?? event.timestamp, event.timestamp);
   if (event.label !== undefined && event.label !== '') meta.lb = event.label;
 }
 
@@ -105,7 +108,8 @@ function noteWaking(
     return;
   }
   // Never seen trading: only telling when keyguard has known the account long enough to have seen it.
-  if (meta?.c === undefined || at - meta.c < cfg.oldKeyMs || at - state.act.f < cfg.minHistoryMs) return;
+  const knownSince = Math.min(state.act.f, meta?.k ?? Number.POSITIVE_INFINITY);
+  if (meta?.c === undefined || at - meta.c < cfg.oldKeyMs || at - knownSince < cfg.minHistoryMs) return;
   Object.assign(meta, { wokeAt: at, idle: at - meta.c, old: true });
 }
 
