@@ -13,6 +13,7 @@ import { round } from '../detectors/scale.js';
 import type { Alert } from '../events/schema.js';
 import { DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import type { KeyAnomaly } from './observation.js';
+import { addToWindow } from './time-window.js';
 
 type CohortConfig = DetectionConfig['campaign']['cohort'];
 
@@ -40,15 +41,7 @@ export function foldKeyAnomaly(
 ): Alert[] {
   if (state.recent.some((x) => x.alertId === a.alertId)) return [];
   state.newest = Math.max(state.newest, a.timestamp);
-  let i = state.recent.length;
-  while (i > 0 && state.recent[i - 1]!.timestamp > a.timestamp) i--;
-  state.recent.splice(i, 0, a);
-  const horizon = state.newest - cfg.windowMs;
-  while (
-    state.recent.length > 0 &&
-    (state.recent[0]!.timestamp < horizon || state.recent.length > MAX_RECENT)
-  )
-    state.recent.shift();
+  const horizon = addToWindow(state.recent, a, state.newest, cfg.windowMs, MAX_RECENT);
   if (state.breach && state.breach.last < horizon) delete state.breach;
 
   const keys = new Map<string, KeyAnomaly>();

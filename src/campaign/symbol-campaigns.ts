@@ -13,6 +13,7 @@ import { round, sig } from '../detectors/scale.js';
 import type { Alert } from '../events/schema.js';
 import { DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import type { FirstBuy } from './observation.js';
+import { addToWindow } from './time-window.js';
 
 type CampaignConfig = DetectionConfig['campaign'];
 
@@ -185,15 +186,7 @@ function campaignIdFor(exchange: string, symbol: string, link: string, firstFill
 export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: CampaignConfig): Alert[] {
   if (state.obs.some((x) => x.fillId === o.fillId)) return []; // already counted
   state.newest = Math.max(state.newest, o.timestamp);
-  let i = state.obs.length;
-  while (i > 0 && state.obs[i - 1]!.timestamp > o.timestamp) i--;
-  state.obs.splice(i, 0, o);
-  const horizon = state.newest - cfg.windowMs;
-  while (
-    state.obs.length > 0 &&
-    (state.obs[0]!.timestamp < horizon || state.obs.length > cfg.maxObservations)
-  )
-    state.obs.shift();
+  const horizon = addToWindow(state.obs, o, state.newest, cfg.windowMs, cfg.maxObservations);
   for (const [id, c] of Object.entries(state.campaigns)) {
     if (c.last >= horizon) continue;
     delete state.campaigns[id];
