@@ -36,16 +36,26 @@ export function keyContext(
   }
   if (meta.wokeAt !== undefined && meta.idle !== undefined && at - meta.wokeAt <= c.windowMs) {
     const days = round(meta.idle / DAY, 1);
-    if (meta.old) {
-      score = Math.max(score, c.oldKeyScore);
-      evidence.keyAgeDays = days;
-      reasons.push(`key created ${days} days ago, never seen trading before`);
-    } else {
-      const dormantDays = c.dormantMs / DAY;
-      score = Math.max(score, c.dormantScore * (0.75 + 0.25 * ramp(days, dormantDays, 4 * dormantDays)));
-      evidence.dormantDays = days;
-      reasons.push(`key idle for ${days} days before trading again`);
-    }
+    const dormantDays = c.dormantMs / DAY;
+    score = Math.max(score, c.dormantScore * (0.75 + 0.25 * ramp(days, dormantDays, 4 * dormantDays)));
+    evidence.dormantDays = days;
+    reasons.push(`key idle for ${days} days before trading again`);
+  }
+  // Created long ago, first seen trading recently, although keyguard knew the account (or the key)
+  // long enough before to have seen it trade.
+  const firstTrade = account.keys[keyId]?.f;
+  const knownSince = Math.min(account.act.f, meta.k ?? Number.POSITIVE_INFINITY);
+  if (
+    firstTrade !== undefined &&
+    meta.c !== undefined &&
+    at - firstTrade <= c.windowMs &&
+    firstTrade - meta.c >= c.oldKeyMs &&
+    firstTrade - knownSince >= c.minHistoryMs
+  ) {
+    const age = round((firstTrade - meta.c) / DAY, 1);
+    score = Math.max(score, c.oldKeyScore);
+    evidence.keyAgeDays = age;
+    reasons.push(`key created ${age} days ago, never seen trading before`);
   }
   if (score === 0) return undefined;
   return {

@@ -67,13 +67,9 @@ export interface KeyMeta {
   /** The latest client IP and when the key first used it, if it had used other IPs before. */
   ip?: string;
   newIpAt?: number;
-  /**
-   * When the key started trading again after `dormantMs` idle (`idle` = how long), or, for a key
-   * created long ago that keyguard never saw trade, its first trade (`idle` = its age, `old`).
-   */
+  /** When the key started trading again after `dormantMs` idle, and how long it had been idle. */
   wokeAt?: number;
   idle?: number;
-  old?: boolean;
 }
 
 export function newActivity(at: number): Activity {
@@ -91,7 +87,10 @@ export function applyApiKeyEvent(state: AccountState, event: ApiKeyEvent): void 
   if (event.label !== undefined && event.label !== '') meta.lb = event.label;
 }
 
-/** Marks a key that trades again after a long idle spell, or for the first time long after its creation. */
+/**
+ * Marks a key that trades again after a long idle spell (account events only, so the same in any
+ * interleaving with apikey events; the old-key signal is derived when scoring).
+ */
 function noteWaking(
   state: AccountState,
   apiKeyId: string,
@@ -99,18 +98,8 @@ function noteWaking(
   at: number,
   cfg: DetectionConfig['keyContext'],
 ): void {
-  const meta = state.km?.[apiKeyId];
-  if (lastBefore !== undefined) {
-    if (at - lastBefore < cfg.dormantMs) return;
-    const m = ((state.km ??= {})[apiKeyId] ??= {});
-    Object.assign(m, { wokeAt: at, idle: at - lastBefore });
-    delete m.old;
-    return;
-  }
-  // Never seen trading: only telling when keyguard has known the account long enough to have seen it.
-  const knownSince = Math.min(state.act.f, meta?.k ?? Number.POSITIVE_INFINITY);
-  if (meta?.c === undefined || at - meta.c < cfg.oldKeyMs || at - knownSince < cfg.minHistoryMs) return;
-  Object.assign(meta, { wokeAt: at, idle: at - meta.c, old: true });
+  if (lastBefore === undefined || at - lastBefore < cfg.dormantMs) return;
+  Object.assign(((state.km ??= {})[apiKeyId] ??= {}), { wokeAt: at, idle: at - lastBefore });
 }
 
 /** Folds an order's client IP into its key's context: an IP the key never used before is marked. */
