@@ -7,13 +7,14 @@
  * refused if stale) → commit the offsets. A failure pauses the partition and retries; a crash
  * anywhere redoes the batch with the same alert ids.
  */
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import type { Alert } from '../events/schema.js';
+import { AckedProducer } from '../kafka/acked-producer.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import { restartAfterFatalCrash } from '../worker/consumer-recovery.js';
@@ -34,14 +35,18 @@ export interface CampaignAggregatorDeps {
 
 export class CampaignAggregator {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly producer: AckedProducer;
   private readonly engine: CampaignEngine;
   private running = false;
   readonly stats = { batches: 0, observations: 0, alerts: 0, deadLetters: 0, retries: 0 };
 
   constructor(private readonly deps: CampaignAggregatorDeps) {
     const { kafka, env } = deps;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer = new AckedProducer(
+      kafka,
+      env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
+      deps.log.child({ module: 'producer' }),
+    );
     this.consumer = kafka.consumer({
       groupId: `${env.KEYGUARD_GROUP_ID}-campaigns`,
       sessionTimeout: env.KEYGUARD_SESSION_TIMEOUT_MS,
@@ -153,13 +158,12 @@ export class CampaignAggregator {
       const recommendations = outcome.alerts
         .filter((a) => RECOMMENDATION_LEVEL[a.recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
         .map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
-      const topics = [
+      const publication = this.producer.publication([
         { topic: env.KEYGUARD_TOPIC_ALERTS, messages: alerts },
         { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS, messages: recommendations },
         { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
-      ].filter((t) => t.messages.length > 0);
-      if (topics.length > 0)
-        await retry('publish', () => this.producer.sendBatch({ topicMessages: topics, acks: -1 }));
+      ]);
+      await retry('publish', () => publication.attempt());
       await retry('save groups', () => this.engine.commit(outcome));
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
       await retry('commit offsets', () =>

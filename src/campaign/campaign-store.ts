@@ -6,7 +6,7 @@
  */
 import { isNewer } from '../state/baseline-store.js';
 import { campaignGroupKey } from '../state/keys.js';
-import { redisConnection } from '../state/redis-connection.js';
+import { type RedisErrorListener, redisConnection } from '../state/redis-connection.js';
 import { StateHashes } from '../state/state-hashes.js';
 import type { CohortState } from './leak-cohort.js';
 import type { SymbolCampaignState } from './symbol-campaigns.js';
@@ -64,8 +64,9 @@ export class RedisCampaignStore implements CampaignStore {
     private readonly keyPrefix: string,
     ttlSeconds: number,
     onRoundTrip?: (operation: 'load' | 'save', seconds: number, ok: boolean) => void,
+    onConnectionError?: RedisErrorListener,
   ) {
-    this.hashes = new StateHashes(redisConnection(url), ttlSeconds, onRoundTrip);
+    this.hashes = new StateHashes(redisConnection(url, onConnectionError), ttlSeconds, onRoundTrip);
   }
 
   async loadGroups(groups: readonly string[]): Promise<Map<string, StoredGroup>> {

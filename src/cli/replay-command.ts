@@ -17,6 +17,7 @@ import {
 } from '../replay/replay.js';
 import type { BaselineStore } from '../state/baseline-store.js';
 import { MemoryBaselineStore } from '../state/memory-store.js';
+import type { RedisErrorListener } from '../state/redis-connection.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
 
 export const REPLAY_USAGE = `keyguard replay [FILE…] [options]
@@ -42,9 +43,19 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
 }
 
 /** Opens the store the options ask for (memory by default). */
-export function openStore(cfg: DetectionConfig, redisUrl: string | undefined, prefix: string): BaselineStore {
+export function openStore(
+  cfg: DetectionConfig,
+  redisUrl: string | undefined,
+  prefix: string,
+  onConnectionError?: RedisErrorListener,
+): BaselineStore {
   if (!redisUrl) return new MemoryBaselineStore(cfg.state.ttlSeconds * 1000);
-  return new RedisBaselineStore({ url: redisUrl, keyPrefix: prefix, ttlSeconds: cfg.state.ttlSeconds });
+  return new RedisBaselineStore({
+    url: redisUrl,
+    keyPrefix: prefix,
+    ttlSeconds: cfg.state.ttlSeconds,
+    ...(onConnectionError ? { onConnectionError } : {}),
+  });
 }
 
 /** Campaign groups live where the baselines do; kept as long as the longest baseline. */
@@ -52,9 +63,10 @@ export function openCampaignStore(
   cfg: DetectionConfig,
   redisUrl: string | undefined,
   prefix: string,
+  onConnectionError?: RedisErrorListener,
 ): CampaignStore {
   if (!redisUrl) return new MemoryCampaignStore();
-  return new RedisCampaignStore(redisUrl, prefix, campaignTtlSeconds(cfg));
+  return new RedisCampaignStore(redisUrl, prefix, campaignTtlSeconds(cfg), undefined, onConnectionError);
 }
 
 export function campaignTtlSeconds(cfg: DetectionConfig): number {
@@ -83,10 +95,12 @@ export async function replayCommand(
   for (const file of positionals) if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
   const cfg = loadConfig(values.config);
   const prefix = values['redis-prefix'] ?? `kg:replay:${Date.now()}:`;
-  const store = openStore(cfg, values.redis, prefix);
+  const onConnectionError = (err: Error) =>
+    log.warn({ err: err.message, module: 'redis' }, 'redis connection error');
+  const store = openStore(cfg, values.redis, prefix, onConnectionError);
   if (values.redis) log.info({ prefix }, 'replay keeps baselines in Redis');
   const engine = new DetectionEngine(cfg, store, new MarketState(cfg));
-  const campaignStore = openCampaignStore(cfg, values.redis, prefix);
+  const campaignStore = openCampaignStore(cfg, values.redis, prefix, onConnectionError);
   const inputs: ReplayInput[] =
     positionals.length > 0
       ? positionals.map((f) => ({ name: f, stream: createReadStream(f) }))

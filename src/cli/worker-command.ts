@@ -18,6 +18,12 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
   }
   const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);
   const metrics = new WorkerMetrics();
+  const redisLog = log.child({ module: 'redis' });
+  // Both Redis clients report connection errors through pino and the errors counter.
+  const onConnectionError = (err: Error) => {
+    metrics.redisErrors.inc({ operation: 'connection' });
+    redisLog.warn({ err: err.message }, 'redis connection error');
+  };
   const store = new RedisBaselineStore({
     url: env.REDIS_URL,
     keyPrefix: env.KEYGUARD_REDIS_PREFIX,
@@ -26,8 +32,8 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
       metrics.redisRoundTrip.observe({ operation }, seconds);
       if (!ok) metrics.redisErrors.inc({ operation });
     },
+    onConnectionError,
   });
-  store.redis.on('error', (err) => log.warn({ err: err.message, module: 'redis' }, 'redis connection error'));
   const worker = new Worker({ kafka, env, cfg, store, metrics, log: log.child({ module: 'worker' }) });
   // The campaign aggregator: a second consumer group in the same process, on the re-keyed observations.
   const campaignStore = new RedisCampaignStore(
@@ -38,6 +44,7 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
       metrics.redisRoundTrip.observe({ operation: `campaign ${operation}` }, seconds);
       if (!ok) metrics.redisErrors.inc({ operation: `campaign ${operation}` });
     },
+    onConnectionError,
   );
   const campaigns = cfg.campaign.enabled
     ? new CampaignAggregator({

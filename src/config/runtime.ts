@@ -34,6 +34,10 @@ export const runtimeEnvSchema = z.object({
   KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS: z.string().min(1).default('keyguard.campaign-observations'),
   KEYGUARD_INPUT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
   KEYGUARD_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30000),
+  /** Largest send to Kafka: keep it under the broker's (and topic's) message.max.bytes, 1 MiB by default. */
+  KEYGUARD_PRODUCER_MAX_BATCH_BYTES: z.coerce.number().int().min(16_384).default(524_288),
+  /** A partition paused (retrying a failure) for longer than this makes /readyz answer 503. */
+  KEYGUARD_MAX_PAUSED_MS: z.coerce.number().int().min(1000).default(120_000),
   KEYGUARD_MARKET_LOOKBACK_MS: z.coerce.number().int().min(0).default(7_200_000),
   KEYGUARD_MARKET_WAIT_MS: z.coerce.number().int().min(0).default(2000),
   KEYGUARD_MARKET_FEED_CONFIG: z.string().min(1).optional(),

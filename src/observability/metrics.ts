@@ -100,7 +100,7 @@ export class WorkerMetrics {
 
   readonly redisErrors = new Counter({
     name: 'keyguard_redis_errors_total',
-    help: 'Failed Redis round trips, by operation',
+    help: 'Failed Redis round trips, by operation, and connection errors (operation="connection")',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
@@ -159,7 +159,7 @@ export class WorkerMetrics {
     )) {
       this.deadLetters.inc({ code }, 0);
     }
-    for (const operation of ['load', 'save']) this.redisErrors.inc({ operation }, 0);
+    for (const operation of ['load', 'save', 'connection']) this.redisErrors.inc({ operation }, 0);
     for (const stage of RETRY_STAGES) this.retries.inc({ stage }, 0);
   }
 }

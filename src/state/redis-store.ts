@@ -4,7 +4,7 @@ import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './
 import { accountKey } from './baseline-store.js';
 import type { ScriptCommands } from './commands/index.js';
 import { accountStateKey } from './keys.js';
-import { redisConnection } from './redis-connection.js';
+import { type RedisErrorListener, redisConnection } from './redis-connection.js';
 import { StateHashes } from './state-hashes.js';
 
 export interface RedisStoreOptions {
@@ -13,6 +13,8 @@ export interface RedisStoreOptions {
   ttlSeconds: number;
   /** Instrumentation: called after every round trip (metrics hang off this, not off the store). */
   onRoundTrip?: (operation: 'load' | 'save', seconds: number, ok: boolean) => void;
+  /** Connection errors (the client reconnects by itself; commands meanwhile fail and are retried). */
+  onConnectionError?: RedisErrorListener;
 }
 
 /** Baselines in Redis: one state hash per account (see StateHashes: two round trips per batch). */
@@ -22,7 +24,7 @@ export class RedisBaselineStore implements BaselineStore {
   private readonly hashes: StateHashes;
 
   constructor(private readonly opts: RedisStoreOptions) {
-    this.redis = redisConnection(opts.url);
+    this.redis = redisConnection(opts.url, opts.onConnectionError);
     this.hashes = new StateHashes(this.redis, opts.ttlSeconds, opts.onRoundTrip);
   }
 

@@ -70,7 +70,9 @@ export class StateHashes {
     try {
       const results = await pipeline.exec();
       if (!results) throw new Error('pipeline returned nothing');
-      this.onRoundTrip?.(what, (performance.now() - started) / 1000, true);
+      // A pipeline sent while the connection is down "succeeds" with an error per command.
+      const ok = results.every(([err]) => !err);
+      this.onRoundTrip?.(what, (performance.now() - started) / 1000, ok);
       return results;
     } catch (err) {
       this.onRoundTrip?.(what, (performance.now() - started) / 1000, false);

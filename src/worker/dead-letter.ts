@@ -1,11 +1,17 @@
 /**
- * Dead-letter records: what could not be processed, why, where it came from, and its original
- * bytes, so nothing is dropped silently and a fixed worker can replay it.
+ * Dead-letter records: what could not be processed, why, where it came from, and the start of its
+ * original bytes with their size and hash, so nothing is dropped silently, the original can be
+ * found again at its source offset, and a fixed worker can replay it.
  */
+import { createHash } from 'node:crypto';
 import type { Message } from 'kafkajs';
 
-/** Originals larger than this are cut (and marked) so the record stays under the broker's limit. */
-export const DEAD_LETTER_MAX_ORIGINAL = 512 * 1024;
+/**
+ * At most this much of the original travels in the dead letter (base64, so ~11 KB of record): a
+ * poison record may be as large as the broker allows, and ten of them in one batch must not make a
+ * publish the broker refuses. The rest stays at the source offset (`source`), named by its hash.
+ */
+export const DEAD_LETTER_MAX_ORIGINAL = 8 * 1024;
 
 export interface DeadLetterSource {
   topic: string;
@@ -22,6 +28,8 @@ export interface DeadLetter {
   /** The original value, base64 (it may not be text). */
   originalBase64: string;
   originalBytes: number;
+  /** SHA-256 of the original bytes as they were (before redaction), hex. */
+  originalSha256: string;
   truncated: boolean;
   /** Secret-looking fields of a JSON original were replaced by "[redacted]". */
   redacted: boolean;
@@ -29,6 +37,9 @@ export interface DeadLetter {
 }
 
 const SECRET_KEY = /secret|passphrase|password|signature|token|authorization|private.?key/i;
+/** A secret-looking JSON member in text that does not parse: `"apiSecret" : "…"` (value cut or not). */
+const SECRET_PAIR =
+  /("[^"]*(?:secret|passphrase|password|signature|token|authorization|private.?key)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"?/gi;
 
 function redactValue(value: unknown): { value: unknown; changed: boolean } {
   if (Array.isArray(value)) {
@@ -61,10 +72,13 @@ function redactValue(value: unknown): { value: unknown; changed: boolean } {
 /** A JSON original keeps its shape with secret-looking fields redacted; other bytes stay as they are. */
 export function redactOriginal(bytes: Buffer): { bytes: Buffer; redacted: boolean } {
   let parsed: unknown;
+  const text = bytes.toString('utf8');
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
-    return { bytes, redacted: false };
+    // Not JSON (or cut short): still blank the values of secret-looking "key": "value" pairs.
+    const scrubbed = text.replace(SECRET_PAIR, (_m, k: string) => `${k}"[redacted]"`);
+    return scrubbed === text ? { bytes, redacted: false } : { bytes: Buffer.from(scrubbed), redacted: true };
   }
   const r = redactValue(parsed);
   return r.changed
@@ -79,21 +93,23 @@ export function deadLetterMessage(
   key: Buffer | null | undefined,
   original: Buffer | null | undefined,
 ): Message {
-  const { bytes, redacted } = redactOriginal(original ?? Buffer.alloc(0));
+  const raw = original ?? Buffer.alloc(0);
+  const { bytes, redacted } = redactOriginal(raw);
   const kept = bytes.subarray(0, DEAD_LETTER_MAX_ORIGINAL);
   const record: DeadLetter = {
     code,
     reason,
     source,
-    ...(key ? { key: key.toString('utf8') } : {}),
+    ...(key ? { key: key.subarray(0, 1024).toString('utf8') } : {}),
     originalBase64: kept.toString('base64'),
-    originalBytes: bytes.length,
+    originalBytes: raw.length,
+    originalSha256: createHash('sha256').update(raw).digest('hex'),
     truncated: kept.length < bytes.length,
     redacted,
     at: new Date().toISOString(),
   };
   return {
-    key: key ?? null,
+    key: key ? key.subarray(0, 1024) : null,
     value: JSON.stringify(record),
     headers: {
       'keyguard-error-code': code,

@@ -8,7 +8,7 @@
  * position) → commit the offsets. Any failure on the way pauses the partition and retries with
  * backoff; nothing is skipped, and a crash anywhere redoes the work with the same alert ids.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { groupKeyOf } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
@@ -17,6 +17,7 @@ import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { type Alert, isMarketEvent } from '../events/schema.js';
+import { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
@@ -61,14 +62,14 @@ export interface WorkerStats {
 
 export class Worker {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly producer: AckedProducer;
   private readonly market: MarketState;
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
   private running = false;
   private joined = false;
-  private producerConnected = false;
-  private readonly paused = new Set<number>();
+  /** Paused partition numbers (a failure being retried), and since when. */
+  private readonly paused = new Map<number, number>();
   /**
    * Per topic-partition: the next offset to process, as committed (or, before the first commit,
    * the first offset fetched). Records are resolved (fetching moves on) before they are processed,
@@ -94,7 +95,11 @@ export class Worker {
 
   constructor(private readonly deps: WorkerDeps) {
     const { kafka, env, cfg } = deps;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer = new AckedProducer(
+      kafka,
+      env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
+      deps.log.child({ module: 'producer' }),
+    );
     this.consumer = kafka.consumer({
       groupId: env.KEYGUARD_GROUP_ID,
       sessionTimeout: env.KEYGUARD_SESSION_TIMEOUT_MS,
@@ -115,7 +120,7 @@ export class Worker {
       },
       (messages) => {
         this.observe([], messages, new Map(), 0, 0, false);
-        return this.publishOnce([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]);
+        return this.producer.publish([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]);
       },
       deps.log.child({ module: 'market-feed' }),
       (topic, kind) => deps.metrics?.eventsConsumed.inc({ topic, kind }),
@@ -161,7 +166,6 @@ export class Worker {
   async start(): Promise<void> {
     await this.ensureTopics();
     await this.producer.connect();
-    this.producerConnected = true;
     await this.feed.start();
     this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
@@ -195,16 +199,31 @@ export class Worker {
     });
   }
 
-  /** Ready when the producer is connected, the group joined, and the baseline store answers. */
-  async readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
+  /**
+   * Ready when the producer is connected, the group joined, the baseline store answers, and no
+   * partition has been paused (retrying a failure) for longer than KEYGUARD_MAX_PAUSED_MS: a
+   * worker stuck on a partition must not look healthy while its lag grows.
+   */
+  async readiness(now = Date.now()): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
     const store = this.deps.store as BaselineStore & { ping?: () => Promise<boolean> };
     const storeOk = store.ping ? await store.ping() : true;
-    const detail = {
-      kafkaProducer: this.producerConnected,
+    const stuck = [...this.paused]
+      .filter(([, since]) => now - since > this.deps.env.KEYGUARD_MAX_PAUSED_MS)
+      .map(([partition, since]) => ({ partition, pausedForMs: now - since }));
+    const detail: Record<string, unknown> = {
+      kafkaProducer: this.producer.connected,
       consumerGroupJoined: this.joined,
       store: storeOk,
+      pausedPartitions: this.paused.size,
     };
-    return { ready: this.running && this.producerConnected && this.joined && storeOk, detail };
+    if (stuck.length > 0) {
+      detail.stuckPartitions = stuck;
+      detail.reason = `partition(s) ${stuck.map((s) => s.partition).join(', ')} paused for over ${this.deps.env.KEYGUARD_MAX_PAUSED_MS} ms retrying a failure (see the log's "retrying after a failure" lines)`;
+    }
+    return {
+      ready: this.running && this.producer.connected && this.joined && storeOk && stuck.length === 0,
+      detail,
+    };
   }
 
   /** Finishes the batch in flight, commits it, and leaves the group. */
@@ -213,11 +232,6 @@ export class Worker {
     await this.consumer.disconnect();
     await this.feed.stop();
     await this.producer.disconnect();
-  }
-
-  private async publishOnce(topicMessages: Array<{ topic: string; messages: Message[] }>): Promise<void> {
-    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
-    if (nonEmpty.length > 0) await this.producer.sendBatch({ topicMessages: nonEmpty, acks: -1 });
   }
 
   /** A fetched batch joins its partition's merge buffer; whatever is in event-time order goes on. */
@@ -363,14 +377,14 @@ export class Worker {
         key: groupKeyOf(o),
         value: JSON.stringify(o),
       }));
-      await retry('publish', () =>
-        this.publishOnce([
-          { topic: env.KEYGUARD_TOPIC_ALERTS, messages: alerts },
-          { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS, messages: recommendations },
-          { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
-          { topic: env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS, messages: observations },
-        ]),
-      );
+      // In sends under the broker's size limit; a retry resumes after the sends already acked.
+      const publication = this.producer.publication([
+        { topic: env.KEYGUARD_TOPIC_ALERTS, messages: alerts },
+        { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS, messages: recommendations },
+        { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
+        { topic: env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS, messages: observations },
+      ]);
+      await retry('publish', () => publication.attempt());
       this.deps.metrics?.campaignObservations.inc(observations.length);
       await retry('save baselines', () => this.engine.commit(outcome));
       const next = new Map<string, bigint>();
@@ -463,7 +477,7 @@ export class Worker {
   }
 
   private pausePartition(partition: number): void {
-    this.paused.add(partition);
+    if (!this.paused.has(partition)) this.paused.set(partition, Date.now());
     this.deps.metrics?.pausedPartitions.set(this.paused.size);
     this.consumer.pause(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
   }

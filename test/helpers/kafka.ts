@@ -89,7 +89,8 @@ export async function produceInOrder(
   events: readonly InputEvent[],
   chunk = 1000,
 ) {
-  const producer = kafka.producer();
+  // Idempotent: a retried send on a busy machine must not duplicate records (offsets shift otherwise).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < events.length; i += chunk) {
     const topicMessages = [...routed(env, events.slice(i, i + chunk))].map(([topic, messages]) => ({
@@ -106,7 +107,7 @@ export async function produce(
   topicMessages: Map<string, Message[]>,
   chunk = 2000,
 ): Promise<void> {
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (const [topic, messages] of topicMessages) {
     for (let i = 0; i < messages.length; i += chunk) {

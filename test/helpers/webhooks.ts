@@ -52,7 +52,7 @@ export async function publishRecommendations(
   topic: string,
   recs: readonly Alert[],
 ): Promise<void> {
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   await producer.send({
     topic,

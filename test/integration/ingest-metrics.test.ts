@@ -34,7 +34,7 @@ describe('market feed and collector metrics', () => {
     const env = testEnv(brokers, inject('redisUrl'));
     const kafka = kafkaClient(brokers);
     await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET, env.KEYGUARD_TOPIC_FILLS], 3);
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     cleanup.push(() => producer.disconnect());
     const send = (topic: string) => async (events: Array<MarketEvent | AccountEvent>) => {

@@ -229,7 +229,7 @@ describe('webhook dispatcher', () => {
     const r = await receiver(secret);
     const d = await dispatcher(env, { endpoints: [endpoint('platform', r, secret)] });
     const [a, b] = [recommendation(), recommendation()];
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({
       topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS,

@@ -100,6 +100,15 @@ function started(env: RuntimeEnv): WorkerProcess {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `condition` until it holds; fails the test naming `what` after `timeoutMs`. */
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await pause(100);
+  }
+}
+
 describe('worker faults (real Kafka and Redis, workers as processes)', () => {
   let baseline: Awaited<ReturnType<typeof run>>;
 
@@ -151,10 +160,13 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       const result = await run(redis.url, async (env, send) => {
         const w = started(env);
         await send(events.slice(0, third));
-        await pause(1000);
+        // Conditions, not sleeps: Redis goes once the worker has done some work, and comes back
+        // once the worker has met the outage (a busy machine may take seconds for either).
+        const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
+        await waitFor(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
         await redis.kill();
         await send(events.slice(third, 2 * third));
-        await pause(3000);
+        await waitFor(async () => /retrying after a failure/.test(w.output), 60_000, 'a retry');
         await redis.start();
         await send(events.slice(2 * third));
         return [w];

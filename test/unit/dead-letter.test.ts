@@ -1,5 +1,11 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type DeadLetter, deadLetterMessage } from '../../src/worker/dead-letter.js';
+import { messageBytes } from '../../src/kafka/acked-producer.js';
+import {
+  DEAD_LETTER_MAX_ORIGINAL,
+  type DeadLetter,
+  deadLetterMessage,
+} from '../../src/worker/dead-letter.js';
 
 const source = { topic: 't', partition: 0, offset: '7' };
 
@@ -43,12 +49,26 @@ describe('dead letters', () => {
     expect(d.redacted).toBe(true);
   });
 
-  it('cut an original too large for the broker and say so', () => {
-    const big = Buffer.alloc(600 * 1024, 'a');
-    const d = JSON.parse(
-      String(deadLetterMessage('KG_ERR_EVENT_TOO_LARGE', 'big', source, null, big).value),
-    ) as DeadLetter;
+  it('carry a bounded prefix of a large original, with its size and hash', () => {
+    const big = Buffer.alloc(1024 * 1024, 'a');
+    const m = deadLetterMessage('KG_ERR_EVENT_TOO_LARGE', 'big', source, Buffer.alloc(5000, 'k'), big);
+    const d = JSON.parse(String(m.value)) as DeadLetter;
     expect(d.truncated).toBe(true);
     expect(d.originalBytes).toBe(big.length);
+    expect(Buffer.from(d.originalBase64, 'base64').length).toBe(DEAD_LETTER_MAX_ORIGINAL);
+    expect(d.originalSha256).toBe(createHash('sha256').update(big).digest('hex'));
+    // The whole record stays small whatever the original's size (ten fit well under 1 MiB).
+    expect(messageBytes(m)).toBeLessThan(16 * 1024);
+  });
+
+  it('blank secret-looking values in an original that is not JSON (or was cut)', () => {
+    const text = `{"kind":"fill","apiSecret":"S3CR3T","note":"${'x'.repeat(100)}`;
+    const d = JSON.parse(
+      String(deadLetterMessage('KG_ERR_EVENT_NOT_JSON', 'cut', source, null, Buffer.from(text)).value),
+    ) as DeadLetter;
+    const kept = Buffer.from(d.originalBase64, 'base64').toString();
+    expect(kept).not.toContain('S3CR3T');
+    expect(kept).toContain('"apiSecret":"[redacted]"');
+    expect(d.redacted).toBe(true);
   });
 });
