@@ -55,6 +55,7 @@ for (const run of [1, 2]) {
     reorderMs: 60_000,
     onAlert: jsonlAlertWriter(sink),
     onRejected: () => {},
+    maxFutureSkewMs: cfg.events.maxFutureSkewMs,
   });
   console.log(
     `replay (embedded store, run ${run}): ${summary.events} events in ${summary.seconds.toFixed(2)} s = ${summary.eventsPerSecond} events/s, ${summary.alerts} alerts`,
@@ -74,6 +75,7 @@ if (!args['skip-redis']) {
     reorderMs: 60_000,
     onAlert: jsonlAlertWriter(sink),
     onRejected: () => {},
+    maxFutureSkewMs: cfg.events.maxFutureSkewMs,
   });
   const keys = await store.redis.keys('bench:acct:*');
   const sizes: number[] = [];

@@ -112,6 +112,7 @@ export async function replayCommand(
       reorderMs: positiveInt('reorder-ms', values['reorder-ms'], 60_000),
       onAlert: jsonlAlertWriter(out),
       onRejected: (r) => stderr.write(`${r.source}:${r.line}: ${r.code}: ${r.reason}\n`),
+      maxFutureSkewMs: cfg.events.maxFutureSkewMs,
       ...(cfg.campaign.enabled ? { campaigns: new CampaignEngine(cfg.campaign, campaignStore) } : {}),
     });
     stderr.write(`${formatSummary(summary)}\n`);

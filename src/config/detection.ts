@@ -125,6 +125,8 @@ export const detectionConfigSchema = z
         recommendation: z.enum(['review', 'revoke_key']),
       }),
     }),
+    /** Input sanity: how far ahead of the clock an event may be dated (else dead-lettered). */
+    events: z.object({ maxFutureSkewMs: ms }),
     state: z.object({
       ttlSeconds: z.number().int().positive(),
       recentOrderIds: z.number().int().min(1).max(256),

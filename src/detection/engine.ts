@@ -14,6 +14,7 @@ import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { ErrorCodes } from '../errors.js';
+import { marketFirstAtEqualTime } from '../events/event-order.js';
 import {
   type AccountEvent,
   type Alert,
@@ -167,8 +168,10 @@ export class DetectionEngine {
     const alerts: Alert[] = [];
     const failures: EventFailure[] = [];
     let observations = 0;
-    for (let i = 0; i < events.length; i += batchSize) {
-      const batch = events.slice(i, i + batchSize).map((event, j) => ({ seq: firstSeq + i + j, event }));
+    const ordered = marketFirstAtEqualTime(events);
+    for (let i = 0; i < ordered.length; i += batchSize) {
+      const slice = ordered.slice(i, i + batchSize);
+      const batch = slice.map((event, j) => ({ seq: firstSeq + i + j, event }));
       const outcome = await this.evaluate(batch);
       alerts.push(...outcome.alerts);
       failures.push(...outcome.failures);
@@ -180,8 +183,14 @@ export class DetectionEngine {
         await campaigns.commit(found);
       }
       await this.commit(outcome);
+      this.advanceWatermark(slice[slice.length - 1]!.timestamp);
     }
     return { alerts, failures, observations };
+  }
+
+  /** Tells the store how far the stream has been processed (stores that expire on event time use it). */
+  advanceWatermark(eventTime: number): void {
+    this.store.advanceTo?.(eventTime);
   }
 
   /** Persists the baselines of an evaluated batch; call after its alerts are delivered. */

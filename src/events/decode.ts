@@ -28,8 +28,35 @@ export function validateEvent(value: unknown): DecodeResult {
   return { ok: true, event: parsed.data };
 }
 
+/**
+ * How far ahead of the clock an event may be dated. No real event is from the future: an order
+ * dated in the year 3000 would hold its account's windows (and a replay's reordering and expiry) on
+ * that time. The clock is the wall clock, also in a replay (a recorded stream lies in the past), so a
+ * replay and the worker refuse the same events. A small skew allows for producers' clocks.
+ */
+export interface EventClock {
+  now: number;
+  maxFutureSkewMs: number;
+}
+
+function isoOrNumber(t: number): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+}
+
+/** Refuses an event dated more than the allowed skew ahead of the clock. */
+export function checkEventTime(event: InputEvent, clock: EventClock): DecodeResult {
+  const ahead = event.timestamp - clock.now;
+  if (ahead <= clock.maxFutureSkewMs) return { ok: true, event };
+  return {
+    ok: false,
+    code: ErrorCodes.EVENT_TIME_AHEAD,
+    reason: `timestamp: ${isoOrNumber(event.timestamp)} is ${Math.round(ahead / 1000)} s ahead of the clock (${isoOrNumber(clock.now)}; at most ${clock.maxFutureSkewMs} ms allowed)`,
+  };
+}
+
 /** Decodes one serialized event (a Kafka message value or a JSONL line). Never throws. */
-export function decodeEvent(text: string): DecodeResult {
+export function decodeEvent(text: string, clock?: EventClock): DecodeResult {
   if (text.length > MAX_EVENT_BYTES) {
     return {
       ok: false,
@@ -43,7 +70,8 @@ export function decodeEvent(text: string): DecodeResult {
   } catch (err) {
     return { ok: false, code: ErrorCodes.EVENT_NOT_JSON, reason: `not JSON: ${(err as Error).message}` };
   }
-  return validateEvent(value);
+  const decoded = validateEvent(value);
+  return decoded.ok && clock ? checkEventTime(decoded.event, clock) : decoded;
 }
 
 /** A stable identifier for any input event (tickers and key events have no id of their own). */

@@ -6,13 +6,31 @@
 import { z } from 'zod';
 
 const timestamp = z.number().int().nonnegative().finite();
-const symbol = z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected a ccxt unified symbol BASE/QUOTE');
+/**
+ * Identifiers (exchange, account, key, order, trade ids, client IPs, symbols): 1–256 visible
+ * characters of any script — letters, marks, digits, punctuation, symbols. No spaces, control,
+ * format (zero-width joiners and the like), private-use or unassigned characters: an id must not
+ * look like another account's id while being a different string.
+ */
+export const ID_CHARACTERS = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]+$/u;
+const ID_MESSAGE = 'expected 1–256 visible characters (no spaces, control or invisible characters)';
+const identifier = z.string().min(1).max(256).regex(ID_CHARACTERS, ID_MESSAGE);
+const symbol = z
+  .string()
+  .max(256)
+  .regex(/^[^/\s]+\/[^/\s]+$/, 'expected a ccxt unified symbol BASE/QUOTE')
+  .regex(ID_CHARACTERS, ID_MESSAGE);
+/** Free text shown to people (key labels): visible characters and plain spaces. */
+const label = z
+  .string()
+  .max(256)
+  .regex(/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u, 'expected visible characters and spaces only');
 const nonEmpty = z.string().min(1);
 const positive = z.number().positive().finite();
 const side = z.enum(['buy', 'sell']);
 
 const base = {
-  exchange: nonEmpty,
+  exchange: identifier,
   timestamp,
   symbol,
 };
@@ -20,37 +38,37 @@ const base = {
 export const orderEventSchema = z.object({
   kind: z.literal('order'),
   ...base,
-  id: nonEmpty,
-  accountId: nonEmpty,
-  apiKeyId: nonEmpty.optional(),
+  id: identifier,
+  accountId: identifier,
+  apiKeyId: identifier.optional(),
   type: nonEmpty,
   side,
   price: positive.optional(),
   amount: positive,
   status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired']),
   filled: z.number().nonnegative().finite().optional(),
-  clientIp: nonEmpty.optional(),
+  clientIp: identifier.optional(),
 });
 
 export const fillEventSchema = z.object({
   kind: z.literal('fill'),
   ...base,
-  id: nonEmpty,
-  order: nonEmpty,
-  accountId: nonEmpty,
-  apiKeyId: nonEmpty.optional(),
+  id: identifier,
+  order: identifier,
+  accountId: identifier,
+  apiKeyId: identifier.optional(),
   side,
   price: positive,
   amount: positive,
   cost: z.number().nonnegative().finite().optional(),
   takerOrMaker: z.enum(['taker', 'maker']).optional(),
-  counterpartyAccountId: nonEmpty.optional(),
+  counterpartyAccountId: identifier.optional(),
 });
 
 export const tradeEventSchema = z.object({
   kind: z.literal('trade'),
   ...base,
-  id: nonEmpty,
+  id: identifier,
   price: positive,
   amount: positive,
   side: side.optional(),
@@ -69,15 +87,15 @@ export const tickerEventSchema = z.object({
 
 export const apiKeyEventSchema = z.object({
   kind: z.literal('apikey'),
-  exchange: nonEmpty,
+  exchange: identifier,
   timestamp,
   symbol: symbol.optional(),
-  accountId: nonEmpty,
-  apiKeyId: nonEmpty,
+  accountId: identifier,
+  apiKeyId: identifier,
   action: z.enum(['created', 'revoked', 'permissions_changed']),
   createdAt: timestamp.optional(),
   permissions: z.array(z.string()).optional(),
-  label: z.string().optional(),
+  label: label.optional(),
 });
 
 export const inputEventSchema = z.discriminatedUnion('kind', [

@@ -1,17 +1,27 @@
+type Node<T> = { t: number; r: number; n: number; item: T };
+
 /**
  * Puts a nearly ordered stream back into event-time order: holds events until the newest timestamp
- * seen is `slackMs` past them (a watermark), then releases them oldest first (ties in arrival
- * order). An event older than what was already released goes straight out: it is late, and the
- * detectors handle out-of-order time themselves.
+ * seen is `slackMs` past them (a watermark), then releases them oldest first; at equal time by
+ * `rank` (lower first), then in arrival order. An event older than what was already released goes
+ * straight out: it is late, and the detectors handle out-of-order time themselves.
  */
 export class ReorderBuffer<T> {
-  private heap: Array<{ t: number; n: number; item: T }> = [];
+  private heap: Array<Node<T>> = [];
   private arrivals = 0;
   private newest = Number.NEGATIVE_INFINITY;
   private released = Number.NEGATIVE_INFINITY;
   late = 0;
 
-  constructor(private readonly slackMs: number) {}
+  constructor(
+    private readonly slackMs: number,
+    private readonly rank: (item: T) => number = () => 0,
+  ) {}
+
+  /** The stream's watermark: the newest event time released so far (everything before it is out). */
+  get watermark(): number {
+    return this.released;
+  }
 
   /** Adds an item; returns the items now ready, in order. */
   push(t: number, item: T): T[] {
@@ -19,7 +29,7 @@ export class ReorderBuffer<T> {
       this.late++;
       return [item];
     }
-    this.insert({ t, n: this.arrivals++, item });
+    this.insert({ t, r: this.rank(item), n: this.arrivals++, item });
     this.newest = Math.max(this.newest, t);
     return this.drain(this.newest - this.slackMs);
   }
@@ -39,11 +49,11 @@ export class ReorderBuffer<T> {
     return out;
   }
 
-  private less(a: { t: number; n: number }, b: { t: number; n: number }): boolean {
-    return a.t < b.t || (a.t === b.t && a.n < b.n);
+  private less(a: Node<T>, b: Node<T>): boolean {
+    return a.t < b.t || (a.t === b.t && (a.r < b.r || (a.r === b.r && a.n < b.n)));
   }
 
-  private insert(node: { t: number; n: number; item: T }): void {
+  private insert(node: Node<T>): void {
     const h = this.heap;
     h.push(node);
     let i = h.length - 1;
@@ -55,7 +65,7 @@ export class ReorderBuffer<T> {
     }
   }
 
-  private pop(): { t: number; n: number; item: T } {
+  private pop(): Node<T> {
     const h = this.heap;
     const top = h[0]!;
     const last = h.pop()!;

@@ -8,7 +8,8 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { CampaignEngine } from '../campaign/campaign-engine.js';
 import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
-import { decodeEvent, eventId } from '../events/decode.js';
+import { decodeEvent, type EventClock, eventId } from '../events/decode.js';
+import { sameTimeRank } from '../events/event-order.js';
 import type { Alert, EventKind, InputEvent, Recommendation } from '../events/schema.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
@@ -43,6 +44,8 @@ export interface ReplayOptions {
   onRejected: (rejected: RejectedLine) => void;
   /** The campaign aggregator, run in-process on each batch's observations (absent: account alerts only). */
   campaigns?: CampaignEngine;
+  /** Events dated more than this ahead of the wall clock are rejected (KG_ERR_EVENT_TIME_AHEAD). */
+  maxFutureSkewMs: number;
 }
 
 async function writeLine(out: Writable, text: string): Promise<void> {
@@ -71,7 +74,8 @@ export async function replay(
     seconds: 0,
     eventsPerSecond: 0,
   };
-  const buffer = new ReorderBuffer<InputEvent>(opts.reorderMs);
+  const buffer = new ReorderBuffer<InputEvent>(opts.reorderMs, sameTimeRank);
+  const clock: EventClock = { now: Date.now(), maxFutureSkewMs: opts.maxFutureSkewMs };
   let pending: SequencedEvent[] = [];
   let seq = 0;
   let observations = 0;
@@ -109,6 +113,8 @@ export async function replay(
       await opts.campaigns.commit(found);
     }
     await engine.commit(outcome);
+    // Expiry on event time follows the stream's watermark, never one event's own claim.
+    engine.advanceWatermark(buffer.watermark);
   };
   const enqueue = (events: InputEvent[]) => {
     for (const event of events) {
@@ -124,7 +130,7 @@ export async function replay(
       lineNo++;
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (line.trim() === '') return;
-      const decoded = decodeEvent(line);
+      const decoded = decodeEvent(line, clock);
       if (!decoded.ok) {
         summary.rejected++;
         opts.onRejected({ source: input.name, line: lineNo, code: decoded.code, reason: decoded.reason });
@@ -136,6 +142,7 @@ export async function replay(
     const decoder = new StringDecoder('utf8');
     let rest = '';
     for await (const chunk of input.stream) {
+      clock.now = Date.now();
       const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
       let start = 0;
       for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {

@@ -46,5 +46,11 @@ export interface BaselineStore {
   loadAccounts(refs: readonly AccountRef[]): Promise<Map<string, StoredAccount>>;
   /** Returns how many updates were applied (the rest were stale). */
   saveAccounts(updates: readonly AccountUpdate[]): Promise<number>;
+  /**
+   * The stream's watermark: every event up to this time has been processed. A store that expires
+   * idle accounts on event time measures idleness from here, not from the newest time any single
+   * event claimed.
+   */
+  advanceTo?(eventTime: number): void;
   close(): Promise<void>;
 }

@@ -12,12 +12,13 @@ function snapshotOf(state: AccountState): AccountState {
 
 /**
  * The embedded default (replay, demo). Holds state objects as they are, no serialization. Idle
- * accounts expire on event time: an account with no event for `ttlMs` of event time is dropped.
+ * accounts expire on event time: an account with no event for `ttlMs` before the stream's
+ * watermark (`advanceTo`) is dropped. Without a watermark nothing expires.
  */
 export class MemoryBaselineStore implements BaselineStore {
   readonly kind = 'memory' as const;
   private readonly accounts = new Map<string, StoredAccount>();
-  private newestEventTime = 0;
+  private watermark = Number.NEGATIVE_INFINITY;
   private savesSinceSweep = 0;
 
   constructor(private readonly ttlMs: number) {}
@@ -40,7 +41,6 @@ export class MemoryBaselineStore implements BaselineStore {
       const existing = this.accounts.get(key);
       if (!isNewer(u.positions, existing?.positions)) continue;
       this.accounts.set(key, { positions: { ...existing?.positions, ...u.positions }, state: u.state });
-      this.newestEventTime = Math.max(this.newestEventTime, u.state.act?.l ?? 0);
       applied++;
     }
     this.savesSinceSweep += updates.length;
@@ -48,10 +48,14 @@ export class MemoryBaselineStore implements BaselineStore {
     return applied;
   }
 
-  /** Drops accounts idle for longer than the TTL (event time). */
+  advanceTo(eventTime: number): void {
+    if (Number.isFinite(eventTime)) this.watermark = Math.max(this.watermark, eventTime);
+  }
+
+  /** Drops accounts idle for longer than the TTL before the watermark (event time). */
   sweep(): void {
     this.savesSinceSweep = 0;
-    const cutoff = this.newestEventTime - this.ttlMs;
+    const cutoff = this.watermark - this.ttlMs;
     for (const [key, stored] of this.accounts)
       if ((stored.state.act?.l ?? 0) < cutoff) this.accounts.delete(key);
   }

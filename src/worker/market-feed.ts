@@ -20,6 +20,8 @@ export interface MarketFeedOptions {
   groupId: string;
   lookbackMs: number;
   sessionTimeoutMs: number;
+  /** Market events dated further ahead of the clock are dead-lettered (they would move the watermarks). */
+  maxFutureSkewMs: number;
 }
 
 export class MarketFeed {
@@ -89,6 +91,7 @@ export class MarketFeed {
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         const dead: Message[] = [];
+        const clock = { now: Date.now(), maxFutureSkewMs: this.opts.maxFutureSkewMs };
         // Before the seek lands the consumer may read from the beginning, and a refetch may repeat
         // records: apply each offset once, from the lookback start on.
         const from = Math.max(
@@ -100,7 +103,7 @@ export class MarketFeed {
             resolveOffset(message.offset);
             continue;
           }
-          const decoded = decodeEvent(message.value?.toString('utf8') ?? '');
+          const decoded = decodeEvent(message.value?.toString('utf8') ?? '', clock);
           this.onRecord(batch.topic, decoded.ok ? decoded.event.kind : 'invalid');
           if (decoded.ok && isMarketEvent(decoded.event)) {
             this.market.apply(decoded.event);
@@ -148,10 +151,11 @@ export class MarketFeed {
     return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   }
 
-  /** Every partition has reached `eventTime`, or has applied all it held when `high` was read. */
+  /** Every partition has passed `eventTime`, or has applied all it held when `high` was read. */
   private reached(eventTime: number, high: Map<number, number>): boolean {
     for (const [partition, h] of high) {
-      if ((this.watermarks.get(partition) ?? Number.NEGATIVE_INFINITY) >= eventTime) continue;
+      // Strictly past: another print of the same millisecond may follow on the partition.
+      if ((this.watermarks.get(partition) ?? Number.NEGATIVE_INFINITY) > eventTime) continue;
       const done = this.applied.get(partition) ?? (this.starts.get(partition) ?? 0) - 1;
       if (done < h - 1) return false;
     }
@@ -166,7 +170,7 @@ export class MarketFeed {
   async waitFor(eventTime: number, maxWaitMs: number): Promise<boolean> {
     if (
       this.starts.size > 0 &&
-      [...this.starts.keys()].every((p) => (this.watermarks.get(p) ?? -Infinity) >= eventTime)
+      [...this.starts.keys()].every((p) => (this.watermarks.get(p) ?? -Infinity) > eventTime)
     ) {
       return true; // every partition is already past it: no need to ask the broker
     }

@@ -117,6 +117,7 @@ export class Worker {
         groupId: env.KEYGUARD_GROUP_ID,
         lookbackMs: env.KEYGUARD_MARKET_LOOKBACK_MS,
         sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
+        maxFutureSkewMs: cfg.events.maxFutureSkewMs,
       },
       (messages) => {
         this.observe([], messages, new Map(), 0, 0, false);
@@ -251,8 +252,9 @@ export class Worker {
         offset: batch.firstOffset() ?? '0',
       });
     }
+    const clock = { now: Date.now(), maxFutureSkewMs: this.deps.cfg.events.maxFutureSkewMs };
     const records: Array<BufferedRecord<FetchedRecord>> = batch.messages.map((m) => {
-      const decoded = decodeEvent(m.value?.toString('utf8') ?? '');
+      const decoded = decodeEvent(m.value?.toString('utf8') ?? '', clock);
       return {
         topic: batch.topic,
         offset: m.offset,

@@ -175,6 +175,24 @@ describe('memory store specifics', () => {
       { exchange: 'b', accountId: 'recent', positions: { replay: 2 }, state: recent },
     ]);
     store.sweep();
+    expect(store.size).toBe(2); // no watermark yet: nothing is known to be idle
+    store.advanceTo(50_000);
+    store.sweep();
     expect(store.size).toBe(1);
+  });
+
+  it('measures idleness from the stream watermark, not from one account that claims a far-off time', async () => {
+    const store = new MemoryBaselineStore(10_000);
+    const normal = stateWith(1);
+    normal.act.l = 40_000;
+    const outlier = stateWith(2);
+    outlier.act.l = 32_503_680_000_000; // the year 3000
+    await store.saveAccounts([
+      { exchange: 'b', accountId: 'normal', positions: { replay: 1 }, state: normal },
+      { exchange: 'b', accountId: 'outlier', positions: { replay: 2 }, state: outlier },
+    ]);
+    store.advanceTo(45_000);
+    store.sweep();
+    expect(store.size).toBe(2);
   });
 });

@@ -124,6 +124,50 @@ describe('worker under poison records (real Kafka and Redis)', () => {
     expect((await worker.readiness()).ready).toBe(true);
   }, 150_000);
 
+  it('dead-letters an order dated in the year 3000 and an account id with an invisible character; its windows stay on real time', async () => {
+    const brokers = inject('kafkaBrokers');
+    const env = testEnv(brokers, inject('redisUrl'));
+    const kafka = kafkaClient(brokers);
+    await createTopics(kafka, env);
+    const worker = await startWorker(env);
+    const t = Date.UTC(2022, 10, 14, 12);
+    const o = (id: string, over: Record<string, unknown> = {}) => ({
+      key: 'acct-f',
+      value: JSON.stringify({ ...order({ accountId: 'acct-f', id, timestamp: t }), ...over }),
+    });
+    await produce(
+      kafka,
+      new Map([
+        [
+          env.KEYGUARD_TOPIC_ORDERS,
+          [
+            o('f1'),
+            o('f2', { timestamp: Date.UTC(3000, 0, 1) }),
+            o('f3', { accountId: 'acct-\u200df', timestamp: t + 1000 }),
+            o('f4', { timestamp: t + 2000 }),
+          ],
+        ],
+      ]),
+    );
+    await waitUntilConsumed(kafka, env, 60_000);
+    const dead = await collect<DeadLetter>(
+      kafka,
+      env.KEYGUARD_TOPIC_DEAD_LETTER,
+      (v) => v.length >= 2,
+      30_000,
+    );
+    expect(dead.map((d) => d.code).sort()).toEqual(['KG_ERR_EVENT_INVALID', 'KG_ERR_EVENT_TIME_AHEAD']);
+    expect(dead.find((d) => d.code === 'KG_ERR_EVENT_INVALID')!.reason).toMatch(/^accountId: /);
+    expect(await ordersCounted(env, 'acct-f')).toBe(2);
+    const redis = new Redis(env.REDIS_URL!);
+    const state = JSON.parse(
+      (await redis.hget(`${env.KEYGUARD_REDIS_PREFIX}acct:{binance:acct-f}:state`, 's'))!,
+    );
+    await redis.quit();
+    expect(state.act.l).toBe(t + 2000); // the last real order, not the year 3000
+    expect(worker.stats.deadLetters).toBe(2);
+  }, 120_000);
+
   it('a partition paused for longer than KEYGUARD_MAX_PAUSED_MS turns /readyz to not ready, with the reason, until it recovers', async () => {
     const redis = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'keyguard-redis-')) });
     try {

@@ -119,6 +119,41 @@ describe('decoding contract events', () => {
     expect(decodeEvent(JSON.stringify({ ...contractExamples[3], amount: -1 })).ok).toBe(false);
   });
 
+  it('accepts ids of any script but refuses invisible, control and space characters in them', () => {
+    const withAccount = (accountId: string) =>
+      decodeEvent(JSON.stringify({ ...contractExamples[0], accountId }));
+    expect(withAccount('acct-43').ok).toBe(true);
+    expect(withAccount('账户-43').ok).toBe(true);
+    for (const bad of [
+      'acct-\u200d43',
+      'acct-\u000043',
+      'acct 43',
+      'acct-\u202e43',
+      '\ue00043',
+      'a'.repeat(257),
+    ]) {
+      const r = withAccount(bad);
+      expect(r, JSON.stringify(bad)).toMatchObject({ ok: false, code: 'KG_ERR_EVENT_INVALID' });
+      if (!r.ok) expect(r.reason).toMatch(/^accountId: /);
+    }
+    expect(decodeEvent(JSON.stringify({ ...contractExamples[0], symbol: 'YOYOW\u200b/BTC' })).ok).toBe(false);
+    // Labels are text for people: spaces are fine, invisible characters are not.
+    const key = contractExamples.find((e) => e.kind === 'apikey')!;
+    expect(decodeEvent(JSON.stringify({ ...key, label: 'Trading Bot 3' })).ok).toBe(true);
+    expect(decodeEvent(JSON.stringify({ ...key, label: 'bot\u200d' })).ok).toBe(false);
+  });
+
+  it('refuses an event dated further ahead of the clock than the allowed skew, with its own code', () => {
+    const clock = { now: Date.UTC(2026, 0, 1), maxFutureSkewMs: 300_000 };
+    const at = (timestamp: number) =>
+      decodeEvent(JSON.stringify({ ...contractExamples[0], timestamp }), clock);
+    expect(at(clock.now + 299_000).ok).toBe(true);
+    expect(at(clock.now - 86_400_000 * 365 * 4).ok).toBe(true);
+    const r = at(Date.UTC(3000, 0, 1));
+    expect(r).toMatchObject({ ok: false, code: 'KG_ERR_EVENT_TIME_AHEAD' });
+    if (!r.ok) expect(r.reason).toMatch(/^timestamp: 3000-01-01T00:00:00.000Z is \d+ s ahead of the clock/);
+  });
+
   it('drops fields outside the contract, so a secret sent by a producer goes no further', () => {
     const r = decodeEvent(JSON.stringify({ ...contractExamples[0], apiSecret: 'hunter2', passphrase: 'p' }));
     expect(r.ok).toBe(true);

@@ -48,6 +48,35 @@ describe('keyguard replay', () => {
     expect(r.stdout).toBe(clean.stdout);
   });
 
+  it('rejects an event dated in the future and an id with invisible characters, and the rest gives the same alerts', async () => {
+    const good = readFileSync(eventsFile, 'utf8').trim().split('\n');
+    const anOrder = scenario.events.find((e) => e.kind === 'order')!;
+    const future = { ...anOrder, id: 'from-the-future', timestamp: Date.UTC(3000, 0, 1) };
+    const invisible = {
+      ...anOrder,
+      id: 'zwj',
+      accountId: `${anOrder.accountId.slice(0, 3)}\u200d${anOrder.accountId.slice(3)}`,
+    };
+    const file = path.join(dir, 'with-impossible-lines.jsonl');
+    const half = Math.floor(good.length / 2);
+    writeFileSync(
+      file,
+      `${[...good.slice(0, half), JSON.stringify(future), JSON.stringify(invisible), ...good.slice(half)].join('\n')}\n`,
+    );
+    const clean = await replay([eventsFile]);
+    const r = await replay([file]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `${file}:${half + 1}: KG_ERR_EVENT_TIME_AHEAD: timestamp: 3000-01-01T00:00:00.000Z is \\d+ s ahead of the clock`,
+      ),
+    );
+    expect(r.stderr).toContain(
+      `${file}:${half + 2}: KG_ERR_EVENT_INVALID: accountId: expected 1–256 visible characters`,
+    );
+    expect(r.stdout).toBe(clean.stdout);
+  });
+
   it('reads stdin when given no file, and writes alerts to --out', async () => {
     const out = path.join(dir, 'alerts.jsonl');
     const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')!;
@@ -88,5 +117,15 @@ describe('reorder buffer', () => {
     expect(b.push(90, 'late')).toEqual(['late']);
     expect(b.late).toBe(1);
     expect(b.flush()).toEqual(['c']);
+  });
+
+  it('puts market events first at equal time, then keeps arrival order (the worker sees the same)', () => {
+    const b = new ReorderBuffer<string>(10, (s) => (s.startsWith('trade') ? 0 : 1));
+    b.push(100, 'fill-1');
+    b.push(100, 'order-2');
+    b.push(100, 'trade-3');
+    b.push(99, 'fill-0');
+    expect(b.flush()).toEqual(['fill-0', 'trade-3', 'fill-1', 'order-2']);
+    expect(b.watermark).toBe(100);
   });
 });
