@@ -33,6 +33,13 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
       if (!ok) metrics.redisErrors.inc({ operation });
     },
     onConnectionError,
+    onStateReset: (reset) => {
+      metrics.stateResets.inc();
+      redisLog.error(
+        { ...reset, runbook: 'README: Runbook, "State reset"' },
+        'baseline state was lost: every account looks new until its baselines are rebuilt',
+      );
+    },
   });
   const worker = new Worker({ kafka, env, cfg, store, metrics, log: log.child({ module: 'worker' }) });
   // The campaign aggregator: a second consumer group in the same process, on the re-keyed observations.
@@ -56,6 +63,12 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
         log: log.child({ module: 'campaigns' }),
       })
     : undefined;
+  const persistence = await store.persistence();
+  if (persistence !== 'aof')
+    redisLog.warn(
+      { persistence },
+      'Redis keeps the baselines without an append-only file: a restart loses them (run it with appendonly yes, appendfsync everysec; README: State durability)',
+    );
   const ops = await startOpsServer(env.KEYGUARD_METRICS_PORT, metrics.registry, () => worker.readiness());
   log.info({ port: ops.port }, 'serving /metrics, /healthz, /readyz');
 

@@ -98,6 +98,12 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly stateResets = new Counter({
+    name: 'keyguard_state_reset_total',
+    help: 'Times the baselines in Redis were found lost (the state epoch missing or changed): accounts look new until they are rebuilt',
+    registers: [this.registry],
+  });
+
   readonly redisErrors = new Counter({
     name: 'keyguard_redis_errors_total',
     help: 'Failed Redis round trips, by operation, and connection errors (operation="connection")',

@@ -52,5 +52,10 @@ export interface BaselineStore {
    * event claimed.
    */
   advanceTo?(eventTime: number): void;
+  /**
+   * Stores that can lose their data (Redis) check a deployment epoch before the worker consumes;
+   * `processedBefore`: the consumer group has committed offsets already.
+   */
+  openEpoch?(processedBefore: boolean): Promise<void>;
   close(): Promise<void>;
 }

@@ -9,6 +9,15 @@ export function accountStateKey(prefix: string, ref: AccountRef): string {
   return `${prefix}acct:{${encodeURIComponent(ref.exchange)}:${encodeURIComponent(ref.accountId)}}:state`;
 }
 
+/**
+ * The deployment's state epoch: written once when a deployment first stores state, never expires.
+ * If it is missing, Redis lost its data (restart without persistence, flush, failover to an empty
+ * replica) and every baseline with it.
+ */
+export function stateEpochKey(prefix: string): string {
+  return `${prefix}{epoch}`;
+}
+
 /** The revocation circuit breaker's keys: one hash tag, so its script stays valid on a cluster. */
 export function breakerKeys(prefix: string): [actions: string, decisions: string, state: string] {
   return [

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AccountState } from './account-state.js';
 import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
 import { accountKey } from './baseline-store.js';
 import type { ScriptCommands } from './commands/index.js';
-import { accountStateKey } from './keys.js';
+import { accountStateKey, stateEpochKey } from './keys.js';
 import { type RedisErrorListener, redisConnection } from './redis-connection.js';
 import { StateHashes } from './state-hashes.js';
 
@@ -15,6 +16,20 @@ export interface RedisStoreOptions {
   onRoundTrip?: (operation: 'load' | 'save', seconds: number, ok: boolean) => void;
   /** Connection errors (the client reconnects by itself; commands meanwhile fail and are retried). */
   onConnectionError?: RedisErrorListener;
+  /** The baselines were lost (see `openEpoch`): count it, log it, alert on it. */
+  onStateReset?: (reset: StateReset) => void;
+}
+
+export interface StateReset {
+  reason: string;
+  /** The epoch this process knew, if any, and the one now in force. */
+  previousEpoch?: string;
+  epoch: string;
+}
+
+/** A fresh epoch value: unique, and says when it began. */
+function newEpoch(): string {
+  return `${new Date().toISOString()} ${randomUUID()}`;
 }
 
 /** Baselines in Redis: one state hash per account (see StateHashes: two round trips per batch). */
@@ -22,6 +37,8 @@ export class RedisBaselineStore implements BaselineStore {
   readonly kind = 'redis' as const;
   readonly redis: Redis & ScriptCommands;
   private readonly hashes: StateHashes;
+  /** The state epoch this process works in (undefined until the first load or `openEpoch`). */
+  private epoch?: string;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.redis = redisConnection(opts.url, opts.onConnectionError);
@@ -33,9 +50,68 @@ export class RedisBaselineStore implements BaselineStore {
     return this.hashes.roundTrips;
   }
 
+  private get epochKey(): string {
+    return stateEpochKey(this.opts.keyPrefix);
+  }
+
+  /**
+   * Before consuming: adopts the deployment's state epoch, or writes it when there is none. No
+   * epoch although the consumer group has already committed work (`processedBefore`) means Redis
+   * lost the baselines while keyguard was stopped: reported as a state reset.
+   */
+  async openEpoch(processedBefore: boolean): Promise<void> {
+    const candidate = newEpoch();
+    if ((await this.redis.set(this.epochKey, candidate, 'NX')) === 'OK') {
+      this.epoch = candidate;
+      if (processedBefore)
+        this.opts.onStateReset?.({
+          reason:
+            'Redis holds no state epoch although the consumer group has committed offsets: the baselines were lost while keyguard was stopped (Redis restarted without persistence, flushed, or a new prefix)',
+          epoch: candidate,
+        });
+      return;
+    }
+    this.epoch = (await this.redis.get(this.epochKey)) ?? undefined;
+  }
+
+  /**
+   * Every load reads the epoch in the same round trip. Gone: Redis lost its data under a running
+   * worker; write a new one and report the reset. Changed: another process already did.
+   */
+  private async checkEpoch(seen: string | null, knownAtLoad: string | undefined): Promise<void> {
+    if (seen !== null && seen === this.epoch) return;
+    if (this.epoch !== knownAtLoad) return; // a concurrent batch of this process already dealt with it
+    const previous = this.epoch;
+    if (seen !== null) {
+      this.epoch = seen;
+      if (previous === undefined) return; // first sight (replay, a store opened without openEpoch)
+      this.opts.onStateReset?.({
+        reason: 'the state epoch changed: Redis lost the baselines and another worker noticed first',
+        previousEpoch: previous,
+        epoch: seen,
+      });
+      return;
+    }
+    const candidate = newEpoch();
+    const created = (await this.redis.set(this.epochKey, candidate, 'NX')) === 'OK';
+    this.epoch = created ? candidate : ((await this.redis.get(this.epochKey)) ?? candidate);
+    if (previous !== undefined)
+      this.opts.onStateReset?.({
+        reason:
+          'the state epoch is gone from Redis: it lost every baseline (restarted without persistence, flushed, or failed over to an empty replica)',
+        previousEpoch: previous,
+        epoch: this.epoch,
+      });
+  }
+
   async loadAccounts(refs: readonly AccountRef[]): Promise<Map<string, StoredAccount>> {
     const out = new Map<string, StoredAccount>();
-    const found = await this.hashes.load(refs.map((ref) => accountStateKey(this.opts.keyPrefix, ref)));
+    const knownAtLoad = this.epoch;
+    const { hashes: found, also } = await this.hashes.loadWith(
+      refs.map((ref) => accountStateKey(this.opts.keyPrefix, ref)),
+      this.epochKey,
+    );
+    await this.checkEpoch(also, knownAtLoad);
     refs.forEach((ref, i) => {
       const hash = found[i];
       if (hash)
@@ -52,6 +128,22 @@ export class RedisBaselineStore implements BaselineStore {
         positions: u.positions,
       })),
     );
+  }
+
+  /**
+   * How Redis persists the baselines: `aof` (append-only file), `rdb` (snapshots only: a crash loses
+   * up to the snapshot interval), `none`, or `unknown` (CONFIG is not allowed, e.g. a managed
+   * service; then its own settings apply).
+   */
+  async persistence(): Promise<'aof' | 'rdb' | 'none' | 'unknown'> {
+    try {
+      const aof = (await this.redis.config('GET', 'appendonly')) as string[];
+      if (aof[1] === 'yes') return 'aof';
+      const save = (await this.redis.config('GET', 'save')) as string[];
+      return save[1] ? 'rdb' : 'none';
+    } catch {
+      return 'unknown';
+    }
   }
 
   /** Readiness: Redis answers. */

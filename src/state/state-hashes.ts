@@ -31,10 +31,25 @@ export class StateHashes {
 
   async load(keys: readonly string[]): Promise<Array<StateHash | undefined>> {
     if (keys.length === 0) return [];
+    return (await this.loadWith(keys)).hashes;
+  }
+
+  /** Like `load`, with one more GET (`alsoGet`) in the same round trip: the state epoch. */
+  async loadWith(
+    keys: readonly string[],
+    alsoGet?: string,
+  ): Promise<{ hashes: Array<StateHash | undefined>; also: string | null }> {
     const pipeline = this.redis.pipeline();
     for (const key of keys) pipeline.hgetall(key);
+    if (alsoGet !== undefined) pipeline.get(alsoGet);
     const results = await this.exec(pipeline, 'load');
-    return keys.map((key, i) => {
+    let also: string | null = null;
+    if (alsoGet !== undefined) {
+      const [err, value] = results[keys.length]!;
+      if (err) throw new StoreError(`loading ${alsoGet}: ${err.message}`, err);
+      also = value as string | null;
+    }
+    const hashes = keys.map((key, i) => {
       const [err, value] = results[i]!;
       if (err) throw new StoreError(`loading ${key}: ${err.message}`, err);
       const fields = value as Record<string, string>;
@@ -44,6 +59,7 @@ export class StateHashes {
         if (name.startsWith('p:')) positions[name.slice(2)] = Number(v);
       return { positions, json: fields.s };
     });
+    return { hashes, also };
   }
 
   /** Returns how many were stored (the rest were stale: a redelivered batch). */

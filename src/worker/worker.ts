@@ -67,6 +67,7 @@ export class Worker {
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
   private running = false;
+  private stopping = false;
   private joined = false;
   /** Paused partition numbers (a failure being retried), and since when. */
   private readonly paused = new Map<number, number>();
@@ -164,8 +165,35 @@ export class Worker {
     }
   }
 
+  /** Whether this consumer group has committed any account-topic offset (it did work before). */
+  private async groupHasCommitted(): Promise<boolean> {
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchOffsets({
+        groupId: this.deps.env.KEYGUARD_GROUP_ID,
+        topics: this.accountTopics,
+      });
+      return offsets.some((t) => t.partitions.some((p) => Number(p.offset) > 0));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async start(): Promise<void> {
     await this.ensureTopics();
+    // Redis may not answer yet: wait for it (the epoch is what later tells a lost state apart).
+    const processedBefore = await this.groupHasCommitted();
+    await retryUntilDone(async () => this.deps.store.openEpoch?.(processedBefore), {
+      minDelayMs: 200,
+      maxDelayMs: 5000,
+      shouldContinue: () => !this.stopping,
+      onRetry: (err, attempt) =>
+        this.deps.log.warn(
+          { err: (err as Error).message, attempt },
+          'state store not answering at start, retrying',
+        ),
+    });
     await this.producer.connect();
     await this.feed.start();
     this.running = true;
@@ -229,6 +257,7 @@ export class Worker {
 
   /** Finishes the batch in flight, commits it, and leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.running = false;
     await this.consumer.disconnect();
     await this.feed.stop();

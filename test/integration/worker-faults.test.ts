@@ -179,6 +179,45 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
     }
   }, 180_000);
 
+  it('Redis restarted without persistence: the worker says the baselines were lost, at run time and at start', async () => {
+    const redis = await startLocalRedis({ dataDir: null });
+    try {
+      const brokers = inject('kafkaBrokers');
+      const env = testEnv(brokers, redis.url, { KEYGUARD_DETECTION_CONFIG: configFile, LOG_LEVEL: 'info' });
+      const kafka = kafkaClient(brokers);
+      await createTopics(kafka, env);
+      const lost = (w: WorkerProcess) =>
+        w.output
+          .split('\n')
+          .filter((l) => l.includes('baseline state was lost'))
+          .map((l) => JSON.parse(l) as { level: number; reason: string });
+      const w = started(env);
+      await produceInOrder(kafka, env, events.slice(0, third));
+      await waitFor(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
+      expect(w.output).toMatch(/without an append-only file/); // warned at start
+      await redis.kill();
+      await redis.start(); // empty: no persistence
+      await produceInOrder(kafka, env, events.slice(third));
+      await waitUntilConsumed(kafka, env, 90_000);
+      expect(lost(w)).toHaveLength(1);
+      expect(lost(w)[0]).toMatchObject({ level: 50, reason: expect.stringMatching(/state epoch is gone/) });
+      await w.stop();
+
+      // Lost while no worker ran: noticed at start, from the group's committed offsets.
+      const flush = new Redis(redis.url);
+      await flush.flushall();
+      await flush.quit();
+      const again = started(env);
+      await waitFor(async () => lost(again).length > 0, 60_000, 'the reset at start');
+      expect(lost(again)[0]!.reason).toMatch(
+        /no state epoch although the consumer group has committed offsets/,
+      );
+      await again.stop();
+    } finally {
+      await redis.stop();
+    }
+  }, 180_000);
+
   it('a second worker joining mid-stream shares the partitions without changing the outcome', async () => {
     const result = await run(inject('redisUrl'), async (env, send) => {
       const first = started(env);

@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { requireTool } from './missing-tool.js';
 import { freePort, waitForPort } from './ports.js';
 
@@ -11,11 +14,16 @@ export interface LocalRedis {
   start(): Promise<void>;
 }
 
-/** `dataDir`: keep data across restarts (append-only file, fsync on every write), for outage tests. */
-function launch(port: number, dataDir?: string): ChildProcess {
-  const persistence = dataDir
-    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir, '--save', '']
-    : ['--save', '', '--appendonly', 'no'];
+/**
+ * Redis as production needs it (README: State durability): an append-only file fsynced every
+ * second, in `dataDir` (a fresh temporary folder when none is given). `dataDir: null`: no
+ * persistence at all, for the drill that proves a lost state is noticed.
+ */
+function launch(port: number, dataDir: string | null): ChildProcess {
+  const persistence =
+    dataDir === null
+      ? ['--save', '', '--appendonly', 'no']
+      : ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dataDir, '--save', ''];
   return spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--daemonize', 'no'],
@@ -25,7 +33,7 @@ function launch(port: number, dataDir?: string): ChildProcess {
   );
 }
 
-async function started(port: number, dataDir?: string): Promise<ChildProcess> {
+async function started(port: number, dataDir: string | null): Promise<ChildProcess> {
   const child = launch(port, dataDir);
   let output = '';
   child.stdout?.on('data', (d) => {
@@ -53,21 +61,27 @@ function stopped(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts redis-server (Debian package) on a free port; persistence off unless a data folder is given. */
-export async function startLocalRedis(opts: { dataDir?: string } = {}): Promise<LocalRedis> {
+/**
+ * Starts redis-server (Debian package) on a free port, with an append-only file in `dataDir` (a
+ * temporary folder by default) that survives `kill` + `start`; `dataDir: null` runs it without
+ * persistence (a restart empties it).
+ */
+export async function startLocalRedis(opts: { dataDir?: string | null } = {}): Promise<LocalRedis> {
   requireTool('redis-server', '--version', 'apt-get install -y redis-server');
+  const dataDir =
+    opts.dataDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'keyguard-redis-')) : opts.dataDir;
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      let child = await started(port, opts.dataDir);
+      let child = await started(port, dataDir);
       return {
         url: `redis://127.0.0.1:${port}`,
         port,
         stop: () => stopped(child),
         kill: () => stopped(child),
         async start() {
-          child = await started(port, opts.dataDir);
+          child = await started(port, dataDir);
         },
       };
     } catch (err) {
