@@ -9,6 +9,12 @@ import type { Alert } from '../events/schema.js';
 import type { CampaignStore, GroupState, GroupUpdate } from './campaign-store.js';
 import { foldKeyAnomaly, newCohortState } from './leak-cohort.js';
 import { groupKeyOf, type Observation } from './observation.js';
+
+/** Breaks ties at equal event time: the fill, or the alert behind an anomaly. */
+function observationId(o: Observation): string {
+  return o.type === 'first_buy' ? o.fillId : o.alertId;
+}
+
 import { foldFirstBuy, newSymbolCampaignState } from './symbol-campaigns.js';
 
 export interface SequencedObservation {
@@ -35,12 +41,19 @@ export class CampaignEngine {
     const stored = await this.store.loadGroups(groups);
     const working = new Map<string, GroupUpdate>();
     const outcome: CampaignOutcome = { alerts: [], updates: [], alreadyApplied: 0 };
-    for (const { seq, source = 'replay', observation } of batch) {
+    // Folded in event-time order, whatever order the workers' observations arrived in within the
+    // batch (positions are per source and the batch is saved whole, so the order of folding does
+    // not affect idempotency).
+    const ordered = [...batch].sort(
+      (a, b) =>
+        a.observation.timestamp - b.observation.timestamp ||
+        observationId(a.observation).localeCompare(observationId(b.observation)),
+    );
+    for (const { seq, source = 'replay', observation } of ordered) {
       const group = groupKeyOf(observation);
       const before = stored.get(group);
       let entry = working.get(group);
-      const applied = entry?.positions[source] ?? before?.positions[source] ?? Number.NEGATIVE_INFINITY;
-      if (seq <= applied) {
+      if (seq <= (before?.positions[source] ?? Number.NEGATIVE_INFINITY)) {
         outcome.alreadyApplied++;
         continue;
       }
@@ -48,7 +61,7 @@ export class CampaignEngine {
         entry = { group, positions: {}, state: before?.state ?? this.newState(observation) };
         working.set(group, entry);
       }
-      entry.positions[source] = seq;
+      entry.positions[source] = Math.max(entry.positions[source] ?? Number.NEGATIVE_INFINITY, seq);
       outcome.alerts.push(...this.fold(entry.state, observation));
     }
     outcome.updates = [...working.values()];

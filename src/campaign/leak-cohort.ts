@@ -57,8 +57,10 @@ export function foldKeyAnomaly(
   let breach = state.breach;
   if (!breach) {
     if (keys.size < cfg.minKeys || keys.size < cfg.baselineRatio * baseline) return out;
+    // From the evidence, not the arrival order: the label and the window slot its earliest anomaly is in.
+    const slot = Math.floor(state.recent[0]!.timestamp / cfg.windowMs) * cfg.windowMs;
     const id = createHash('sha256')
-      .update(`leak_cohort\n${a.exchange}\n${a.label}\n${state.recent[0]!.alertId}`)
+      .update(`leak_cohort\n${a.exchange}\n${a.label}\n${slot}`)
       .digest('hex')
       .slice(0, 32);
     breach = { id, start: state.recent[0]!.timestamp, last: a.timestamp, keys: [] };

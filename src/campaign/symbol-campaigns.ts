@@ -175,8 +175,23 @@ const LINK_TEXT: Record<string, string> = {
   label: 'keys labelled',
 };
 
-function campaignIdFor(exchange: string, symbol: string, link: string, firstFill: string): string {
-  return alertIdFor(exchange, `campaign:${symbol}`, `${link}\n${firstFill}`, 'campaign');
+/**
+ * A campaign's id derives from its evidence, not from the order observations reached the
+ * aggregator: the symbol and the window (a `windowMs` slot of event time) its earliest member's
+ * first buy falls in — not which link showed it first (counterparty, IP or label qualify in an
+ * order that depends on how the workers' observations interleave). A reprocessing names the same
+ * campaign the same way, and so every alert it raises. A second, unrelated campaign opening on the
+ * same symbol in the same slot adds its link to tell the two apart.
+ */
+export function campaignIdFor(
+  exchange: string,
+  symbol: string,
+  earliestBuy: number,
+  windowMs: number,
+  link?: string,
+): string {
+  const slot = Math.floor(earliestBuy / windowMs) * windowMs;
+  return alertIdFor(exchange, `campaign:${symbol}`, link ? `${slot}\n${link}` : String(slot), 'campaign');
 }
 
 /**
@@ -214,8 +229,11 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       );
       if (!campaign) {
         const first = state.obs.find((x) => reading.members.some((m) => m.fills.includes(x.fillId)));
+        const earliest = first?.timestamp ?? o.timestamp;
+        let id = campaignIdFor(o.exchange, o.symbol, earliest, cfg.windowMs);
+        if (state.campaigns[id]) id = campaignIdFor(o.exchange, o.symbol, earliest, cfg.windowMs, link);
         campaign = {
-          id: campaignIdFor(o.exchange, o.symbol, link, first?.fillId ?? o.fillId),
+          id,
           links: [],
           start: first?.timestamp ?? o.timestamp,
           last: o.timestamp,

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
+import { MemoryCampaignStore } from '../../src/campaign/campaign-store.js';
 import { foldKeyAnomaly, newCohortState } from '../../src/campaign/leak-cohort.js';
 import type { FirstBuy, KeyAnomaly } from '../../src/campaign/observation.js';
 import { observationSchema } from '../../src/campaign/observation.js';
@@ -99,6 +101,36 @@ describe('campaign fan-in (pure)', () => {
     expect(alerts[0]!.signals[0]!.evidence.link).toBe('ip');
   });
 
+  it("gives a campaign and its alerts the same ids however the workers' observations interleave", async () => {
+    const buys = campaignBuys(4, 'attacker', T0 + 60_000);
+    // Worker A saw victims 1-3, worker B victim 0 (the earliest): B's observations may come first or last.
+    const fromA = buys.filter((b) => b.accountId !== 'victim-0');
+    const fromB = buys.filter((b) => b.accountId === 'victim-0');
+    const run = async (batches: FirstBuy[][]) => {
+      const engine = new CampaignEngine(cfg.campaign, new MemoryCampaignStore());
+      const alerts = [];
+      let seq = 0;
+      for (const batch of batches) {
+        const outcome = await engine.evaluate(batch.map((observation) => ({ seq: ++seq, observation })));
+        await engine.commit(outcome);
+        alerts.push(...outcome.alerts);
+      }
+      return alerts;
+    };
+    const bFirst = await run([fromB, fromA]);
+    const bLate = await run([...fromA.map((o) => [o]), fromB]);
+    const mixed = await run([
+      [fromA[0]!, fromB[1]!, fromA[1]!],
+      [fromB[0]!, ...fromA.slice(2)],
+    ]);
+    const ids = (alerts: typeof bFirst) =>
+      alerts.map((a) => `${a.recommendation} ${a.accountId} ${a.alertId}`).sort();
+    expect(bFirst.filter((a) => a.recommendation === 'revoke_key')).toHaveLength(4);
+    expect(ids(bLate)).toEqual(ids(bFirst));
+    expect(ids(mixed)).toEqual(ids(bFirst));
+    expect(new Set([...bFirst, ...bLate, ...mixed].map((a) => a.campaignId)).size).toBe(1);
+  });
+
   it('the observation schema rejects a malformed record', () => {
     expect(observationSchema.safeParse({ type: 'first_buy', exchange: 'binance' }).success).toBe(false);
     expect(observationSchema.safeParse(buy('x', T0)).success).toBe(true);
@@ -129,6 +161,24 @@ describe('leak cohort (pure)', () => {
     const perKey = alerts.filter((a) => a.scope !== 'platform');
     expect(perKey.map((a) => a.apiKeyId).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `acct-${i}-k1`));
     expect(perKey.every((a) => a.recommendation === cfg.campaign.cohort.recommendation)).toBe(true);
+  });
+
+  it('names a breach by its label and window, whichever anomaly arrives first', () => {
+    const ids = (order: number[]) => {
+      const state = newCohortState();
+      return order
+        .flatMap((i) =>
+          foldKeyAnomaly(
+            state,
+            anomaly(i, T0 + 60_000 + i * 60_000),
+            cfg.campaign.cohort,
+            cfg.campaign.baselineDays,
+          ),
+        )
+        .map((a) => a.alertId)
+        .sort();
+    };
+    expect(ids([1, 2, 3, 4, 5, 0])).toEqual(ids([0, 1, 2, 3, 4, 5]));
   });
 
   it('does not fire below the cohort minimum, nor for a cohort that is that noisy every day', () => {
