@@ -40,6 +40,8 @@ export interface SymbolCampaignState {
   /** Open campaigns by id, and the campaign each qualifying link belongs to. */
   campaigns: Record<string, OpenCampaign>;
   open: Record<string, string>;
+  /** The UTC day of the last campaign opened and how many opened that day (numbers the ids). */
+  days?: [day: number, count: number];
 }
 
 export function newSymbolCampaignState(): SymbolCampaignState {
@@ -177,21 +179,16 @@ const LINK_TEXT: Record<string, string> = {
 
 /**
  * A campaign's id derives from its evidence, not from the order observations reached the
- * aggregator: the symbol and the window (a `windowMs` slot of event time) its earliest member's
- * first buy falls in — not which link showed it first (counterparty, IP or label qualify in an
- * order that depends on how the workers' observations interleave). A reprocessing names the same
- * campaign the same way, and so every alert it raises. A second, unrelated campaign opening on the
- * same symbol in the same slot adds its link to tell the two apart.
+ * aggregator: "the campaign on this symbol on this (UTC) day", the day of its earliest member's
+ * first buy. Not the link that showed it first (counterparty, IP and label qualify in an order that
+ * depends on how the workers' observations interleave) nor the exact earliest member (the workers
+ * may be minutes apart in event time, and a careful campaign takes 10–30 minutes). A reprocessing
+ * names the same campaign the same way, and so every alert it raises. A further campaign on the
+ * same symbol and day is numbered (`n` ≥ 2).
  */
-export function campaignIdFor(
-  exchange: string,
-  symbol: string,
-  earliestBuy: number,
-  windowMs: number,
-  link?: string,
-): string {
-  const slot = Math.floor(earliestBuy / windowMs) * windowMs;
-  return alertIdFor(exchange, `campaign:${symbol}`, link ? `${slot}\n${link}` : String(slot), 'campaign');
+export function campaignIdFor(exchange: string, symbol: string, earliestBuy: number, n = 1): string {
+  const day = new Date(Math.floor(earliestBuy / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  return alertIdFor(exchange, `campaign:${symbol}`, n === 1 ? day : `${day}#${n}`, 'campaign');
 }
 
 /**
@@ -230,8 +227,10 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       if (!campaign) {
         const first = state.obs.find((x) => reading.members.some((m) => m.fills.includes(x.fillId)));
         const earliest = first?.timestamp ?? o.timestamp;
-        let id = campaignIdFor(o.exchange, o.symbol, earliest, cfg.windowMs);
-        if (state.campaigns[id]) id = campaignIdFor(o.exchange, o.symbol, earliest, cfg.windowMs, link);
+        const day = Math.floor(earliest / DAY_MS);
+        const n = state.days?.[0] === day ? state.days[1] + 1 : 1;
+        state.days = [day, n];
+        const id = campaignIdFor(o.exchange, o.symbol, earliest, n);
         campaign = {
           id,
           links: [],

@@ -182,16 +182,16 @@ export class Worker {
 
   async start(): Promise<void> {
     await this.ensureTopics();
-    // Redis may not answer yet: wait for it (the epoch is what later tells a lost state apart).
-    const processedBefore = await this.groupHasCommitted();
-    await retryUntilDone(async () => this.deps.store.openEpoch?.(processedBefore), {
+    // Redis may not answer yet, nor the group coordinator (a fresh broker still loading its offsets
+    // topic): wait for both. The epoch is what later tells a lost state apart.
+    await retryUntilDone(async () => this.deps.store.openEpoch?.(await this.groupHasCommitted()), {
       minDelayMs: 200,
       maxDelayMs: 5000,
       shouldContinue: () => !this.stopping,
       onRetry: (err, attempt) =>
         this.deps.log.warn(
           { err: (err as Error).message, attempt },
-          'state store not answering at start, retrying',
+          'state epoch or group offsets not available at start, retrying',
         ),
     });
     await this.producer.connect();
