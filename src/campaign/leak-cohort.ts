@@ -25,6 +25,8 @@ export interface CohortState {
   /** Daily peak of distinct anomalous keys within the window. */
   peaks: number[];
   breach?: { id: string; start: number; last: number; keys: string[] };
+  /** The UTC day of the last breach raised and how many that day (numbers the ids). */
+  days?: [day: number, count: number];
 }
 
 export function newCohortState(): CohortState {
@@ -57,10 +59,13 @@ export function foldKeyAnomaly(
   let breach = state.breach;
   if (!breach) {
     if (keys.size < cfg.minKeys || keys.size < cfg.baselineRatio * baseline) return out;
-    // From the evidence, not the arrival order: the label and the window slot its earliest anomaly is in.
-    const slot = Math.floor(state.recent[0]!.timestamp / cfg.windowMs) * cfg.windowMs;
+    // From the evidence, not the arrival order: the label and the UTC day of the window's earliest
+    // anomaly (numbered when one label has several breaches a day), as campaigns are named.
+    const day = Math.floor(state.recent[0]!.timestamp / DAY_MS);
+    const n = state.days?.[0] === day ? state.days[1] + 1 : 1;
+    state.days = [day, n];
     const id = createHash('sha256')
-      .update(`leak_cohort\n${a.exchange}\n${a.label}\n${slot}`)
+      .update(`leak_cohort\n${a.exchange}\n${a.label}\n${day}${n === 1 ? '' : `#${n}`}`)
       .digest('hex')
       .slice(0, 32);
     breach = { id, start: state.recent[0]!.timestamp, last: a.timestamp, keys: [] };
