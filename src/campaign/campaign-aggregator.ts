@@ -15,6 +15,7 @@ import { ErrorCodes } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import type { Alert } from '../events/schema.js';
 import { AckedProducer } from '../kafka/acked-producer.js';
+import { groupLiveness } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import { restartAfterFatalCrash } from '../worker/consumer-recovery.js';
@@ -49,8 +50,7 @@ export class CampaignAggregator {
     );
     this.consumer = kafka.consumer({
       groupId: `${env.KEYGUARD_GROUP_ID}-campaigns`,
-      sessionTimeout: env.KEYGUARD_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(env.KEYGUARD_SESSION_TIMEOUT_MS / 4)),
+      ...groupLiveness(env.KEYGUARD_SESSION_TIMEOUT_MS),
       maxWaitTimeInMs: 200,
     });
     this.engine = new CampaignEngine(deps.cfg.campaign, deps.store);

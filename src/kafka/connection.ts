@@ -28,3 +28,19 @@ export function kafkaConnection(brokers: string, env: RuntimeEnv, log: Logger): 
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
   });
 }
+
+/**
+ * A consumer group member's liveness settings: a member that stops heartbeating (SIGKILL, a hung
+ * host) is declared dead after `sessionTimeout` and its partitions move; the survivors are
+ * blocked in the rebalance until then. Heartbeats every second (at most a sixth of the timeout),
+ * so a short timeout does not drop a member that is merely busy between heartbeats.
+ */
+export function groupLiveness(sessionTimeoutMs: number): {
+  sessionTimeout: number;
+  heartbeatInterval: number;
+} {
+  return {
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.min(1000, Math.floor(sessionTimeoutMs / 6))),
+  };
+}

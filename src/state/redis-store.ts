@@ -39,6 +39,7 @@ export class RedisBaselineStore implements BaselineStore {
   private readonly hashes: StateHashes;
   /** The state epoch this process works in (undefined until the first load or `openEpoch`). */
   private epoch?: string;
+  private renewing?: Promise<void>;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.redis = redisConnection(opts.url, opts.onConnectionError);
@@ -92,6 +93,15 @@ export class RedisBaselineStore implements BaselineStore {
       });
       return;
     }
+    // Concurrent batches of this process may all have read "gone": one of them writes the new epoch.
+    if (this.renewing) return this.renewing;
+    this.renewing = this.renewEpoch(previous).finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async renewEpoch(previous: string | undefined): Promise<void> {
     const candidate = newEpoch();
     const created = (await this.redis.set(this.epochKey, candidate, 'NX')) === 'OK';
     this.epoch = created ? candidate : ((await this.redis.get(this.epochKey)) ?? candidate);

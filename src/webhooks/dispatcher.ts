@@ -18,6 +18,7 @@ import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
 import { type Alert, alertSchema, severitySchema } from '../events/schema.js';
+import { groupLiveness } from '../kafka/connection.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
@@ -122,8 +123,7 @@ export class WebhookDispatcher {
     const { kafka, env, cfg, redis, metrics } = deps;
     this.consumer = kafka.consumer({
       groupId: env.KEYGUARD_WEBHOOKS_GROUP_ID,
-      sessionTimeout: env.KEYGUARD_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(env.KEYGUARD_SESSION_TIMEOUT_MS / 4)),
+      ...groupLiveness(env.KEYGUARD_SESSION_TIMEOUT_MS),
       maxWaitTimeInMs: 50,
     });
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

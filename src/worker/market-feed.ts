@@ -9,6 +9,7 @@ import type { Admin, Consumer, Kafka, Message } from 'kafkajs';
 import { ErrorCodes } from '../errors.js';
 import { decodeEvent } from '../events/decode.js';
 import { isMarketEvent } from '../events/schema.js';
+import { groupLiveness } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import type { MarketState } from '../market/market-state.js';
 import { restartAfterFatalCrash } from './consumer-recovery.js';
@@ -44,7 +45,7 @@ export class MarketFeed {
   ) {
     this.consumer = kafka.consumer({
       groupId: `${opts.groupId}.market.${randomUUID()}`,
-      sessionTimeout: opts.sessionTimeoutMs,
+      ...groupLiveness(opts.sessionTimeoutMs),
       maxWaitTimeInMs: 200,
     });
     this.admin = kafka.admin();

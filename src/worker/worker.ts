@@ -18,13 +18,14 @@ import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { type Alert, isMarketEvent } from '../events/schema.js';
 import { AckedProducer } from '../kafka/acked-producer.js';
+import { groupLiveness } from '../kafka/connection.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { BaselineStore } from '../state/baseline-store.js';
 import { restartAfterFatalCrash } from './consumer-recovery.js';
-import { CoPartitionedAssigner } from './copartitioned-assigner.js';
+import { coPartitionedAssigner } from './copartitioned-assigner.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
@@ -69,6 +70,8 @@ export class Worker {
   private running = false;
   private stopping = false;
   private joined = false;
+  /** Partition numbers assigned to this member (told to the sticky assigner when rejoining). */
+  private owned: number[] = [];
   /** Paused partition numbers (a failure being retried), and since when. */
   private readonly paused = new Map<number, number>();
   /**
@@ -103,9 +106,8 @@ export class Worker {
     );
     this.consumer = kafka.consumer({
       groupId: env.KEYGUARD_GROUP_ID,
-      sessionTimeout: env.KEYGUARD_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(env.KEYGUARD_SESSION_TIMEOUT_MS / 4)),
-      partitionAssigners: [CoPartitionedAssigner],
+      ...groupLiveness(env.KEYGUARD_SESSION_TIMEOUT_MS),
+      partitionAssigners: [coPartitionedAssigner(() => this.owned)],
       maxWaitTimeInMs: 200,
     });
     this.market = new MarketState(cfg);
@@ -198,7 +200,8 @@ export class Worker {
     await this.feed.start();
     this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.owned = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
       // Buffered records were resolved but not processed: fetch them again, then start afresh.
       for (const [partition, merge] of this.merges) if (merge.size > 0) this.seekBack(partition);
       this.merges.clear();

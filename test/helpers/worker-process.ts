@@ -44,6 +44,23 @@ export class WorkerProcess {
   }
 }
 
+/**
+ * The group's committed offsets, or undefined while the broker cannot say yet (a fresh broker
+ * loading its offsets topic answers "not the correct coordinator" for a while).
+ */
+async function groupOffsets(
+  admin: ReturnType<Kafka['admin']>,
+  groupId: string,
+  topics: string[],
+): Promise<Awaited<ReturnType<ReturnType<Kafka['admin']>['fetchOffsets']>> | undefined> {
+  try {
+    return await admin.fetchOffsets({ groupId, topics });
+  } catch (err) {
+    if ((err as { retriable?: boolean }).retriable) return undefined;
+    throw err;
+  }
+}
+
 /** Waits until the worker group has committed every account-topic offset (it processed everything). */
 export async function waitUntilConsumed(kafka: Kafka, env: RuntimeEnv, timeoutMs: number): Promise<void> {
   const admin = kafka.admin();
@@ -55,8 +72,9 @@ export async function waitUntilConsumed(kafka: Kafka, env: RuntimeEnv, timeoutMs
   try {
     for (;;) {
       let behind = 0;
-      const committed = await admin.fetchOffsets({ groupId: env.KEYGUARD_GROUP_ID, topics });
-      for (const t of committed) {
+      const committed = await groupOffsets(admin, env.KEYGUARD_GROUP_ID, topics);
+      if (!committed) behind = Number.POSITIVE_INFINITY; // the coordinator is not ready yet
+      for (const t of committed ?? []) {
         const high = new Map(
           (await admin.fetchTopicOffsets(t.topic)).map((o) => [o.partition, Number(o.high)]),
         );
@@ -99,7 +117,7 @@ export async function committedRecords(kafka: Kafka, env: RuntimeEnv): Promise<n
   await admin.connect();
   try {
     const topics = [...new Set([env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS])];
-    const offsets = await admin.fetchOffsets({ groupId: env.KEYGUARD_GROUP_ID, topics });
+    const offsets = (await groupOffsets(admin, env.KEYGUARD_GROUP_ID, topics)) ?? [];
     return offsets.flatMap((t) => t.partitions).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
   } finally {
     await admin.disconnect();

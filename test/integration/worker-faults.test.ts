@@ -133,6 +133,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
 
   it('a worker killed with SIGKILL mid-stream and started again loses and repeats nothing', async () => {
     let killedAfter = 0;
+    let recoveryMs = 0;
     const result = await run(inject('redisUrl'), async (env, send) => {
       const first = started(env);
       await send(events.slice(0, 2 * third));
@@ -145,10 +146,25 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       }
       first.kill('SIGKILL');
       await first.exit;
+      const killedAt = Date.now();
       const second = started(env);
+      // Recovery: from the kill to the group committing work again (a new process starts, joins,
+      // and the dead member's session expires first).
+      const resumed = waitFor(
+        async () => (await committedRecords(kafka, env)) > killedAfter,
+        90_000,
+        'processing after the kill',
+      ).then(() => {
+        recoveryMs = Date.now() - killedAt;
+      });
       await send(events.slice(2 * third));
+      await resumed;
       return [second];
     });
+    console.log(
+      `[recovery] SIGKILL → partitions processing again: ${recoveryMs} ms (session timeout ${6000} ms, includes starting a new worker process)`,
+    );
+    expect(recoveryMs).toBeLessThan(60_000);
     expect(killedAfter).toBeGreaterThan(0); // it had done part of the work when killed
     expect(result.ids).toEqual(baseline.ids);
     expect(result.state).toEqual(baseline.state);
