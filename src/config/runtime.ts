@@ -40,6 +40,12 @@ export const runtimeEnvSchema = z.object({
   KEYGUARD_MAX_PAUSED_MS: z.coerce.number().int().min(1000).default(120_000),
   KEYGUARD_MARKET_LOOKBACK_MS: z.coerce.number().int().min(0).default(7_200_000),
   KEYGUARD_MARKET_WAIT_MS: z.coerce.number().int().min(0).default(2000),
+  /**
+   * On a backlog the market stream is held this far ahead of the slowest account partition (its
+   * history is kept from there): bounded memory, exact references. Below a day (minute buckets are
+   * kept for `reference.maxAgeMs`).
+   */
+  KEYGUARD_MARKET_MAX_AHEAD_MS: z.coerce.number().int().min(60_000).max(86_400_000).default(21_600_000),
   KEYGUARD_MARKET_FEED_CONFIG: z.string().min(1).optional(),
   KEYGUARD_COLLECT_CONFIG: z.string().min(1).optional(),
   KEYGUARD_WEBHOOKS_CONFIG: z.string().min(1).optional(),

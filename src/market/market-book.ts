@@ -66,7 +66,19 @@ export class MarketBook {
     readonly exchange: string,
     readonly symbol: string,
     private readonly cfg: DetectionConfig,
+    /**
+     * The earliest event time an account event may still be scored at (the account side's
+     * progress; +∞ when no account backlog is pending, −∞ while unknown). History is kept from
+     * there, not only `historyMs` back from the newest print, so a market stream that runs ahead
+     * of a lagging account stream keeps what the account events will ask for.
+     */
+    private readonly accountFloor: () => number = () => Number.POSITIVE_INFINITY,
   ) {}
+
+  /** How far back from the newest print to keep prints and tickers. */
+  private keepMs(newest: number): number {
+    return this.cfg.reference.historyMs + Math.max(0, newest - this.accountFloor());
+  }
 
   applyTrade(trade: TradeEvent): void {
     const bucketMs = this.cfg.reference.bucketMs;
@@ -76,7 +88,7 @@ export class MarketBook {
       this.recentPrints,
       { at: trade.timestamp, price: trade.price },
       (p) => p.at,
-      this.cfg.reference.historyMs,
+      this.keepMs(trade.timestamp),
       200_000,
     );
     const hour = trade.timestamp - (trade.timestamp % HOUR);
@@ -84,8 +96,9 @@ export class MarketBook {
     h.quote += trade.price * trade.amount;
     h.prints += 1;
     this.hours.set(hour, h);
-    if (this.hours.size > 26 + this.cfg.reference.historyMs / HOUR) {
-      const cutoff = hour - 25 * HOUR - this.cfg.reference.historyMs;
+    const keepHours = this.keepMs(trade.timestamp);
+    if (this.hours.size > 26 + keepHours / HOUR) {
+      const cutoff = hour - 25 * HOUR - keepHours;
       for (const k of this.hours.keys()) if (k < cutoff) this.hours.delete(k);
     }
     if (this.current && start > this.current.start) this.closeCurrent();
@@ -95,7 +108,7 @@ export class MarketBook {
   }
 
   applyTicker(ticker: TickerEvent): void {
-    const keep = this.cfg.liquidity.tickerMaxAgeMs + this.cfg.reference.historyMs;
+    const keep = this.cfg.liquidity.tickerMaxAgeMs + this.keepMs(ticker.timestamp);
     insertByTime(this.recentTickers, ticker, (t) => t.timestamp, keep, 4096);
   }
 

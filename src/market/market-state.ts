@@ -12,13 +12,17 @@ export class MarketState {
   /** Books by symbol, across venues. */
   private readonly venues = new Map<string, MarketBook[]>();
 
-  constructor(private readonly cfg: DetectionConfig) {}
+  /** `accountFloor`: see MarketBook (the streaming worker's account-side progress; replay has none). */
+  constructor(
+    private readonly cfg: DetectionConfig,
+    private readonly accountFloor: () => number = () => Number.POSITIVE_INFINITY,
+  ) {}
 
   private book(exchange: string, symbol: string): MarketBook {
     const key = `${exchange}\u0000${symbol}`;
     let book = this.books.get(key);
     if (!book) {
-      book = new MarketBook(exchange, symbol, this.cfg);
+      book = new MarketBook(exchange, symbol, this.cfg, this.accountFloor);
       this.books.set(key, book);
       const list = this.venues.get(symbol) ?? [];
       list.push(book);

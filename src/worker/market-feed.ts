@@ -23,6 +23,11 @@ export interface MarketFeedOptions {
   sessionTimeoutMs: number;
   /** Market events dated further ahead of the clock are dead-lettered (they would move the watermarks). */
   maxFutureSkewMs: number;
+  /**
+   * Flow control on a backlog: market events later than this are held (the partition waits) until
+   * the account side catches up. +∞: no limit (live, or the account side's progress not known).
+   */
+  aheadLimit?: () => number;
 }
 
 export class MarketFeed {
@@ -32,6 +37,10 @@ export class MarketFeed {
   private readonly starts = new Map<number, number>();
   /** Per partition, the highest event time applied so far. */
   private readonly watermarks = new Map<number, number>();
+  /** Per partition, the event time of a record held back by the flow control (not applied yet). */
+  private readonly held = new Map<number, number>();
+  /** Event times account batches are waiting for (`waitFor`), with how many wait for each. */
+  private readonly demands = new Map<number, number>();
   private running = false;
 
   constructor(
@@ -89,7 +98,9 @@ export class MarketFeed {
     await this.consumer.run({
       // A throwaway group: nothing to commit, every start seeks by time.
       autoCommit: false,
-      partitionsConsumedConcurrently: 3,
+      // Every partition at once: the flow control holds a partition inside eachBatch, and a held one
+      // must never keep another from being read.
+      partitionsConsumedConcurrently: 1024,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         const dead: Message[] = [];
         const clock = { now: Date.now(), maxFutureSkewMs: this.opts.maxFutureSkewMs };
@@ -107,8 +118,9 @@ export class MarketFeed {
           const decoded = decodeEvent(message.value?.toString('utf8') ?? '', clock);
           this.onRecord(batch.topic, decoded.ok ? decoded.event.kind : 'invalid');
           if (decoded.ok && isMarketEvent(decoded.event)) {
-            this.market.apply(decoded.event);
             const t = decoded.event.timestamp;
+            if (!(await this.holdWhileAhead(batch.partition, t, heartbeat))) return; // stopping
+            this.market.apply(decoded.event);
             this.watermarks.set(batch.partition, Math.max(this.watermarks.get(batch.partition) ?? t, t));
           } else {
             const code = decoded.ok ? ErrorCodes.EVENT_WRONG_TOPIC : decoded.code;
@@ -117,6 +129,7 @@ export class MarketFeed {
             dead.push(deadLetterMessage(code, reason, source, message.key, message.value));
           }
           resolveOffset(message.offset);
+          this.applied.set(batch.partition, Number(message.offset));
         }
         if (dead.length > 0) {
           // Each worker reads the whole market topic, so each reports a bad market record; a
@@ -132,6 +145,39 @@ export class MarketFeed {
         await heartbeat();
       },
     });
+  }
+
+  /**
+   * Waits while a market event at `t` is further ahead than the account side allows, unless an
+   * account batch is waiting for the market to reach at least `t` (the least of those waits is
+   * always served, so the slowest partition moves and the limit with it). Heartbeats meanwhile.
+   * Returns false when the feed is stopping.
+   */
+  private async holdWhileAhead(
+    partition: number,
+    t: number,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    const limit = this.opts.aheadLimit;
+    if (!limit) return true;
+    let beat = Date.now();
+    while (t > limit() && t > this.leastDemand()) {
+      if (!this.running) return false;
+      this.held.set(partition, t);
+      await new Promise((r) => setTimeout(r, 10));
+      if (Date.now() - beat > 1000) {
+        beat = Date.now();
+        await heartbeat();
+      }
+    }
+    this.held.delete(partition);
+    return true;
+  }
+
+  private leastDemand(): number {
+    let least = Number.NEGATIVE_INFINITY;
+    for (const t of this.demands.keys()) least = least === Number.NEGATIVE_INFINITY ? t : Math.min(least, t);
+    return least;
   }
 
   /** Skips what is before the lookback start or already applied (eachBatch filters those too). */
@@ -155,8 +201,10 @@ export class MarketFeed {
   /** Every partition has passed `eventTime`, or has applied all it held when `high` was read. */
   private reached(eventTime: number, high: Map<number, number>): boolean {
     for (const [partition, h] of high) {
-      // Strictly past: another print of the same millisecond may follow on the partition.
+      // Strictly past: another print of the same millisecond may follow on the partition. A record
+      // held back by the flow control that is later than `eventTime` proves the same.
       if ((this.watermarks.get(partition) ?? Number.NEGATIVE_INFINITY) > eventTime) continue;
+      if ((this.held.get(partition) ?? Number.NEGATIVE_INFINITY) > eventTime) continue;
       const done = this.applied.get(partition) ?? (this.starts.get(partition) ?? 0) - 1;
       if (done < h - 1) return false;
     }
@@ -177,10 +225,19 @@ export class MarketFeed {
     }
     const deadline = Date.now() + maxWaitMs;
     const high = await this.highWatermarks();
-    for (;;) {
-      if (this.reached(eventTime, high)) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 5));
+    this.demands.set(eventTime, (this.demands.get(eventTime) ?? 0) + 1);
+    try {
+      for (;;) {
+        if (this.reached(eventTime, high)) return true;
+        // The time-out is for a market stream that is late or silent; one held back by the flow
+        // control is neither (it moves as the slowest account partition does).
+        if (Date.now() >= deadline && this.held.size === 0) return false;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      const n = (this.demands.get(eventTime) ?? 1) - 1;
+      if (n > 0) this.demands.set(eventTime, n);
+      else this.demands.delete(eventTime);
     }
   }
 

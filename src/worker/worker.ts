@@ -31,6 +31,9 @@ import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
 import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from './retry.js';
 
+/** After a join, how long partitions not fetched yet keep the account floor unknown. */
+const ACCOUNT_FLOOR_GRACE_MS = 10_000;
+
 /** A fetched Kafka record with its decoding. */
 type FetchedRecord = KafkaMessage & { decoded: DecodeResult };
 
@@ -72,6 +75,12 @@ export class Worker {
   private joined = false;
   /** Partition numbers assigned to this member (told to the sticky assigner when rejoining). */
   private owned: number[] = [];
+  /** When this member last joined the group. */
+  private joinedAt = 0;
+  /** Per owned partition number: the event time processed up to, and whether records remain. */
+  private readonly progress = new Map<number, { time: number; lagging: boolean }>();
+  /** Per account topic-partition: records behind the end as of the last fetch. */
+  private readonly lag = new Map<string, number>();
   /** Paused partition numbers (a failure being retried), and since when. */
   private readonly paused = new Map<number, number>();
   /**
@@ -110,7 +119,7 @@ export class Worker {
       partitionAssigners: [coPartitionedAssigner(() => this.owned)],
       maxWaitTimeInMs: 200,
     });
-    this.market = new MarketState(cfg);
+    this.market = new MarketState(cfg, () => this.accountFloor());
     this.engine = new DetectionEngine(cfg, deps.store, this.market);
     this.feed = new MarketFeed(
       kafka,
@@ -121,6 +130,10 @@ export class Worker {
         lookbackMs: env.KEYGUARD_MARKET_LOOKBACK_MS,
         sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
         maxFutureSkewMs: cfg.events.maxFutureSkewMs,
+        aheadLimit: () => {
+          const floor = this.accountFloor();
+          return Number.isFinite(floor) ? floor + env.KEYGUARD_MARKET_MAX_AHEAD_MS : Number.POSITIVE_INFINITY;
+        },
       },
       (messages) => {
         this.observe([], messages, new Map(), 0, 0, false);
@@ -134,6 +147,34 @@ export class Worker {
   private get accountTopics(): string[] {
     const e = this.deps.env;
     return [...new Set([e.KEYGUARD_TOPIC_ORDERS, e.KEYGUARD_TOPIC_FILLS, e.KEYGUARD_TOPIC_APIKEYS])];
+  }
+
+  /**
+   * The account side's progress, for the market stream: the earliest event time this worker may
+   * still score, i.e. the least progress among its partitions that have records left. +∞ when
+   * none has (live: the market keeps only `reference.historyMs`); −∞ while not known yet (before
+   * joining, and for a few seconds after, until every owned partition has been fetched). The market
+   * keeps its history from here and is held back when it runs KEYGUARD_MARKET_MAX_AHEAD_MS beyond,
+   * so a backlog is scored against the market as it was, without unbounded memory.
+   */
+  accountFloor(now = Date.now()): number {
+    if (!this.joined) return Number.NEGATIVE_INFINITY;
+    let floor = Number.POSITIVE_INFINITY;
+    let unknown = false;
+    for (const partition of this.owned) {
+      const p = this.progress.get(partition);
+      if (!p) unknown = true;
+      else if (p.lagging) floor = Math.min(floor, p.time);
+    }
+    return unknown && now - this.joinedAt < ACCOUNT_FLOOR_GRACE_MS ? Number.NEGATIVE_INFINITY : floor;
+  }
+
+  /** Records left on this partition number's order and fill topics, as of their last fetch. */
+  private lagging(partition: number): boolean {
+    const e = this.deps.env;
+    return [e.KEYGUARD_TOPIC_ORDERS, e.KEYGUARD_TOPIC_FILLS].some(
+      (topic) => (this.lag.get(`${topic}/${partition}`) ?? 0) > 0,
+    );
   }
 
   /** Creates missing topics and checks that the account topics are co-partitioned. */
@@ -202,6 +243,9 @@ export class Worker {
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.owned = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
+      this.joinedAt = Date.now();
+      this.progress.clear();
+      this.lag.clear();
       // Buffered records were resolved but not processed: fetch them again, then start afresh.
       for (const [partition, merge] of this.merges) if (merge.size > 0) this.seekBack(partition);
       this.merges.clear();
@@ -295,13 +339,14 @@ export class Worker {
       };
     });
     const metrics = this.deps.metrics;
+    const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n));
+    this.lag.set(tp, lag);
     if (metrics) {
       for (const r of records) {
         const kind = r.payload.decoded.ok ? r.payload.decoded.event.kind : 'invalid';
         metrics.eventsConsumed.inc({ topic: batch.topic, kind });
       }
-      const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
-      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
     }
     const merge = this.mergeFor(batch.partition);
     merge.add(batch.topic, records, BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark));
@@ -429,6 +474,11 @@ export class Worker {
       const offsets = [...next].map(([topic, o]) => ({ topic, partition, offset: o.toString() }));
       await retry('commit offsets', () => this.consumer.commitOffsets(offsets));
       for (const o of offsets) this.restartAt.set(`${o.topic}/${o.partition}`, o);
+      const before = this.progress.get(partition)?.time ?? Number.NEGATIVE_INFINITY;
+      this.progress.set(partition, {
+        time: Number.isFinite(maxTime) ? Math.max(before, maxTime) : before,
+        lagging: this.lagging(partition) || (this.merges.get(partition)?.size ?? 0) > 0,
+      });
       this.resumePartition(partition);
       for (const a of outcome.alerts) {
         log.info(
