@@ -42,6 +42,7 @@ export class MarketFeed {
   /** Event times account batches are waiting for (`waitFor`), with how many wait for each. */
   private readonly demands = new Map<number, number>();
   private running = false;
+  private releaseTimer?: NodeJS.Timeout;
 
   constructor(
     kafka: Kafka,
@@ -82,6 +83,8 @@ export class MarketFeed {
     // still loading its coordinator, a restart), when a seek made earlier would throw or be lost.
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.seekToNext());
     this.running = true;
+    this.releaseTimer = setInterval(() => this.releaseHeld(), 20);
+    this.releaseTimer.unref();
     restartAfterFatalCrash(
       this.consumer,
       () => this.runConsumer(),
@@ -98,10 +101,12 @@ export class MarketFeed {
     await this.consumer.run({
       // A throwaway group: nothing to commit, every start seeks by time.
       autoCommit: false,
-      // Every partition at once: the flow control holds a partition inside eachBatch, and a held one
-      // must never keep another from being read.
-      partitionsConsumedConcurrently: 1024,
+      // Offsets are resolved record by record: a batch cut short by the flow control leaves the
+      // rest to be read again.
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (this.held.has(batch.partition)) return; // fetched before the pause: read again on release
         const dead: Message[] = [];
         const clock = { now: Date.now(), maxFutureSkewMs: this.opts.maxFutureSkewMs };
         // Before the seek lands the consumer may read from the beginning, and a refetch may repeat
@@ -116,10 +121,16 @@ export class MarketFeed {
             continue;
           }
           const decoded = decodeEvent(message.value?.toString('utf8') ?? '', clock);
+          if (decoded.ok && isMarketEvent(decoded.event) && this.tooFarAhead(decoded.event.timestamp)) {
+            // Held back: the partition pauses here and is read again from this record once the
+            // account side has caught up (see releaseHeld).
+            this.held.set(batch.partition, decoded.event.timestamp);
+            this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+            break;
+          }
           this.onRecord(batch.topic, decoded.ok ? decoded.event.kind : 'invalid');
           if (decoded.ok && isMarketEvent(decoded.event)) {
             const t = decoded.event.timestamp;
-            if (!(await this.holdWhileAhead(batch.partition, t, heartbeat))) return; // stopping
             this.market.apply(decoded.event);
             this.watermarks.set(batch.partition, Math.max(this.watermarks.get(batch.partition) ?? t, t));
           } else {
@@ -141,37 +152,34 @@ export class MarketFeed {
             ),
           );
         }
-        this.applied.set(batch.partition, Number(batch.lastOffset()));
         await heartbeat();
       },
     });
   }
 
   /**
-   * Waits while a market event at `t` is further ahead than the account side allows, unless an
-   * account batch is waiting for the market to reach at least `t` (the least of those waits is
-   * always served, so the slowest partition moves and the limit with it). Heartbeats meanwhile.
-   * Returns false when the feed is stopping.
+   * Whether a market event at `t` is further ahead than the account side allows. An account
+   * batch waiting for the market to reach at least `t` overrides the limit (the least of those
+   * waits is always served, so the slowest partition moves, and the limit with it).
    */
-  private async holdWhileAhead(
-    partition: number,
-    t: number,
-    heartbeat: () => Promise<void>,
-  ): Promise<boolean> {
+  private tooFarAhead(t: number): boolean {
     const limit = this.opts.aheadLimit;
-    if (!limit) return true;
-    let beat = Date.now();
-    while (t > limit() && t > this.leastDemand()) {
-      if (!this.running) return false;
-      this.held.set(partition, t);
-      await new Promise((r) => setTimeout(r, 10));
-      if (Date.now() - beat > 1000) {
-        beat = Date.now();
-        await heartbeat();
+    return limit !== undefined && t > limit() && t > this.leastDemand();
+  }
+
+  /** Resumes held partitions whose next record may now be applied, from that record. */
+  private releaseHeld(): void {
+    for (const [partition, t] of this.held) {
+      if (this.tooFarAhead(t)) continue;
+      this.held.delete(partition);
+      const offset = String((this.applied.get(partition) ?? (this.starts.get(partition) ?? 0) - 1) + 1);
+      try {
+        this.consumer.seek({ topic: this.opts.topic, partition, offset });
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message, partition }, 'market seek on release skipped');
       }
+      this.consumer.resume([{ topic: this.opts.topic, partitions: [partition] }]);
     }
-    this.held.delete(partition);
-    return true;
   }
 
   private leastDemand(): number {
@@ -243,6 +251,7 @@ export class MarketFeed {
 
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.releaseTimer);
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }
