@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
+import { AckedProducer } from '../../src/kafka/acked-producer.js';
 import { createLogger } from '../../src/logger.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { DEAD_LETTER_MAX_ORIGINAL, type DeadLetter } from '../../src/worker/dead-letter.js';
@@ -123,6 +124,32 @@ describe('worker under poison records (real Kafka and Redis)', () => {
     expect(worker.stats.deadLetters).toBe(11);
     expect((await worker.readiness()).ready).toBe(true);
   }, 150_000);
+
+  it('a send the broker refuses does not wedge the producer: it is replaced and the next publish lands', async () => {
+    const brokers = inject('kafkaBrokers');
+    const env = testEnv(brokers, inject('redisUrl'));
+    const kafka = kafkaClient(brokers);
+    await createTopics(kafka, env);
+    const topic = env.KEYGUARD_TOPIC_DEAD_LETTER;
+    // A budget above the broker's limit, so the 2 MB record goes out as one send and is refused.
+    const producer = new AckedProducer(kafka, 8 * 1024 * 1024, createLogger('silent'));
+    await producer.connect();
+    running.push(() => producer.disconnect());
+    await producer.publish([{ topic, messages: [{ key: 'k', value: 'before' }] }]);
+    await expect(
+      producer.publish([{ topic, messages: [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 'x') }] }]),
+    ).rejects.toThrow();
+    expect(producer.recreated).toBe(1);
+    await producer.publish([{ topic, messages: [{ key: 'k', value: 'after' }] }]);
+    const values = await collect<string>(
+      kafka,
+      topic,
+      (v) => v.includes('after'),
+      30_000,
+      (b) => b.toString(),
+    );
+    expect(values).toEqual(['before', 'after']);
+  }, 60_000);
 
   it('dead-letters an order dated in the year 3000 and an account id with an invisible character; its windows stay on real time', async () => {
     const brokers = inject('kafkaBrokers');
