@@ -37,12 +37,21 @@ function insertByTime<T>(list: T[], item: T, time: (x: T) => number, keepMs: num
   let drop = 0;
   while (drop < list.length - 1 && time(list[drop]!) < newest - keepMs) drop++;
   drop = Math.max(drop, list.length - cap);
-  if (drop >= 64 || list.length > cap) list.splice(0, drop); // in chunks: one splice per 64 stale items
+  // In chunks (at least 64 stale items, or an eighth of the list): a list holding hours of prints
+  // behind a lagging account side must not be shifted on every insert.
+  if (drop >= Math.max(64, list.length >> 3) || list.length > cap) list.splice(0, drop);
 }
 
+/** The last item at or before `at` in a time-ordered list (binary search: the list may hold hours). */
 function latestAtOrBefore<T>(list: readonly T[], at: number, time: (x: T) => number): T | undefined {
-  for (let i = list.length - 1; i >= 0; i--) if (time(list[i]!) <= at) return list[i];
-  return undefined;
+  let lo = 0;
+  let hi = list.length; // first index with time > at
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (time(list[mid]!) <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? list[lo - 1] : undefined;
 }
 
 export class MarketBook {
