@@ -104,16 +104,18 @@ export function tuneHeapForStreaming(): void {
 // Run when executed as a program (tsx src/main.ts, node dist/main.js, bin/keyguard.js).
 if (process.argv[1] && /(?:main\.[jt]s|keyguard(?:\.js)?)$/.test(process.argv[1])) {
   tuneHeapForStreaming();
+  // The long-running commands' clients may leave timers and sockets behind: once such a command
+  // has finished — or failed, e.g. stopped by a signal while still starting — the process exits.
+  const longRunning = ['worker', 'webhooks', 'market-feed', 'collect'].includes(process.argv[2] ?? '');
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
-      // The worker's clients may leave timers behind; a finished worker exits now.
-      if (['worker', 'webhooks', 'market-feed', 'collect'].includes(process.argv[2] ?? ''))
-        process.exit(code);
+      if (longRunning) process.exit(code);
     },
     (err) => {
       process.stderr.write(`keyguard: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
       process.exitCode = 1;
+      if (longRunning) process.exit(1);
     },
   );
 }

@@ -83,7 +83,12 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
     },
     () => ({ stats: worker.stats, campaigns: campaigns?.stats }),
   );
-  await worker.start();
-  await campaigns?.start();
-  return done;
+  const startup = (async () => {
+    await worker.start();
+    await campaigns?.start();
+  })();
+  // A SIGTERM during start-up (waiting for Redis or the group coordinator) must still end the
+  // process: whichever settles first decides.
+  const first = await Promise.race([done.then((code) => ({ code })), startup.then(() => undefined)]);
+  return first ? first.code : done;
 }

@@ -36,10 +36,27 @@ export class WorkerProcess {
     this.child?.kill(signal);
   }
 
-  async stop(): Promise<void> {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
+  /**
+   * SIGTERM and wait for the exit; a process still there after `timeoutMs` is killed and the test
+   * fails naming it, with the end of its output (a hang must say where, not run into the test's
+   * own time-out).
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const overran = new Promise<'overran'>((resolve) => {
+      timer = setTimeout(() => resolve('overran'), timeoutMs);
+    });
+    const outcome = await Promise.race([this.exit!, overran]);
+    clearTimeout(timer);
+    if (outcome === 'overran') {
+      child.kill('SIGKILL');
       await this.exit;
+      throw new Error(
+        `keyguard ${this.command} did not exit within ${timeoutMs} ms of SIGTERM; last output:\n${this.output.slice(-3000)}`,
+      );
     }
   }
 }

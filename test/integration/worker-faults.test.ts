@@ -238,6 +238,8 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       await flush.quit();
       const again = started(env);
       await waitFor(async () => lost(again).length > 0, 60_000, 'the reset at start');
+      await waitFor(async () => again.output.includes('worker started'), 60_000, 'the worker started');
+      await waitFor(async () => again.output.includes('worker started'), 60_000, 'the worker started');
       expect(lost(again)[0]!.reason).toMatch(
         /no state epoch although the consumer group has committed offsets/,
       );
