@@ -9,13 +9,12 @@ import type { Alert } from '../events/schema.js';
 import type { CampaignStore, GroupState, GroupUpdate } from './campaign-store.js';
 import { foldKeyAnomaly, newCohortState } from './leak-cohort.js';
 import { groupKeyOf, type Observation } from './observation.js';
+import { foldFirstBuy, newSymbolCampaignState } from './symbol-campaigns.js';
 
 /** Breaks ties at equal event time: the fill, or the alert behind an anomaly. */
 function observationId(o: Observation): string {
   return o.type === 'first_buy' ? o.fillId : o.alertId;
 }
-
-import { foldFirstBuy, newSymbolCampaignState } from './symbol-campaigns.js';
 
 export interface SequencedObservation {
   seq: number;

@@ -64,7 +64,9 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
       })
     : undefined;
   const persistence = await store.persistence();
-  if (persistence !== 'aof')
+  if (persistence === 'unknown')
+    redisLog.info('could not read Redis persistence settings (CONFIG not allowed, or Redis not up yet)');
+  else if (persistence !== 'aof')
     redisLog.warn(
       { persistence },
       'Redis keeps the baselines without an append-only file: a restart loses them (run it with appendonly yes, appendfsync everysec; README: State durability)',
