@@ -2,16 +2,17 @@
  * The composition root: parses the command line and the environment once, builds the logger,
  * config and stores, and wires the command. Nothing else in src/ has side effects on import.
  */
+import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import v8 from 'node:v8';
 import { COLLECT_USAGE, collectCommand } from './cli/collect-command.js';
 import { CONVERT_USAGE, convertCommand } from './cli/convert-command.js';
-import { demoCommand } from './cli/demo-command.js';
+import { DEMO_USAGE, demoCommand } from './cli/demo-command.js';
 import { MARKET_FEED_USAGE, marketFeedCommand } from './cli/market-feed-command.js';
 import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
 import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
 import { WEBHOOKS_USAGE, webhooksCommand } from './cli/webhooks-command.js';
-import { workerCommand } from './cli/worker-command.js';
+import { WORKER_USAGE, workerCommand } from './cli/worker-command.js';
 import { loadDetectionConfig } from './config/detection.js';
 import { loadRuntimeEnv } from './config/runtime.js';
 import { KeyguardError } from './errors.js';
@@ -30,7 +31,7 @@ commands:
   market-feed polls tickers and public trades through ccxt into the market topic (KAFKA_BROKERS, KEYGUARD_MARKET_FEED_CONFIG)
   collect     polls connected keys' own trades and orders through ccxt (KAFKA_BROKERS, REDIS_URL, KEYGUARD_COLLECT_CONFIG)
   webhooks    delivers recommendations to signed webhooks (KAFKA_BROKERS, REDIS_URL, KEYGUARD_WEBHOOKS_CONFIG)
-  help        this text
+  help        this text (keyguard <command> --help: that command's usage; keyguard --version)
 
 ${REPLAY_USAGE}
 
@@ -46,12 +47,42 @@ ${COLLECT_USAGE}
 
 Environment: see README (Configuration). Detection thresholds: config/detection.json.`;
 
+/** Each command's own usage, for `keyguard <command> --help`. */
+const COMMAND_USAGE: Record<string, string> = {
+  demo: DEMO_USAGE,
+  replay: REPLAY_USAGE,
+  simulate: SIMULATE_USAGE,
+  convert: CONVERT_USAGE,
+  worker: WORKER_USAGE,
+  'market-feed': MARKET_FEED_USAGE,
+  collect: COLLECT_USAGE,
+  webhooks: WEBHOOKS_USAGE,
+};
+
+/** The package's version (package.json sits one folder above src/ and dist/ alike). */
+export function keyguardVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export async function main(
   argv: string[],
   stdout: Writable = process.stdout,
   stderr: Writable = process.stderr,
 ) {
   const [command, ...rest] = argv;
+  // Help and version touch no service and read no environment.
+  if (command === '--version' || command === '-V' || command === 'version') {
+    stdout.write(`keyguard ${keyguardVersion()}\n`);
+    return 0;
+  }
+  const usage = command ? COMMAND_USAGE[command] : undefined;
+  if (usage && (rest.includes('--help') || rest.includes('-h'))) {
+    stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     const env = loadRuntimeEnv();
     const log = createLogger(env.LOG_LEVEL).child({ module: 'cli', command });

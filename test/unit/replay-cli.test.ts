@@ -108,6 +108,41 @@ describe('keyguard replay', () => {
   });
 });
 
+describe('keyguard help and version', () => {
+  it("prints every command's usage on --help / -h and exits 0, reading no environment and starting nothing", async () => {
+    const saved = process.env.KAFKA_BROKERS;
+    process.env.KAFKA_BROKERS = 'not a broker list'; // would be a configuration error (exit 2)
+    try {
+      for (const command of [
+        'demo',
+        'replay',
+        'simulate',
+        'convert',
+        'worker',
+        'market-feed',
+        'collect',
+        'webhooks',
+      ]) {
+        for (const flag of ['--help', '-h']) {
+          const r = await runCli([command, flag]);
+          expect(r.code, `${command} ${flag}: ${r.stderr}`).toBe(0);
+          expect(r.stdout).toMatch(new RegExp(`^keyguard ${command}`));
+          expect(r.stderr).toBe('');
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.KAFKA_BROKERS;
+      else process.env.KAFKA_BROKERS = saved;
+    }
+  });
+
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+    for (const flag of ['--version', '-V'])
+      expect((await runCli([flag])).stdout).toBe(`keyguard ${version}\n`);
+  });
+});
+
 describe('reorder buffer', () => {
   it('releases events in event-time order once the watermark passes, late ones at once', () => {
     const b = new ReorderBuffer<string>(10);
