@@ -11,7 +11,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import { alertIdFor } from '../detection/alert-id.js';
 import { round } from '../detectors/scale.js';
 import type { Alert } from '../events/schema.js';
-import { DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
+import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import type { KeyAnomaly } from './observation.js';
 import { addToWindow } from './time-window.js';
 
@@ -61,9 +61,8 @@ export function foldKeyAnomaly(
     if (keys.size < cfg.minKeys || keys.size < cfg.baselineRatio * baseline) return out;
     // From the evidence, not the arrival order: the label and the UTC day of the window's earliest
     // anomaly (numbered when one label has several breaches a day), as campaigns are named.
-    const day = Math.floor(state.recent[0]!.timestamp / DAY_MS);
-    const n = state.days?.[0] === day ? state.days[1] + 1 : 1;
-    state.days = [day, n];
+    state.days = countInDay(state.days, state.recent[0]!.timestamp);
+    const [day, n] = state.days;
     const id = createHash('sha256')
       .update(`leak_cohort\n${a.exchange}\n${a.label}\n${day}${n === 1 ? '' : `#${n}`}`)
       .digest('hex')

@@ -11,7 +11,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import { alertIdFor } from '../detection/alert-id.js';
 import { round, sig } from '../detectors/scale.js';
 import type { Alert } from '../events/schema.js';
-import { DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
+import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import type { FirstBuy } from './observation.js';
 import { addToWindow } from './time-window.js';
 
@@ -227,10 +227,8 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       if (!campaign) {
         const first = state.obs.find((x) => reading.members.some((m) => m.fills.includes(x.fillId)));
         const earliest = first?.timestamp ?? o.timestamp;
-        const day = Math.floor(earliest / DAY_MS);
-        const n = state.days?.[0] === day ? state.days[1] + 1 : 1;
-        state.days = [day, n];
-        const id = campaignIdFor(o.exchange, o.symbol, earliest, n);
+        state.days = countInDay(state.days, earliest);
+        const id = campaignIdFor(o.exchange, o.symbol, earliest, state.days[1]);
         campaign = {
           id,
           links: [],

@@ -93,21 +93,15 @@ export class MarketBook {
     const bucketMs = this.cfg.reference.bucketMs;
     const start = trade.timestamp - (trade.timestamp % bucketMs);
     this.firstPrintAt ??= trade.timestamp;
-    insertByTime(
-      this.recentPrints,
-      { at: trade.timestamp, price: trade.price },
-      (p) => p.at,
-      this.keepMs(trade.timestamp),
-      200_000,
-    );
+    const keep = this.keepMs(trade.timestamp);
+    insertByTime(this.recentPrints, { at: trade.timestamp, price: trade.price }, (p) => p.at, keep, 200_000);
     const hour = trade.timestamp - (trade.timestamp % HOUR);
     const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
     h.quote += trade.price * trade.amount;
     h.prints += 1;
     this.hours.set(hour, h);
-    const keepHours = this.keepMs(trade.timestamp);
-    if (this.hours.size > 26 + keepHours / HOUR) {
-      const cutoff = hour - 25 * HOUR - keepHours;
+    if (this.hours.size > 26 + keep / HOUR) {
+      const cutoff = hour - 25 * HOUR - keep;
       for (const k of this.hours.keys()) if (k < cutoff) this.hours.delete(k);
     }
     if (this.current && start > this.current.start) this.closeCurrent();

@@ -24,3 +24,12 @@ export function previousPeak(p: number[], at: number, baselineDays: number): num
   }
   return peak;
 }
+
+/** One more occurrence at `at`: `[day, n]`, n counting within that UTC day (to number ids by day). */
+export function countInDay(
+  counter: readonly [number, number] | undefined,
+  at: number,
+): [day: number, n: number] {
+  const day = Math.floor(at / DAY_MS);
+  return [day, counter?.[0] === day ? counter[1] + 1 : 1];
+}

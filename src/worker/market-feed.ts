@@ -182,10 +182,9 @@ export class MarketFeed {
     }
   }
 
+  /** The earliest event time an account batch is waiting for (−∞ when none waits). */
   private leastDemand(): number {
-    let least = Number.NEGATIVE_INFINITY;
-    for (const t of this.demands.keys()) least = least === Number.NEGATIVE_INFINITY ? t : Math.min(least, t);
-    return least;
+    return this.demands.size > 0 ? Math.min(...this.demands.keys()) : Number.NEGATIVE_INFINITY;
   }
 
   /** Skips what is before the lookback start or already applied (eachBatch filters those too). */

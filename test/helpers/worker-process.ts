@@ -140,3 +140,16 @@ export async function committedRecords(kafka: Kafka, env: RuntimeEnv): Promise<n
     await admin.disconnect();
   }
 }
+
+/** Polls `condition` until it holds; fails naming `what` after `timeoutMs` (conditions, not sleeps). */
+export async function waitUntil(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

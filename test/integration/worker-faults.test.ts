@@ -20,6 +20,7 @@ import {
   committedRecords,
   WorkerProcess,
   waitForMembers,
+  waitUntil,
   waitUntilConsumed,
 } from '../helpers/worker-process.js';
 import { startLocalRedis } from '../services/redis.js';
@@ -100,15 +101,6 @@ function started(env: RuntimeEnv): WorkerProcess {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `condition` until it holds; fails the test naming `what` after `timeoutMs`. */
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await pause(100);
-  }
-}
-
 describe('worker faults (real Kafka and Redis, workers as processes)', () => {
   let baseline: Awaited<ReturnType<typeof run>>;
 
@@ -151,7 +143,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       const second = started(env);
       // Recovery: from the kill to the group committing work again (a new process starts, joins,
       // and the dead member's session expires first).
-      const resumed = waitFor(
+      const resumed = waitUntil(
         async () => (await committedRecords(kafka, env)) > committedAtKill,
         90_000,
         'processing after the kill',
@@ -180,10 +172,10 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
         // Conditions, not sleeps: Redis goes once the worker has done some work, and comes back
         // once the worker has met the outage (a busy machine may take seconds for either).
         const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
-        await waitFor(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
+        await waitUntil(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
         await redis.kill();
         await send(events.slice(third, 2 * third));
-        await waitFor(async () => /retrying after a failure/.test(w.output), 60_000, 'a retry');
+        await waitUntil(async () => /retrying after a failure/.test(w.output), 60_000, 'a retry');
         await redis.start();
         await send(events.slice(2 * third));
         return [w];
@@ -222,7 +214,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
           .map((l) => JSON.parse(l) as { level: number; reason: string });
       const w = started(env);
       await produceInOrder(kafka, env, events.slice(0, third));
-      await waitFor(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
+      await waitUntil(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
       expect(w.output).toMatch(/without an append-only file/); // warned at start
       await redis.kill();
       await redis.start(); // empty: no persistence
@@ -237,9 +229,9 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       await flush.flushall();
       await flush.quit();
       const again = started(env);
-      await waitFor(async () => lost(again).length > 0, 60_000, 'the reset at start');
-      await waitFor(async () => again.output.includes('worker started'), 60_000, 'the worker started');
-      await waitFor(async () => again.output.includes('worker started'), 60_000, 'the worker started');
+      await waitUntil(async () => lost(again).length > 0, 60_000, 'the reset at start');
+      await waitUntil(async () => again.output.includes('worker started'), 60_000, 'the worker started');
+      await waitUntil(async () => again.output.includes('worker started'), 60_000, 'the worker started');
       expect(lost(again)[0]!.reason).toMatch(
         /no state epoch although the consumer group has committed offsets/,
       );

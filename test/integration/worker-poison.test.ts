@@ -18,7 +18,7 @@ import { Worker } from '../../src/worker/worker.js';
 import { order } from '../helpers/events.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { collect, createTopics, kafkaClient, produce, testEnv } from '../helpers/kafka.js';
-import { waitUntilConsumed } from '../helpers/worker-process.js';
+import { waitUntil, waitUntilConsumed } from '../helpers/worker-process.js';
 import { startLocalRedis } from '../services/redis.js';
 
 const cfg = fastForwardConfig();
@@ -51,12 +51,13 @@ async function startWorker(env: RuntimeEnv): Promise<Worker> {
   return worker;
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** A test's own topics (and Redis prefix) on the shared broker. */
+async function freshTopics(redisUrl: string, over: Record<string, string> = {}) {
+  const brokers = inject('kafkaBrokers');
+  const env = testEnv(brokers, redisUrl, over);
+  const kafka = kafkaClient(brokers);
+  await createTopics(kafka, env);
+  return { env, kafka };
 }
 
 async function ordersCounted(env: RuntimeEnv, accountId: string): Promise<number> {
@@ -71,10 +72,7 @@ async function ordersCounted(env: RuntimeEnv, accountId: string): Promise<number
 
 describe('worker under poison records (real Kafka and Redis)', () => {
   it('ten 1 MB records in a row on one key and one at the broker limit become bounded dead letters; the rest is processed', async () => {
-    const brokers = inject('kafkaBrokers');
-    const env = testEnv(brokers, inject('redisUrl'));
-    const kafka = kafkaClient(brokers);
-    await createTopics(kafka, env);
+    const { env, kafka } = await freshTopics(inject('redisUrl'));
     const worker = await startWorker(env);
     const t = Date.UTC(2022, 10, 14, 12);
     const valid = (i: number) => ({
@@ -126,10 +124,7 @@ describe('worker under poison records (real Kafka and Redis)', () => {
   }, 150_000);
 
   it('a send the broker refuses does not wedge the producer: it is replaced and the next publish lands', async () => {
-    const brokers = inject('kafkaBrokers');
-    const env = testEnv(brokers, inject('redisUrl'));
-    const kafka = kafkaClient(brokers);
-    await createTopics(kafka, env);
+    const { env, kafka } = await freshTopics(inject('redisUrl'));
     const topic = env.KEYGUARD_TOPIC_DEAD_LETTER;
     // A budget above the broker's limit, so the 2 MB record goes out as one send and is refused.
     const producer = new AckedProducer(kafka, 8 * 1024 * 1024, createLogger('silent'));
@@ -152,10 +147,7 @@ describe('worker under poison records (real Kafka and Redis)', () => {
   }, 60_000);
 
   it('dead-letters an order dated in the year 3000 and an account id with an invisible character; its windows stay on real time', async () => {
-    const brokers = inject('kafkaBrokers');
-    const env = testEnv(brokers, inject('redisUrl'));
-    const kafka = kafkaClient(brokers);
-    await createTopics(kafka, env);
+    const { env, kafka } = await freshTopics(inject('redisUrl'));
     const worker = await startWorker(env);
     const t = Date.UTC(2022, 10, 14, 12);
     const o = (id: string, over: Record<string, unknown> = {}) => ({
@@ -198,10 +190,7 @@ describe('worker under poison records (real Kafka and Redis)', () => {
   it('a partition paused for longer than KEYGUARD_MAX_PAUSED_MS turns /readyz to not ready, with the reason, until it recovers', async () => {
     const redis = await startLocalRedis({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'keyguard-redis-')) });
     try {
-      const brokers = inject('kafkaBrokers');
-      const env = testEnv(brokers, redis.url, { KEYGUARD_MAX_PAUSED_MS: '1500' });
-      const kafka = kafkaClient(brokers);
-      await createTopics(kafka, env);
+      const { env, kafka } = await freshTopics(redis.url, { KEYGUARD_MAX_PAUSED_MS: '1500' });
       const worker = await startWorker(env);
       const t = Date.UTC(2022, 10, 14, 12);
       const batch = (from: number) =>
@@ -217,13 +206,13 @@ describe('worker under poison records (real Kafka and Redis)', () => {
           ],
         ]);
       await produce(kafka, batch(0));
-      await until(async () => (await ordersCounted(env, 'acct-r')) === 5, 60_000, 'the first orders');
+      await waitUntil(async () => (await ordersCounted(env, 'acct-r')) === 5, 60_000, 'the first orders');
       expect((await worker.readiness()).ready).toBe(true);
 
       await redis.kill();
       await produce(kafka, batch(5));
       // Not ready at once (Redis does not answer), and past the limit the stuck partition is named.
-      await until(
+      await waitUntil(
         async () => (await worker.readiness()).detail.stuckPartitions !== undefined,
         60_000,
         'a stuck partition',
@@ -234,7 +223,7 @@ describe('worker under poison records (real Kafka and Redis)', () => {
       expect(detail.stuckPartitions).toHaveLength(1);
 
       await redis.start();
-      await until(async () => (await worker.readiness()).ready, 60_000, 'readiness to come back');
+      await waitUntil(async () => (await worker.readiness()).ready, 60_000, 'readiness to come back');
       await waitUntilConsumed(kafka, env, 60_000);
       expect(await ordersCounted(env, 'acct-r')).toBe(10);
     } finally {
