@@ -4,6 +4,13 @@
  * textbook baselines. Prints one table; every number comes from this run.
  *
  *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N]
+ *   npm run eval -- --perturb [--seeds 7,8,9] [--scenarios N]
+ *
+ * Scenarios alternate an exchange's view (fills name the counterparty) and a platform's, and an
+ * attack during the tape's public pump and one in a quiet thin pair the attackers pump alone.
+ * `--perturb` runs the full configuration again with the simulator's behaviour parameters moved
+ * (rates, sizes, burst lengths, prices ×0.5 and ×1.5; each look-alike behaviour's share ×0.5 and
+ * ×2) over several seeds, and prints the worst case of each figure.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -28,7 +35,12 @@ import {
   summarize,
 } from '../src/simulate/evaluation.js';
 import { Rng } from '../src/simulate/rng.js';
-import { buildScenario, type Scenario } from '../src/simulate/scenario.js';
+import {
+  type BehaviourParams,
+  buildScenario,
+  DEFAULT_PARAMS,
+  type Scenario,
+} from '../src/simulate/scenario.js';
 import { type SimMarket, syntheticIlliquidMarket } from '../src/simulate/sim-market.js';
 import { MemoryBaselineStore } from '../src/state/memory-store.js';
 
@@ -41,6 +53,8 @@ const { values: args } = parseArgs({
     victims: { type: 'string', default: '3-10' },
     seed: { type: 'string', default: '7' },
     config: { type: 'string' },
+    perturb: { type: 'boolean', default: false },
+    seeds: { type: 'string', default: '7,8,9' },
   },
 });
 
@@ -169,70 +183,197 @@ function printTable(title: string, t: EvaluationTable): void {
       `| ${s} | ${r.victims} | ${r.revoked} | ${pct(r.recall)} | ${r.medianFillsBefore ?? '-'} | ${r.medianSeconds?.toFixed(1) ?? '-'} | ${pct(r.prevented)} |`,
     );
   }
-  console.log(`\nvalue prevented overall (revoke at alert + 1 s): ${pct(t.preventedShare)}`);
-  console.log('| benign kind | accounts | false revokes | rate | reviewed |');
-  console.log('|---|---|---|---|---|');
+  console.log(
+    `\nvalue prevented overall (revoke at alert + 1 s): ${pct(t.preventedShare)}; median fills before the revoke: ${t.medianFillsBefore ?? '-'}`,
+  );
+  console.log(
+    '| benign behaviour | accounts | false revokes | rate | account-days reviewed (after day 1) | reviews / 1,000 accounts / day |',
+  );
+  console.log('|---|---|---|---|---|---|');
   for (const [k, r] of Object.entries(t.benign)) {
-    console.log(`| ${k} | ${r.accounts} | ${r.falseRevokes} | ${pct(r.rate, 2)} | ${r.reviews} |`);
+    console.log(
+      `| ${k} | ${r.accounts} | ${r.falseRevokes} | ${pct(r.rate, 2)} | ${pct(r.reviewedDayShare, 2)} | ${r.days ? ((1000 * r.reviewAlerts) / r.days).toFixed(1) : '-'} |`,
+    );
   }
-  console.log(`| all benign | ${t.benignAccounts} | | ${pct(t.falseRevokeRate, 3)} | |`);
+  console.log(
+    `| all benign | ${t.benignAccounts} | | ${pct(t.falseRevokeRate, 3)} | ${pct(t.reviewedDayShare, 2)} | ${t.reviewsPerThousandPerDay.toFixed(1)} |`,
+  );
   console.log(
     `victims whose key was revoked on their benign trading before the attack: ${t.victimsRevokedBeforeAttack}`,
   );
   console.log(
     `attacker (counterparty) accounts frozen: ${t.attackersFrozen} of ${t.attackers}${t.attackers ? ` (${pct(t.attackersFrozen / t.attackers)})` : ''}; other accounts frozen: ${t.othersFrozen}`,
   );
+  console.log(
+    `platform (leak-cohort) alerts after the first day: ${t.platformOnLeaked} on the leaked label, ${t.platformOnOthers} on other labels`,
+  );
 }
 
-const runs: Record<string, Evaluation[]> = {
-  accountOnly: [],
-  keyContext: [],
-  full: [],
-  zscore: [],
-  lastPrint: [],
-};
-let totalEvents = 0;
-let engineSeconds = 0;
-const list = markets();
-for (const [i, m] of list.entries()) {
+function scenarioFor(
+  m: ReturnType<typeof markets>[number],
+  i: number,
+  seed: number,
+  params: BehaviourParams,
+  victims: number,
+): Scenario | undefined {
   const from = m.pumpAt - 3.5 * DAY;
   const to = m.pumpAt + 0.5 * DAY;
   const illiquid = m.market(from, to);
-  if (illiquid.prints.length < 10) continue;
-  const scenario = buildScenario({
-    seed: Number(args.seed) * 1000 + i,
+  if (illiquid.prints.length < 10) return undefined;
+  // Every other pair of scenarios: the attack in a quiet thin pair (no public pump), alone.
+  const quiet =
+    Math.floor(i / 2) % 2 === 1
+      ? syntheticIlliquidMarket(`QUIET${i}/BTC`, from, to, to + DAY, new Rng(seed * 7919 + i))
+      : undefined;
+  return buildScenario({
+    seed: seed * 1000 + i,
     name: m.name,
     illiquid,
     from,
     to,
     benignAccounts: Number(args.benign),
-    victims: drawVictims(),
+    victims,
     // Half the scenarios from an exchange's view (fills name the counterparty), half a platform's.
     exchangeView: i % 2 === 0,
+    ...(quiet ? { quiet } : {}),
+    params,
   });
-  totalEvents += scenario.events.length;
-  let alerts: Alert[] = [];
-  for (const [name, variant] of Object.entries(variants)) {
-    const t0 = performance.now();
-    alerts = await keyguard(scenario, variant);
-    if (name === 'full') engineSeconds += (performance.now() - t0) / 1000;
-    const k = firstRevokes(alerts);
-    runs[name]!.push(evaluate(scenario.truth, k.first, k.reviews, scenario.attackers, k.frozen));
-  }
-  runs.zscore!.push(evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)).first));
-  runs.lastPrint!.push(evaluate(scenario.truth, firstRevokes(lastPrintBaseline(scenario.events)).first));
-  process.stderr.write(
-    `scenario ${m.name} (${illiquid.symbol}): ${scenario.events.length} events, ${alerts.length} alerts\n`,
-  );
 }
-console.log(
-  `# keyguard evaluation — ${list.length} scenarios, ${totalEvents} events, engine ${Math.round(totalEvents / engineSeconds)} events/s`,
-);
-printTable('keyguard: account detectors only (no key context, no campaigns)', summarize(runs.accountOnly!));
-printTable('keyguard: account detectors + key context', summarize(runs.keyContext!));
-printTable(
-  'keyguard: everything (config/detection.json: + campaign fan-in, leak cohorts)',
-  summarize(runs.full!),
-);
-printTable('baseline: per-account z-score of hourly fill count > 3', summarize(runs.zscore!));
-printTable('baseline: fill > 10 % beyond the last public print', summarize(runs.lastPrint!));
+
+function frameOf(s: Scenario) {
+  return { from: s.from, to: s.to, attackers: s.attackers, leakedLabel: s.leakedLabel };
+}
+
+const list = markets();
+
+async function defaultRun(): Promise<void> {
+  const runs: Record<string, Evaluation[]> = {
+    accountOnly: [],
+    keyContext: [],
+    full: [],
+    zscore: [],
+    lastPrint: [],
+  };
+  let totalEvents = 0;
+  let engineSeconds = 0;
+  for (const [i, m] of list.entries()) {
+    const scenario = scenarioFor(m, i, Number(args.seed), DEFAULT_PARAMS, drawVictims());
+    if (!scenario) continue;
+    totalEvents += scenario.events.length;
+    let alerts: Alert[] = [];
+    for (const [name, variant] of Object.entries(variants)) {
+      const t0 = performance.now();
+      alerts = await keyguard(scenario, variant);
+      if (name === 'full') engineSeconds += (performance.now() - t0) / 1000;
+      runs[name]!.push(evaluate(scenario.truth, firstRevokes(alerts), frameOf(scenario)));
+    }
+    runs.zscore!.push(
+      evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)), frameOf(scenario)),
+    );
+    runs.lastPrint!.push(
+      evaluate(scenario.truth, firstRevokes(lastPrintBaseline(scenario.events)), frameOf(scenario)),
+    );
+    process.stderr.write(
+      `scenario ${m.name} (${illiquid(scenario)}): ${scenario.events.length} events, ${alerts.length} alerts\n`,
+    );
+  }
+  console.log(
+    `# keyguard evaluation — ${list.length} scenarios, ${totalEvents} events, engine ${Math.round(totalEvents / engineSeconds)} events/s`,
+  );
+  printTable('keyguard: account detectors only (no key context, no campaigns)', summarize(runs.accountOnly!));
+  printTable('keyguard: account detectors + key context', summarize(runs.keyContext!));
+  printTable(
+    'keyguard: everything (config/detection.json: + campaign fan-in, leak cohorts)',
+    summarize(runs.full!),
+  );
+  printTable('baseline: per-account z-score of hourly fill count > 3', summarize(runs.zscore!));
+  printTable('baseline: fill > 10 % beyond the last public print', summarize(runs.lastPrint!));
+}
+
+function illiquid(s: Scenario): string {
+  return s.setting === 'quiet_pair' ? `${s.illiquidSymbol}, attack in ${s.attackSymbol}` : s.illiquidSymbol;
+}
+
+/** The figures the targets are about, each with the direction that is worse. */
+const FIGURES: Array<
+  [name: string, worse: 'low' | 'high', read: (t: EvaluationTable) => number | undefined]
+> = [
+  ['recall strong', 'low', (t) => t.byStrength.strong?.recall],
+  ['recall medium', 'low', (t) => t.byStrength.medium?.recall],
+  ['recall careful', 'low', (t) => t.byStrength.careful?.recall],
+  ['value prevented', 'low', (t) => t.preventedShare],
+  ['value prevented, medium', 'low', (t) => t.byStrength.medium?.prevented],
+  ['false revokes, all benign', 'high', (t) => t.falseRevokeRate],
+  ['false revokes, worst behaviour', 'high', (t) => Math.max(...Object.values(t.benign).map((b) => b.rate))],
+  ['benign account-days reviewed (after day 1)', 'high', (t) => t.reviewedDayShare],
+  ['attackers frozen', 'low', (t) => (t.attackers ? t.attackersFrozen / t.attackers : undefined)],
+  ['other accounts frozen', 'high', (t) => t.othersFrozen],
+  ['median fills before the revoke', 'high', (t) => t.medianFillsBefore],
+  ['platform alerts on other labels', 'high', (t) => t.platformOnOthers],
+];
+
+const LOOKALIKES = [
+  'api_pump_buyer',
+  'ui_pump_buyer',
+  'grid_bot_new_pair',
+  'market_maker_new_pair',
+  'arbitrage_bot',
+  'new_pair_trier',
+  'dormant_waker',
+  'server_mover',
+];
+
+function perturbations(): Array<[string, BehaviourParams]> {
+  const out: Array<[string, BehaviourParams]> = [['default', DEFAULT_PARAMS]];
+  for (const k of ['rate', 'size', 'burst', 'price'] as const)
+    for (const f of [0.5, 1.5]) out.push([`${k} ×${f}`, { ...DEFAULT_PARAMS, [k]: f }]);
+  for (const kind of LOOKALIKES)
+    for (const f of [0.5, 2]) out.push([`${kind} share ×${f}`, { ...DEFAULT_PARAMS, share: { [kind]: f } }]);
+  return out;
+}
+
+async function perturbRun(): Promise<void> {
+  const seeds = args.seeds.split(',').map(Number);
+  const worst = new Map<string, { value: number; where: string }>();
+  const atDefault = new Map<string, number>();
+  const worse = (dir: 'low' | 'high', a: number, b: number) => (dir === 'low' ? a < b : a > b);
+  let runs = 0;
+  for (const [name, params] of perturbations()) {
+    for (const seed of seeds) {
+      const evals: Evaluation[] = [];
+      const victims = new Rng(seed * 17);
+      for (const [i, m] of list.entries()) {
+        const scenario = scenarioFor(m, i, seed, params, victims.int(minVictims, maxVictims ?? minVictims));
+        if (!scenario) continue;
+        evals.push(evaluate(scenario.truth, firstRevokes(await keyguard(scenario, cfg)), frameOf(scenario)));
+      }
+      runs++;
+      const table = summarize(evals);
+      for (const [figure, dir, read] of FIGURES) {
+        const value = read(table);
+        if (value === undefined) continue;
+        const w = worst.get(figure);
+        if (!w || worse(dir, value, w.value)) worst.set(figure, { value, where: `${name}, seed ${seed}` });
+        const d = atDefault.get(figure);
+        if (name === 'default' && (d === undefined || worse(dir, value, d))) atDefault.set(figure, value);
+      }
+      process.stderr.write(`perturbation ${name}, seed ${seed}: ${evals.length} scenarios\n`);
+    }
+  }
+  console.log(
+    `# keyguard evaluation, perturbed — ${perturbations().length} parameter sets × ${seeds.length} seeds (${runs} runs of ${list.length} scenarios)`,
+  );
+  console.log('| figure | worst case | where | default run (worst seed) |');
+  console.log('|---|---|---|---|');
+  for (const [figure] of FIGURES) {
+    const w = worst.get(figure);
+    if (!w) continue;
+    const count = figure.startsWith('median') || figure.startsWith('other') || figure.startsWith('platform');
+    const fmt = (v: number) => (count ? String(v) : pct(v, figure.startsWith('false') ? 2 : 1));
+    const d = atDefault.get(figure);
+    console.log(`| ${figure} | ${fmt(w.value)} | ${w.where} | ${d === undefined ? '-' : fmt(d)} |`);
+  }
+}
+
+if (args.perturb) await perturbRun();
+else await defaultRun();

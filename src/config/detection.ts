@@ -75,6 +75,27 @@ export const detectionConfigSchema = z
       maxTolerance: z.number().positive(),
       livePremium: z.number().positive(),
     }),
+    /** above_live_market: a buy above what other accounts paid in the last minute (a sell below). */
+    liveMarket: z.object({
+      windowMs: ms,
+      /** With fewer prints in the window, the latest this many within maxAgeMs. */
+      minPrints: z.number().int().min(1),
+      maxAgeMs: ms,
+      /** The "high" of the live market: this quantile of the others' prices (the low: 1 − it). */
+      quantile: z.number().min(0.5).max(1),
+      minPremium: z.number().nonnegative(),
+      fullPremium: z.number().positive(),
+    }),
+    /** unusual_size: what the account spends in a pair new to it against its own largest orders. */
+    size: z.object({
+      /** Rough value of one unit of each quote currency in USD (a common unit for the baseline). */
+      quoteUsd: z.record(z.string(), z.number().positive()),
+      /** Orders smaller than this do not set the baseline (a floor for tiny accounts). */
+      minOrderUsd: z.number().nonnegative(),
+      baselineDays: z.number().int().min(1),
+      fromRatio: z.number().positive(),
+      fullRatio: z.number().positive(),
+    }),
     fusion: z.object({
       weights: z.partialRecord(detector, unit),
       reportMinScore: unit,
@@ -82,10 +103,21 @@ export const detectionConfigSchema = z
         z.object({
           recommendation: recommendationSchema.exclude(['none']),
           when: z.partialRecord(detector, unit).refine((w) => Object.keys(w).length > 0, 'empty condition'),
+          /** And at least `count` of these (independent pieces of evidence, each at its minimum). */
+          atLeast: z
+            .object({
+              count: z.number().int().min(1),
+              of: z.partialRecord(detector, unit),
+            })
+            .refine((a) => Object.keys(a.of).length >= a.count, 'count exceeds the detectors listed')
+            .optional(),
         }),
       ),
       severityBands: z.array(z.object({ minScore: unit, severity: severitySchema })).min(1),
       cooldownMs: z.number().int().nonnegative(),
+      /** A review with the same pattern (detectors ≥ 0.5) as one within this window is not raised again unless its score grows by reviewGrowth. */
+      reviewWindowMs: z.number().int().nonnegative(),
+      reviewGrowth: z.number().nonnegative(),
       revokeNeedsApiKey: z.boolean(),
     }),
     /**
@@ -144,6 +176,16 @@ export const detectionConfigSchema = z
         });
       }
     });
+    if (c.size.fullRatio <= c.size.fromRatio) {
+      ctx.addIssue({ code: 'custom', path: ['size', 'fullRatio'], message: 'must exceed fromRatio' });
+    }
+    if (c.liveMarket.fullPremium <= c.liveMarket.minPremium) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['liveMarket', 'fullPremium'],
+        message: 'must exceed minPremium',
+      });
+    }
     if (c.burst.windowMs % c.burst.bucketMs !== 0) {
       ctx.addIssue({ code: 'custom', path: ['burst', 'bucketMs'], message: 'must divide burst.windowMs' });
     }

@@ -9,10 +9,12 @@
 import type { CampaignEngine } from '../campaign/campaign-engine.js';
 import type { Observation } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
+import { aboveLiveMarket } from '../detectors/above-live-market.js';
 import { keyContext } from '../detectors/key-context.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
+import { unusualSize } from '../detectors/unusual-size.js';
 import { ErrorCodes } from '../errors.js';
 import { marketFirstAtEqualTime } from '../events/event-order.js';
 import {
@@ -80,7 +82,47 @@ export function scoreAccountEvent(
   if (off) signals.push(off);
   const key = keyContext(event, account, cfg);
   if (key) signals.push(key);
+  const live = aboveLiveMarket(event, market, cfg);
+  if (live) signals.push(live);
+  const size = unusualSize(event, account, cfg);
+  if (size) signals.push(size);
   return signals;
+}
+
+/**
+ * One open review per account and pattern (the detectors at ≥ 0.5) within `fusion.reviewWindowMs`,
+ * unless the evidence grew (score up by `reviewGrowth`): a queue a team can work. Notes the review
+ * in the state when it is raised.
+ */
+function repeatsReview(
+  state: AccountState,
+  signals: readonly Signal[],
+  score: number,
+  at: number,
+  cfg: DetectionConfig,
+): boolean {
+  const pattern = signals
+    .filter((s) => s.score >= 0.5)
+    .map((s) => s.detector)
+    .sort()
+    .join('+');
+  const last = state.rv;
+  if (
+    last &&
+    last.p === pattern &&
+    at - last.t < cfg.fusion.reviewWindowMs &&
+    score < last.s + cfg.fusion.reviewGrowth
+  )
+    return true;
+  state.rv = { t: at, p: pattern, s: score };
+  return false;
+}
+
+/** The trade ids of the account's own prints to leave out of the live market: its fills in a new pair, and this one. */
+function ownPrints(event: AccountEvent, state: AccountState): ReadonlySet<string> {
+  const own = new Set(state.syms[event.symbol]?.fi);
+  if (event.kind === 'fill') own.add(event.id);
+  return own;
 }
 
 export class DetectionEngine {
@@ -205,7 +247,12 @@ export class DetectionEngine {
   ): Alert | undefined {
     const cfg = this.cfg;
     applyAccountEvent(state, event, cfg);
-    const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
+    const market = this.market.snapshot(
+      event.exchange,
+      event.symbol,
+      event.timestamp,
+      ownPrints(event, state),
+    );
     const signals = scoreAccountEvent(event, state, market, cfg).filter(
       (s) => s.score >= cfg.fusion.reportMinScore,
     );
@@ -219,6 +266,11 @@ export class DetectionEngine {
     if (level === 0) return undefined;
     const last = state.alert;
     if (last && level <= last.lvl && event.timestamp - last.t < cfg.fusion.cooldownMs) return undefined;
+    if (
+      verdict.recommendation === 'review' &&
+      repeatsReview(state, signals, verdict.score, event.timestamp, cfg)
+    )
+      return undefined;
     state.alert = { t: event.timestamp, lvl: level };
     const off = signals.find((s) => s.detector === 'off_market_fill');
     const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;

@@ -40,7 +40,10 @@ export function fuse(
   let score = 1 - keep;
   let recommendation: Recommendation = 'none';
   for (const rule of cfg.rules) {
-    const holds = Object.entries(rule.when).every(([d, min]) => (byDetector.get(d) ?? 0) >= (min ?? 0));
+    const meets = ([d, min]: [string, number | undefined]) => (byDetector.get(d) ?? 0) >= (min ?? 0);
+    const holds =
+      Object.entries(rule.when).every(meets) &&
+      (!rule.atLeast || Object.entries(rule.atLeast.of).filter(meets).length >= rule.atLeast.count);
     if (holds) {
       recommendation = rule.recommendation;
       break;

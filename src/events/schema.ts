@@ -121,6 +121,8 @@ export const detectorNames = [
   'new_illiquid_pair',
   'off_market_fill',
   'key_context',
+  'above_live_market',
+  'unusual_size',
   'campaign_fan_in',
   'leak_cohort',
 ] as const;

@@ -22,11 +22,30 @@ export interface MarketSnapshot {
   reference?: ReferencePrice;
   /** The last public print before the event: the live market (which an attacker can move). */
   lastPrint?: { price: number; ageMs: number };
+  /**
+   * What other accounts paid just before the event (the account's own prints left out): a high and
+   * a low quantile of their recent prints. Paying what the crowd pays is not paying above everyone.
+   */
+  live?: LiveMarket;
   liquidity: Liquidity;
   known: boolean;
 }
 
+export interface LiveMarket {
+  high: number;
+  low: number;
+  prints: number;
+  /** Age of the oldest print used. */
+  spanMs: number;
+}
+
 const HOUR = 3_600_000;
+
+/** The q-quantile of a non-empty list (sorts a copy; nearest rank). */
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
 
 /** Inserts keeping time order (appends in the usual case); drops what is older than `keepMs` or past `cap`. */
 function insertByTime<T>(list: T[], item: T, time: (x: T) => number, keepMs: number, cap: number): void {
@@ -64,7 +83,7 @@ export class MarketBook {
    * at time t sees exactly what was public at t even when the market stream runs up to that far
    * ahead of the account stream (a streaming worker catching up).
    */
-  private readonly recentPrints: Array<{ at: number; price: number }> = [];
+  private readonly recentPrints: Array<{ at: number; price: number; id: string }> = [];
   private readonly recentTickers: TickerEvent[] = [];
   private anomalousSince?: number;
   private cached?: { key: number; value: ReferencePrice | undefined };
@@ -94,7 +113,13 @@ export class MarketBook {
     const start = trade.timestamp - (trade.timestamp % bucketMs);
     this.firstPrintAt ??= trade.timestamp;
     const keep = this.keepMs(trade.timestamp);
-    insertByTime(this.recentPrints, { at: trade.timestamp, price: trade.price }, (p) => p.at, keep, 200_000);
+    insertByTime(
+      this.recentPrints,
+      { at: trade.timestamp, price: trade.price, id: trade.id },
+      (p) => p.at,
+      keep,
+      200_000,
+    );
     const hour = trade.timestamp - (trade.timestamp % HOUR);
     const h = this.hours.get(hour) ?? { quote: 0, prints: 0 };
     h.quote += trade.price * trade.amount;
@@ -216,14 +241,51 @@ export class MarketBook {
     return out;
   }
 
-  snapshot(at: number): MarketSnapshot {
+  /**
+   * Other accounts' prints up to `at` (prints whose id is in `own` left out): those of the last
+   * `live.windowMs`, or when fewer than `live.minPrints`, the latest `minPrints` within
+   * `live.maxAgeMs`. Walks back from `at` (binary search to start), so a pump's flood costs one
+   * window, not the list.
+   */
+  live(at: number, own: ReadonlySet<string>): LiveMarket | undefined {
+    const c = this.cfg.liveMarket;
+    const list = this.recentPrints;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.at <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    const prices: number[] = [];
+    let oldest = at;
+    for (let i = lo - 1; i >= 0; i--) {
+      const p = list[i]!;
+      const age = at - p.at;
+      if (age > c.maxAgeMs || (age > c.windowMs && prices.length >= c.minPrints)) break;
+      if (own.has(p.id)) continue;
+      prices.push(p.price);
+      oldest = p.at;
+    }
+    if (prices.length === 0) return undefined;
+    return {
+      high: quantile(prices, c.quantile),
+      low: quantile(prices, 1 - c.quantile),
+      prints: prices.length,
+      spanMs: at - oldest,
+    };
+  }
+
+  snapshot(at: number, own?: ReadonlySet<string>): MarketSnapshot {
     const reference = this.reference(at);
     const lastPrint = latestAtOrBefore(this.recentPrints, at, (p) => p.at);
+    const live = own ? this.live(at, own) : undefined;
     return {
       exchange: this.exchange,
       symbol: this.symbol,
       ...(reference ? { reference } : {}),
       ...(lastPrint ? { lastPrint: { price: lastPrint.price, ageMs: at - lastPrint.at } } : {}),
+      ...(live ? { live } : {}),
       liquidity: this.liquidity(at),
       known: this.firstPrintAt !== undefined || this.recentTickers.length > 0,
     };

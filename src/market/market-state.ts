@@ -37,9 +37,12 @@ export class MarketState {
     else book.applyTicker(event);
   }
 
-  snapshot(exchange: string, symbol: string, at: number): MarketSnapshot {
+  /** `ownPrints`: the trade ids of the account's own fills, left out of the live market. */
+  snapshot(exchange: string, symbol: string, at: number, ownPrints?: ReadonlySet<string>): MarketSnapshot {
     const book = this.books.get(`${exchange}\u0000${symbol}`);
-    const own: MarketSnapshot = book ? book.snapshot(at) : { exchange, symbol, liquidity: {}, known: false };
+    const own: MarketSnapshot = book
+      ? book.snapshot(at, ownPrints)
+      : { exchange, symbol, liquidity: {}, known: false };
     const reference = this.crossVenueReference(exchange, symbol, at, own.reference);
     return reference ? { ...own, reference } : own;
   }

@@ -17,6 +17,8 @@ export interface TradeOptions {
   counterpartyAccountId?: string;
   /** Fill with this probability (market makers' quotes mostly rest). */
   fillProbability?: number;
+  /** The order takes liquidity (a market order, or a limit that crosses the book); default: market orders only. */
+  taker?: boolean;
 }
 
 export class AccountStream {
@@ -115,7 +117,7 @@ export class AccountStream {
         price,
         amount: part,
         cost: price * part,
-        takerOrMaker: type === 'market' ? 'taker' : 'maker',
+        takerOrMaker: (opts.taker ?? type === 'market') ? 'taker' : 'maker',
         ...(counterparty ? { counterpartyAccountId: counterparty } : {}),
       });
       // In a thin market every fill is a visible print (the liquid tapes already carry the flow).

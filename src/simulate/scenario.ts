@@ -9,16 +9,49 @@ import { AccountStream } from './account-stream.js';
 import { Rng } from './rng.js';
 import { LIQUID_MARKETS, liquidMarket, medianBefore, priceAt, type SimMarket } from './sim-market.js';
 
+/**
+ * Benign behaviours, several of which look like an attack on one axis: pump buyers (in the UI and
+ * through a scripted key) pay far above the pre-pump price in a pair new to them, often in quick
+ * orders; bots start new thin pairs; arbitrage bots take liquidity in thin pairs; people try a new
+ * coin with one large order; dormant keys wake; keys move server.
+ */
 export const BENIGN_KINDS = [
   'retail',
   'grid_bot',
   'rebalancing_bot',
   'market_maker',
   'new_pair_trier',
-  'pump_buyer',
+  'ui_pump_buyer',
+  'api_pump_buyer',
+  'grid_bot_new_pair',
+  'market_maker_new_pair',
+  'arbitrage_bot',
+  'dormant_waker',
+  'server_mover',
 ] as const;
 export type BenignKind = (typeof BENIGN_KINDS)[number];
 export type AttackStrength = 'strong' | 'medium' | 'careful';
+/** Where the attack happens: during a public pump of the pair, or in a quiet pair the attackers pump alone. */
+export type AttackSetting = 'public_pump' | 'quiet_pair';
+
+/**
+ * Multipliers on the simulator's behaviour parameters (1 = as designed): `--perturb` moves them to
+ * check that detection holds for a reason, not for one set of numbers.
+ */
+export interface BehaviourParams {
+  /** Trading rates (orders a day, quoting rates). */
+  rate: number;
+  /** Order sizes (every budget, benign and attack). */
+  size: number;
+  /** Orders per episode (pump buys, attack orders, grid batches, rebalancing bursts). */
+  burst: number;
+  /** Price distances (attack premiums, slippage, grid steps, quote edges). */
+  price: number;
+  /** Each benign behaviour's share of the population. */
+  share: Partial<Record<string, number>>;
+}
+
+export const DEFAULT_PARAMS: BehaviourParams = { rate: 1, size: 1, burst: 1, price: 1, share: {} };
 
 export interface MaliciousFill {
   id: string;
@@ -37,6 +70,7 @@ export interface AccountTruth {
   referencePrice?: number;
   /** How far above the pre-attack price the attack buys (0.3 = +30 %). */
   premium?: number;
+  setting?: AttackSetting;
   maliciousFills?: MaliciousFill[];
   withCounterparty?: boolean;
   /** Victims: whether the attacker traded from a small pool of servers (a shared new IP) or per-victim proxies. */
@@ -56,6 +90,9 @@ export interface Scenario {
   exchangeView: boolean;
   /** The key label (third-party platform) whose keys leaked. */
   leakedLabel: string;
+  setting: AttackSetting;
+  /** The pair attacked (the pumped pair, or the quiet one). */
+  attackSymbol: string;
 }
 
 export interface ScenarioOptions {
@@ -72,18 +109,28 @@ export interface ScenarioOptions {
   attackStrength?: AttackStrength;
   /** Fills carry their counterparty (default: true). */
   exchangeView?: boolean;
+  /** The attack's pair: the pumped one (default), or `quiet` (a thin market with no public pump). */
+  quiet?: SimMarket;
+  params?: BehaviourParams;
 }
 
 const DEFAULT_MIX: Record<BenignKind, number> = {
-  retail: 0.34,
-  grid_bot: 0.15,
-  rebalancing_bot: 0.15,
+  retail: 0.24,
+  grid_bot: 0.1,
+  rebalancing_bot: 0.1,
   market_maker: 0.03,
-  new_pair_trier: 0.15,
-  pump_buyer: 0.18,
+  new_pair_trier: 0.1,
+  ui_pump_buyer: 0.12,
+  api_pump_buyer: 0.12,
+  grid_bot_new_pair: 0.04,
+  market_maker_new_pair: 0.03,
+  arbitrage_bot: 0.04,
+  dormant_waker: 0.04,
+  server_mover: 0.04,
 };
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const MIN = 60_000;
 
 interface Ctx {
@@ -91,6 +138,8 @@ interface Ctx {
   events: InputEvent[];
   liquid: SimMarket[];
   illiquid: SimMarket;
+  /** Thin pairs without a pump (bots and people start trading them). */
+  thin: SimMarket[];
   from: number;
   to: number;
   pumpAt: number;
@@ -98,6 +147,9 @@ interface Ctx {
   name: string;
   /** IPs handed out so far (each new one is distinct). */
   ips: number;
+  p: BehaviourParams;
+  /** The attackers' asks in the pumped pair: the crowd lifts some of them too. */
+  attackerAsks?: { from: number; to: number; accounts: string[] };
 }
 
 /** Key labels: the third-party platforms keys are made for (share of keys), and unlabelled keys. */
@@ -111,7 +163,8 @@ const LABELS: ReadonlyArray<readonly [string, number]> = [
 /**
  * Who is on the other side of a benign fill, when the exchange knows it: market makers in liquid
  * pairs; in the thin pair, its two resident makers and occasional sellers — and during the public
- * pump a crowd of sellers (two big dumpers and many small holders taking profit).
+ * pump a crowd of sellers (two big dumpers and many small holders taking profit), and the
+ * attackers' asks while they are up (a pump buyer lifts them as readily as a victim does).
  */
 function benignCounterparty(ctx: Ctx): (market: SimMarket, t: number) => string | undefined {
   const sellers = Array.from({ length: 60 }, (_, i) => [`${ctx.name}-seller-${i + 1}`, 1 / (i + 1)] as const);
@@ -120,7 +173,11 @@ function benignCounterparty(ctx: Ctx): (market: SimMarket, t: number) => string 
     if (!ctx.exchangeView) return undefined;
     const rng = ctx.rng;
     if (market.liquid) return `${ctx.name}-mm-${market.symbol}-${rng.int(1, 6)}`;
-    if (t >= ctx.pumpAt - 10 * MIN && t <= ctx.pumpAt + 3 * 3_600_000) return rng.weighted(crowd);
+    const asks = ctx.attackerAsks;
+    if (market === ctx.illiquid && asks && t >= asks.from && t <= asks.to && rng.chance(0.3))
+      return rng.pick(asks.accounts);
+    if (market === ctx.illiquid && t >= ctx.pumpAt - 10 * MIN && t <= ctx.pumpAt + 3 * HOUR)
+      return rng.weighted(crowd);
     return rng.chance(0.7) ? `${ctx.name}-mm-${market.symbol}-${rng.int(1, 2)}` : rng.pick(sellers)[0];
   };
 }
@@ -131,34 +188,41 @@ function newIp(ctx: Ctx): string {
 }
 
 /** A keyed stream: its apikey event, a home IP, maybe a move to another server during the run. */
-function setUpKey(ctx: Ctx, s: AccountStream, label: string, movesServer: number): void {
+function setUpKey(ctx: Ctx, s: AccountStream, label: string, movesServer: number, createdAt?: number): void {
   const rng = ctx.rng;
   s.counterparty = benignCounterparty(ctx);
   if (!s.apiKeyId) return;
   s.clientIp = newIp(ctx);
   if (rng.chance(movesServer))
     s.ipChange = { at: Math.round(rng.uniform(ctx.from, ctx.to)), laterIp: newIp(ctx) };
-  s.keyCreated(ctx.from, Math.round(ctx.from - rng.uniform(30, 1100) * DAY), label);
+  s.keyCreated(ctx.from, createdAt ?? Math.round(ctx.from - rng.uniform(30, 1100) * DAY), label);
 }
 
+/** Amount for an order worth about `quoteBudgetBtc` BTC (×0.5–1.5, × the size parameter). */
 function budgetAmount(ctx: Ctx, market: SimMarket, t: number, quoteBudgetBtc: number): number {
   const price = priceAt(market, t);
   // Budgets are in BTC; USDT pairs are scaled by the BTC price.
   const quote = market.symbol.endsWith('/USDT') ? quoteBudgetBtc * 20_000 : quoteBudgetBtc;
-  return Math.max(quote / price, 1e-8) * ctx.rng.uniform(0.5, 1.5);
+  return Math.max((quote * ctx.p.size) / price, 1e-8) * ctx.rng.uniform(0.5, 1.5);
 }
 
-/** Times of `perDay` Poisson events a day, between from and to. */
-function poissonTimes(rng: Rng, from: number, to: number, perDay: number): number[] {
+/** Times of `perDay` Poisson events a day (× the rate parameter), between from and to. */
+function poissonTimes(ctx: Ctx, from: number, to: number, perDay: number): number[] {
   const out: number[] = [];
   let t = from;
   for (;;) {
-    t += rng.exp(DAY / perDay);
+    t += ctx.rng.exp(DAY / (perDay * ctx.p.rate));
     if (t >= to) return out;
     out.push(Math.round(t));
   }
 }
 
+/** Orders per episode: `n` × the burst parameter, at least 1. */
+function episode(ctx: Ctx, n: number): number {
+  return Math.max(1, Math.round(n * ctx.p.burst));
+}
+
+/** A taker order at the market (a market order, or a limit that crosses the spread). */
 function atMarket(
   ctx: Ctx,
   s: AccountStream,
@@ -167,29 +231,40 @@ function atMarket(
   side: 'buy' | 'sell',
   budget: number,
 ) {
-  const slip = ctx.rng.uniform(0, 0.002);
+  const slip = ctx.rng.uniform(0, 0.002 * ctx.p.price);
   const price = priceAt(market, t) * (side === 'buy' ? 1 + slip : 1 - slip);
   s.trade(t, market, side, price, budgetAmount(ctx, market, t, budget), {
     type: ctx.rng.chance(0.5) ? 'market' : 'limit',
     fills: ctx.rng.int(1, 3),
+    taker: true,
   });
 }
 
-function retail(ctx: Ctx, s: AccountStream): void {
+/** A person trading a few liquid pairs a few times a day. Returns the usual budget (BTC). */
+function retail(ctx: Ctx, s: AccountStream, from = ctx.from, to = ctx.to): number {
   const pairs = ctx.rng.sample(ctx.liquid, ctx.rng.int(1, 3));
   const budget = ctx.rng.uniform(0.005, 0.3);
-  for (const t of poissonTimes(ctx.rng, ctx.from, ctx.to, ctx.rng.uniform(1, 6))) {
+  for (const t of poissonTimes(ctx, from, to, ctx.rng.uniform(1, 6))) {
     atMarket(ctx, s, t, ctx.rng.pick(pairs), ctx.rng.chance(0.5) ? 'buy' : 'sell', budget);
   }
+  return budget;
 }
 
-function gridBot(ctx: Ctx, s: AccountStream): void {
-  const market = ctx.rng.chance(0.2) ? ctx.illiquid : ctx.rng.pick(ctx.liquid);
-  const step = ctx.rng.uniform(0.003, 0.015);
-  const mean = ctx.rng.uniform(3, 15) * MIN;
-  const budget = ctx.rng.uniform(0.01, 0.1);
-  let t = ctx.from + ctx.rng.exp(mean);
-  while (t < ctx.to) {
+/** Maker orders a step away from the market, one every few minutes (fills when the price comes). */
+function grid(ctx: Ctx, s: AccountStream, market: SimMarket, from: number, to: number, budget: number): void {
+  const step = ctx.rng.uniform(0.003, 0.015) * ctx.p.price;
+  const mean = (ctx.rng.uniform(3, 15) * MIN) / ctx.p.rate;
+  // Laying out the grid: a batch of orders within a minute, then one as each level fills.
+  let t = from;
+  for (let i = episode(ctx, ctx.rng.int(2, 6)); i > 0 && t < to; i--) {
+    const side = i % 2 === 0 ? 'buy' : 'sell';
+    const mid = priceAt(market, t);
+    const price = side === 'buy' ? mid * (1 - step * i) : mid * (1 + step * i);
+    s.trade(Math.round(t), market, side, price, budgetAmount(ctx, market, t, budget), { fillProbability: 0 });
+    t += ctx.rng.uniform(1_000, 10_000);
+  }
+  t += ctx.rng.exp(mean);
+  while (t < to) {
     const side = ctx.rng.chance(0.5) ? 'buy' : 'sell';
     const mid = priceAt(market, t);
     const price = side === 'buy' ? mid * (1 - step) : mid * (1 + step);
@@ -198,82 +273,166 @@ function gridBot(ctx: Ctx, s: AccountStream): void {
   }
 }
 
-function rebalancingBot(ctx: Ctx, s: AccountStream): void {
+function gridBot(ctx: Ctx, s: AccountStream): number {
+  const market = ctx.rng.chance(0.2) ? ctx.illiquid : ctx.rng.pick(ctx.liquid);
+  const budget = ctx.rng.uniform(0.01, 0.1);
+  grid(ctx, s, market, ctx.from + ctx.rng.exp(10 * MIN), ctx.to, budget);
+  return budget;
+}
+
+/** A grid bot that starts a grid in a thin pair it never traded, on the last day. */
+function gridBotNewPair(ctx: Ctx, s: AccountStream): void {
+  const budget = gridBot(ctx, s);
+  const market = ctx.rng.pick([...ctx.thin, ctx.illiquid]);
+  const start = ctx.to - ctx.rng.uniform(0.1, 1) * DAY;
+  grid(ctx, s, market, start, ctx.to, budget);
+}
+
+function rebalancingBot(ctx: Ctx, s: AccountStream): number {
   const pairs = ctx.rng.sample(ctx.liquid, ctx.rng.int(2, 5));
   const budget = ctx.rng.uniform(0.02, 0.5);
-  for (const t of poissonTimes(ctx.rng, ctx.from, ctx.to, 2)) {
+  for (const t of poissonTimes(ctx, ctx.from, ctx.to, 2)) {
     atMarket(ctx, s, t, ctx.rng.pick(pairs), ctx.rng.chance(0.5) ? 'buy' : 'sell', budget);
   }
   for (let day = ctx.from; day < ctx.to; day += DAY) {
     let t = day + ctx.rng.uniform(0, DAY);
-    const n = ctx.rng.int(8, 30);
+    const n = episode(ctx, ctx.rng.int(8, 30));
     const span = ctx.rng.uniform(30_000, 180_000);
     for (let i = 0; i < n && t < ctx.to; i++) {
       atMarket(ctx, s, Math.round(t), ctx.rng.pick(pairs), ctx.rng.chance(0.5) ? 'buy' : 'sell', budget / 4);
       t += span / n;
     }
   }
+  return budget;
 }
 
-function marketMaker(ctx: Ctx, s: AccountStream): void {
-  const pairs = ctx.rng.sample(ctx.liquid, ctx.rng.int(2, 4));
-  const start = Math.max(ctx.from, ctx.to - 2 * DAY);
-  let t = start + ctx.rng.exp(40_000);
-  while (t < ctx.to) {
+/** A rebalancing bot whose key moves to another server during the run (and keeps trading as before). */
+function serverMover(ctx: Ctx, s: AccountStream): void {
+  s.ipChange = { at: Math.round(ctx.rng.uniform(ctx.from + DAY, ctx.to)), laterIp: newIp(ctx) };
+  rebalancingBot(ctx, s);
+}
+
+/** Two-sided maker quotes close to the market, fills now and then. */
+function quote(
+  ctx: Ctx,
+  s: AccountStream,
+  pairs: SimMarket[],
+  from: number,
+  to: number,
+  edgeMax: number,
+): void {
+  const gap = 40_000 / ctx.p.rate;
+  let t = from + ctx.rng.exp(gap);
+  while (t < to) {
     const market = ctx.rng.pick(pairs);
     const mid = priceAt(market, t);
-    const edge = ctx.rng.uniform(0.0005, 0.002);
+    const edge = ctx.rng.uniform(edgeMax / 4, edgeMax) * ctx.p.price;
     const side = ctx.rng.chance(0.5) ? 'buy' : 'sell';
     const price = side === 'buy' ? mid * (1 - edge) : mid * (1 + edge);
     s.trade(Math.round(t), market, side, price, budgetAmount(ctx, market, t, 0.05), { fillProbability: 0.4 });
-    t += ctx.rng.exp(40_000);
+    t += ctx.rng.exp(gap);
   }
 }
 
-function newPairTrier(ctx: Ctx, s: AccountStream, extraIlliquid: SimMarket[]): void {
-  retail(ctx, s);
-  const candidates = [...extraIlliquid, ctx.illiquid, ...ctx.liquid];
+function marketMaker(ctx: Ctx, s: AccountStream): void {
+  quote(
+    ctx,
+    s,
+    ctx.rng.sample(ctx.liquid, ctx.rng.int(2, 4)),
+    Math.max(ctx.from, ctx.to - 2 * DAY),
+    ctx.to,
+    0.002,
+  );
+}
+
+/** A market maker that starts quoting a thin pair on the last day (wider quotes: a thin book). */
+function marketMakerNewPair(ctx: Ctx, s: AccountStream): void {
+  marketMaker(ctx, s);
+  const start = ctx.to - ctx.rng.uniform(0.1, 1) * DAY;
+  quote(ctx, s, [ctx.rng.pick([...ctx.thin, ctx.illiquid])], start, ctx.to, 0.02);
+}
+
+/** Takes liquidity in thin pairs at the live price, all day, every day (in the pump too). */
+function arbitrageBot(ctx: Ctx, s: AccountStream): void {
+  const pairs = [ctx.illiquid, ...ctx.rng.sample(ctx.thin, ctx.rng.int(0, ctx.thin.length))];
+  const budget = ctx.rng.uniform(0.01, 0.2);
+  for (const t of poissonTimes(ctx, ctx.from, ctx.to, ctx.rng.uniform(10, 40))) {
+    atMarket(ctx, s, t, ctx.rng.pick(pairs), ctx.rng.chance(0.5) ? 'buy' : 'sell', budget);
+  }
+}
+
+/** Someone trying a coin they never held: a few orders, or one large one; now and then in a pump. */
+function newPairTrier(ctx: Ctx, s: AccountStream): void {
+  const usual = retail(ctx, s);
+  const candidates = [...ctx.thin, ctx.illiquid, ...ctx.liquid];
   const market = ctx.rng.pick(candidates);
-  // Any time on the last day, away from the pump (someone trying a pair, not chasing a pump).
   let t = ctx.to - ctx.rng.uniform(0.05, 1) * DAY;
-  if (Math.abs(t - ctx.pumpAt) < 2 * 3_600_000) t = ctx.pumpAt - 3 * 3_600_000;
-  const n = ctx.rng.int(1, 4);
+  if (market === ctx.illiquid && ctx.rng.chance(0.25)) t = ctx.pumpAt + ctx.rng.exp(10 * MIN);
+  else if (Math.abs(t - ctx.pumpAt) < 2 * HOUR) t = ctx.pumpAt - 3 * HOUR;
+  const large = ctx.rng.chance(0.4);
+  const n = large ? 1 : episode(ctx, ctx.rng.int(1, 4));
   for (let i = 0; i < n; i++) {
-    atMarket(ctx, s, Math.round(t), market, 'buy', ctx.rng.uniform(0.01, 0.2));
+    atMarket(ctx, s, Math.round(t), market, 'buy', large ? usual * ctx.rng.uniform(3, 10) : usual);
     t += 15_000 + ctx.rng.exp(90_000);
   }
 }
 
-function pumpBuyer(ctx: Ctx, s: AccountStream, viaKey: AccountStream): void {
-  retail(ctx, s);
-  // Most people chase a public pump by hand in the UI; some through their bot's API key.
-  const hand = ctx.rng.chance(0.8) ? s : viaKey;
-  let t = ctx.pumpAt + Math.min(20 * MIN, ctx.rng.exp(3 * MIN));
-  const n = ctx.rng.weighted([
-    [1, 0.5],
-    [2, 0.3],
-    [3, 0.15],
-    [4, 0.05],
-  ] as const);
-  const budget = ctx.rng.uniform(0.01, 0.5);
+/** An account that traded two weeks ago, then nothing, and comes back (now and then into the pump). */
+function dormantWaker(ctx: Ctx, s: AccountStream): void {
+  const pairs = ctx.rng.sample(ctx.liquid, ctx.rng.int(1, 2));
+  const budget = ctx.rng.uniform(0.01, 0.3);
+  let t = ctx.from - 11.2 * DAY;
+  for (let i = ctx.rng.int(2, 5); i > 0; i--) {
+    atMarket(ctx, s, Math.round(t), ctx.rng.pick(pairs), ctx.rng.chance(0.5) ? 'buy' : 'sell', budget);
+    t += ctx.rng.exp(HOUR);
+  }
+  const intoPump = ctx.rng.chance(0.3);
+  t = intoPump ? ctx.pumpAt + ctx.rng.exp(5 * MIN) : ctx.to - ctx.rng.uniform(0.05, 1) * DAY;
+  for (let i = episode(ctx, ctx.rng.int(1, 4)); i > 0 && t < ctx.to; i--) {
+    atMarket(ctx, s, Math.round(t), intoPump ? ctx.illiquid : ctx.rng.pick(pairs), 'buy', budget);
+    t += 5_000 + ctx.rng.exp(60_000);
+  }
+}
+
+/**
+ * A pump buyer: buys the public pump of a pair it never traded and sells hours later. By hand in
+ * the UI (`hand` without a key) clicking seconds to minutes apart, or through a scripted key: 1–4
+ * orders a few seconds apart, at the live market, its usual size, from its usual IP — in the first
+ * minute or later.
+ */
+function pumpBuyer(ctx: Ctx, hand: AccountStream, usual: number, scripted: boolean): void {
+  const m = ctx.illiquid;
+  let t =
+    ctx.pumpAt + (ctx.rng.chance(0.4) ? ctx.rng.uniform(0, MIN) : Math.min(20 * MIN, ctx.rng.exp(4 * MIN)));
+  const n = episode(
+    ctx,
+    ctx.rng.weighted([
+      [1, 0.4],
+      [2, 0.3],
+      [3, 0.2],
+      [4, 0.1],
+    ] as const),
+  );
+  const budget = scripted ? usual : ctx.rng.uniform(0.01, 0.5);
   let bought = 0;
   for (let i = 0; i < n; i++) {
     // A market buy in a pump sweeps the book: it pays the top of the next seconds' prints.
-    const top = Math.max(
-      priceAt(ctx.illiquid, t),
-      priceAt(ctx.illiquid, t + 5_000),
-      priceAt(ctx.illiquid, t + 10_000),
-    );
-    const price = top * (1 + ctx.rng.uniform(0, 0.02));
-    const amount = budgetAmount(ctx, ctx.illiquid, t, budget / n);
-    hand.trade(Math.round(t), ctx.illiquid, 'buy', price, amount, { fills: ctx.rng.int(1, 2) });
+    const top = Math.max(priceAt(m, t), priceAt(m, t + 5_000), priceAt(m, t + 10_000));
+    const price = top * (1 + ctx.rng.uniform(0, 0.02 * ctx.p.price));
+    const amount = budgetAmount(ctx, m, t, scripted ? budget : budget / n);
+    hand.trade(Math.round(t), m, 'buy', price, amount, {
+      fills: ctx.rng.int(1, 2),
+      type: ctx.rng.chance(scripted ? 0.7 : 0.5) ? 'market' : 'limit',
+      taker: true,
+    });
     bought += amount;
-    t += 8_000 + ctx.rng.exp(100_000);
+    t += scripted ? ctx.rng.uniform(1_000, 10_000) / ctx.p.rate : 8_000 + ctx.rng.exp(100_000);
   }
-  const sellAt = t + ctx.rng.uniform(1, 6) * 3_600_000;
+  const sellAt = t + ctx.rng.uniform(1, 6) * HOUR;
   if (sellAt < ctx.to) {
-    hand.trade(Math.round(sellAt), ctx.illiquid, 'sell', priceAt(ctx.illiquid, sellAt) * 0.995, bought, {
+    hand.trade(Math.round(sellAt), m, 'sell', priceAt(m, sellAt) * 0.995, bought, {
       type: 'market',
+      taker: true,
     });
   }
 }
@@ -293,6 +452,12 @@ interface Campaign {
   servers?: string[];
   /** When the campaign starts (victims are hit within minutes of it). */
   startAt: number;
+  market: SimMarket;
+  setting: AttackSetting;
+  /** Each victim's fills go to one attacker account (else every fill to any of them). */
+  oneCounterpartyPerVictim: boolean;
+  /** In a public pump: premiums over the live (pumped) price rather than the pre-pump one. */
+  overLive: boolean;
 }
 
 function attack(
@@ -300,6 +465,7 @@ function attack(
   s: AccountStream,
   truth: AccountTruth,
   campaign: Campaign,
+  usualBudget: number,
   only?: AttackStrength,
 ): void {
   const drawn = ctx.rng.weighted([
@@ -309,10 +475,11 @@ function attack(
   ] as const);
   const strength = only ?? drawn;
   const spec = STRENGTHS[strength];
-  const market = ctx.illiquid;
+  const market = campaign.market;
   let t = campaign.startAt + ctx.rng.uniform(0, 11) * MIN;
-  // Attack prices are set against the market before the pump (what the coin was worth).
-  const reference = medianBefore(market, Math.min(t, ctx.pumpAt) - MIN, 3_600_000);
+  // What the coin was worth before anyone pumped it (the loss is measured against it).
+  const pumpStart = campaign.setting === 'public_pump' ? Math.min(t, ctx.pumpAt) : campaign.startAt;
+  const reference = medianBefore(market, pumpStart - MIN, HOUR);
   const withCounterparty = ctx.exchangeView;
   const counterparty = ctx.rng.pick(campaign.attackers);
   // The attacker drives the stolen key from his own machines.
@@ -325,16 +492,22 @@ function attack(
     }
   }
   const attackStart = Math.round(t);
-  const orders = ctx.rng.int(spec.orders[0], spec.orders[1]);
-  const premium = ctx.rng.uniform(spec.premium[0], spec.premium[1]);
-  const budgetBtc = ctx.rng.uniform(0.2, 20);
+  const orders = episode(ctx, ctx.rng.int(spec.orders[0], spec.orders[1]));
+  const premium = ctx.rng.uniform(spec.premium[0], spec.premium[1]) * ctx.p.price;
+  // Most thefts drain far more than the victim ever traded; some stay within a few times its usual size.
+  const budgetBtc = ctx.rng.chance(0.25)
+    ? usualBudget * orders * ctx.rng.uniform(1, 3)
+    : ctx.rng.uniform(0.2, 20);
   const fills: MaliciousFill[] = [];
   for (let i = 0; i < orders; i++) {
-    const price = reference * (1 + premium * ctx.rng.uniform(0.9, 1.1));
-    const amount = budgetBtc / orders / price;
+    const base = campaign.overLive ? Math.max(reference, priceAt(market, t)) : reference;
+    const price = base * (1 + premium * ctx.rng.uniform(0.9, 1.1));
+    const amount = (budgetBtc * ctx.p.size) / orders / price;
+    const seller = campaign.oneCounterpartyPerVictim ? counterparty : ctx.rng.pick(campaign.attackers);
     const made = s.trade(Math.round(t), market, 'buy', price, amount, {
       fills: ctx.rng.int(1, 2),
-      ...(withCounterparty ? { counterpartyAccountId: counterparty } : {}),
+      taker: true,
+      ...(withCounterparty ? { counterpartyAccountId: seller } : {}),
     });
     for (const f of made)
       fills.push({ id: f.id, timestamp: f.timestamp, valueMoved: (f.price - reference) * f.amount });
@@ -342,6 +515,7 @@ function attack(
   }
   Object.assign(truth, {
     strength,
+    setting: campaign.setting,
     symbol: market.symbol,
     attackStart,
     referencePrice: reference,
@@ -352,55 +526,108 @@ function attack(
   });
 }
 
+/**
+ * In a quiet pair the attackers may paint the tape first: prints between their own accounts at the
+ * price they will sell at, so the live market seems to be there already.
+ */
+function washPrints(ctx: Ctx, market: SimMarket, from: number, to: number, price: number): void {
+  const base = market.symbol.replace('/', '');
+  let n = 0;
+  for (let t = from; t < to; t += 5_000 + ctx.rng.exp(20_000)) {
+    ctx.events.push({
+      kind: 'trade',
+      exchange: market.exchange,
+      symbol: market.symbol,
+      timestamp: Math.round(t),
+      id: `${base}-wash-${++n}`,
+      price: price * ctx.rng.uniform(0.98, 1.02),
+      amount: ctx.rng.exp(0.05) / price,
+      side: 'buy',
+    });
+  }
+}
+
+function usualTrading(ctx: Ctx, kind: BenignKind, s: AccountStream): number {
+  if (kind === 'grid_bot') return gridBot(ctx, s);
+  if (kind === 'rebalancing_bot') return rebalancingBot(ctx, s);
+  return retail(ctx, s);
+}
+
 export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] = []): Scenario {
   const rng = new Rng(opts.seed);
   const events: InputEvent[] = [];
   const liquid = LIQUID_MARKETS.map((spec) => liquidMarket(spec, opts.from, opts.to, rng));
   const pumpAt = opts.illiquid.pumpAt ?? opts.from + (opts.to - opts.from) * 0.875;
   const exchangeView = opts.exchangeView ?? true;
+  const p = opts.params ?? DEFAULT_PARAMS;
+  const thin = [...extraIlliquid, ...(opts.quiet ? [opts.quiet] : [])];
   const ctx: Ctx = {
     rng,
     events,
     liquid,
     illiquid: opts.illiquid,
+    thin,
     from: opts.from,
     to: opts.to,
     pumpAt,
     exchangeView,
     name: opts.name,
     ips: 0,
+    p,
   };
-  for (const m of [...liquid, opts.illiquid, ...extraIlliquid]) events.push(...m.prints, ...m.tickers);
+  for (const m of [...liquid, opts.illiquid, ...thin]) events.push(...m.prints, ...m.tickers);
+
+  // One campaign: keys leaked from one platform, used within minutes of each other — near the
+  // public pump of the pair, or in a quiet pair the attackers pump alone.
+  const leakedLabel = rng.pick(LABELS.filter(([l]) => l !== ''))[0];
+  const setting: AttackSetting = opts.quiet ? 'quiet_pair' : 'public_pump';
+  const attackMarket = opts.quiet ?? opts.illiquid;
+  const quietStart = opts.to - rng.uniform(0.15, 0.9) * DAY;
+  const campaign: Campaign = {
+    attackers: Array.from({ length: rng.int(1, 3) }, (_, i) => `${opts.name}-attacker-${i + 1}`),
+    startAt: setting === 'public_pump' ? pumpAt + rng.uniform(-3, 0) * MIN : quietStart,
+    ...(rng.chance(0.7) ? { servers: Array.from({ length: rng.int(1, 3) }, () => newIp(ctx)) } : {}),
+    market: attackMarket,
+    setting,
+    oneCounterpartyPerVictim: rng.chance(0.6),
+    overLive: setting === 'public_pump' && rng.chance(0.5),
+  };
+  if (setting === 'public_pump' && opts.victims > 0)
+    ctx.attackerAsks = {
+      from: campaign.startAt,
+      to: campaign.startAt + 15 * MIN,
+      accounts: campaign.attackers,
+    };
 
   const truth: Record<string, AccountTruth> = {};
-  const mix = { ...DEFAULT_MIX, ...opts.mix };
+  const mix: Record<string, number> = { ...DEFAULT_MIX, ...opts.mix };
+  for (const [kind, factor] of Object.entries(p.share)) if (kind in mix) mix[kind] = mix[kind]! * factor!;
   const kinds = Object.entries(mix) as Array<[BenignKind, number]>;
+  const peopleKinds = new Set<BenignKind>(['retail', 'ui_pump_buyer', 'new_pair_trier', 'dormant_waker']);
   let n = 0;
   for (let i = 0; i < opts.benignAccounts; i++) {
     const kind = rng.weighted(kinds);
     const id = `${opts.name}-a${++n}`;
-    const hasKey =
-      kind !== 'retail' && kind !== 'pump_buyer' && kind !== 'new_pair_trier' ? true : rng.chance(0.3);
+    const hasKey = kind === 'ui_pump_buyer' ? false : peopleKinds.has(kind) ? rng.chance(0.3) : true;
     const s = new AccountStream(events, rng, id, hasKey ? `${id}-k1` : undefined);
-    const viaKey = new AccountStream(events, rng, id, `${id}-k2`, 'binance', 'k');
     truth[id] = { kind };
     // Bots run on servers that sometimes move; a person's key trades from wherever they are.
-    setUpKey(ctx, s, rng.weighted(LABELS), kind === 'retail' ? 0.3 : 0.1);
-    if (kind === 'pump_buyer') setUpKey(ctx, viaKey, rng.weighted(LABELS), 0.1);
+    const created =
+      kind === 'dormant_waker' ? Math.round(opts.from - rng.uniform(400, 1500) * DAY) : undefined;
+    setUpKey(ctx, s, rng.weighted(LABELS), kind === 'retail' ? 0.3 : 0.1, created);
     if (kind === 'retail') retail(ctx, s);
     else if (kind === 'grid_bot') gridBot(ctx, s);
     else if (kind === 'rebalancing_bot') rebalancingBot(ctx, s);
     else if (kind === 'market_maker') marketMaker(ctx, s);
-    else if (kind === 'new_pair_trier') newPairTrier(ctx, s, extraIlliquid);
-    else pumpBuyer(ctx, s, viaKey);
+    else if (kind === 'new_pair_trier') newPairTrier(ctx, s);
+    else if (kind === 'ui_pump_buyer') pumpBuyer(ctx, s, retail(ctx, s), false);
+    else if (kind === 'api_pump_buyer') pumpBuyer(ctx, s, retail(ctx, s), true);
+    else if (kind === 'grid_bot_new_pair') gridBotNewPair(ctx, s);
+    else if (kind === 'market_maker_new_pair') marketMakerNewPair(ctx, s);
+    else if (kind === 'arbitrage_bot') arbitrageBot(ctx, s);
+    else if (kind === 'dormant_waker') dormantWaker(ctx, s);
+    else serverMover(ctx, s);
   }
-  // One campaign: keys leaked from one platform, used within minutes of each other near the pump.
-  const leakedLabel = rng.pick(LABELS.filter(([l]) => l !== ''))[0];
-  const campaign: Campaign = {
-    attackers: [`${opts.name}-attacker-1`, `${opts.name}-attacker-2`].slice(0, rng.int(1, 2)),
-    startAt: pumpAt + rng.uniform(-3, 0) * MIN,
-    ...(rng.chance(0.7) ? { servers: Array.from({ length: rng.int(1, 3) }, () => newIp(ctx)) } : {}),
-  };
   for (let i = 0; i < opts.victims; i++) {
     const id = `${opts.name}-a${++n}`;
     const baseKind = rng.weighted([
@@ -412,10 +639,19 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     const t: AccountTruth = { kind: 'victim', baseKind };
     truth[id] = t;
     setUpKey(ctx, s, leakedLabel, 0);
-    if (baseKind === 'retail') retail(ctx, s);
-    else if (baseKind === 'grid_bot') gridBot(ctx, s);
-    else rebalancingBot(ctx, s);
-    attack(ctx, s, t, campaign, opts.attackStrength);
+    const usual = usualTrading(ctx, baseKind, s);
+    attack(ctx, s, t, campaign, usual, opts.attackStrength);
+  }
+  if (setting === 'quiet_pair' && opts.victims > 0 && rng.chance(0.5)) {
+    const ref = medianBefore(attackMarket, campaign.startAt - MIN, HOUR);
+    const premium = Math.max(...Object.values(truth).map((t) => t.premium ?? 0));
+    washPrints(
+      ctx,
+      attackMarket,
+      campaign.startAt - 5 * MIN,
+      campaign.startAt + 20 * MIN,
+      ref * (1 + premium),
+    );
   }
   // Stable sort: an order precedes its fills at equal timestamps.
   events.sort((a, b) => a.timestamp - b.timestamp);
@@ -429,5 +665,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     attackers: exchangeView && opts.victims > 0 ? campaign.attackers : [],
     exchangeView,
     leakedLabel,
+    setting,
+    attackSymbol: attackMarket.symbol,
   };
 }

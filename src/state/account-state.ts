@@ -8,7 +8,8 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import { eventId } from '../events/decode.js';
-import type { AccountEvent, ApiKeyEvent } from '../events/schema.js';
+import type { AccountEvent, ApiKeyEvent, FillEvent } from '../events/schema.js';
+import { quoteOf } from '../market/illiquidity.js';
 import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
 
 export { DAY_MS, previousPeak };
@@ -35,6 +36,9 @@ export interface SymbolHistory {
   n: number;
   /** While the pair is new to the account: times of its latest orders in it (burst evidence). */
   t?: number[];
+  /** While the pair is new: what the account bought in it (USD, `size.quoteUsd`) and its latest fill ids. */
+  q?: number;
+  fi?: string[];
 }
 
 export interface AccountState {
@@ -47,9 +51,15 @@ export interface AccountState {
   capped?: boolean;
   /** Recent distinct order ids, to count an order and its fills once. */
   recent: string[];
+  /** Filled value (USD) of each of `recent` (same positions). */
+  rq?: number[];
+  /** Daily peaks of one order's filled value (USD): the account's usual largest order. */
+  sz?: number[];
   /** Recent event ids, cited as evidence in alerts. */
   ev: string[];
   alert?: { t: number; lvl: number };
+  /** The latest review raised: when, its pattern (detectors at ≥ 0.5), its score. */
+  rv?: { t: number; p: string; s: number };
   /** What is known about each API key beyond its activity (apikey events, client IPs). */
   km?: Record<string, KeyMeta>;
 }
@@ -78,6 +88,18 @@ export function newActivity(at: number): Activity {
 
 /** The most IPs remembered per key: enough for a bot's few servers, bounded for state size. */
 const MAX_KEY_IPS = 8;
+/** The most own fill ids remembered per new pair (left out of the live market the account is judged on). */
+const MAX_NEW_PAIR_FILLS = 16;
+
+/** A value in the common unit (USD), or undefined when the quote currency has no configured rate. */
+export function usdValue(
+  symbol: string,
+  quoteAmount: number,
+  cfg: DetectionConfig['size'],
+): number | undefined {
+  const rate = cfg.quoteUsd[quoteOf(symbol)];
+  return rate === undefined ? undefined : quoteAmount * rate;
+}
 
 /** Folds an apikey lifecycle event into the account (mutates `state`). */
 export function applyApiKeyEvent(state: AccountState, event: ApiKeyEvent): void {
@@ -201,14 +223,42 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   }
   sym.f = Math.min(sym.f, at);
   sym.l = Math.max(sym.l, at);
-  if (!isNewOrder) return;
-  pushCapped(state.recent, orderId, cfg.state.recentOrderIds);
-  state.orders += 1;
-  sym.n += 1;
-  if (at - sym.f <= cfg.newPair.windowMs) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
-  else if (sym.t) delete sym.t;
-  count(state.act, at, cfg.burst);
-  if (key) count(key, at, cfg.burst);
+  const isNew = at - sym.f <= cfg.newPair.windowMs;
+  if (isNewOrder) {
+    const rq = (state.rq ??= state.recent.map(() => 0)); // states saved before rq start at 0
+    pushCapped(state.recent, orderId, cfg.state.recentOrderIds);
+    pushCapped(rq, 0, cfg.state.recentOrderIds);
+    state.orders += 1;
+    sym.n += 1;
+    if (isNew) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
+    else {
+      delete sym.t;
+      delete sym.q;
+      delete sym.fi;
+    }
+    count(state.act, at, cfg.burst);
+    if (key) count(key, at, cfg.burst);
+  }
+  if (event.kind === 'fill') noteSpend(state, event, sym, isNew, cfg);
+}
+
+/** Folds a fill's value into its order's value (the size baseline) and, in a new pair, the spend there. */
+function noteSpend(
+  state: AccountState,
+  fill: FillEvent,
+  sym: SymbolHistory,
+  isNew: boolean,
+  cfg: DetectionConfig,
+): void {
+  if (isNew) pushCapped((sym.fi ??= []), fill.id, MAX_NEW_PAIR_FILLS);
+  const usd = usdValue(fill.symbol, fill.cost ?? fill.price * fill.amount, cfg.size);
+  if (usd === undefined || !(usd >= 0)) return;
+  if (isNew && fill.side === 'buy') sym.q = (sym.q ?? 0) + usd;
+  const i = state.recent.lastIndexOf(fill.order);
+  if (i < 0 || !state.rq || state.rq.length !== state.recent.length) return;
+  state.rq[i]! += usd;
+  const day = Math.floor(fill.timestamp / DAY_MS);
+  notePeak((state.sz ??= []), day, state.rq[i]!, Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
 }
 
 function evictSymbols(state: AccountState, max: number): void {
@@ -241,7 +291,11 @@ export function cloneAccountState(s: AccountState): AccountState {
   const syms: Record<string, SymbolHistory> = {};
   for (const k in s.syms) {
     const h = s.syms[k]!;
-    syms[k] = h.t ? { f: h.f, l: h.l, n: h.n, t: h.t.slice() } : { f: h.f, l: h.l, n: h.n };
+    const copy: SymbolHistory = { f: h.f, l: h.l, n: h.n };
+    if (h.t) copy.t = h.t.slice();
+    if (h.q !== undefined) copy.q = h.q;
+    if (h.fi) copy.fi = h.fi.slice();
+    syms[k] = copy;
   }
   return {
     ...s,
@@ -250,7 +304,10 @@ export function cloneAccountState(s: AccountState): AccountState {
     syms,
     recent: s.recent.slice(),
     ev: s.ev.slice(),
+    ...(s.rq ? { rq: s.rq.slice() } : {}),
+    ...(s.sz ? { sz: s.sz.slice() } : {}),
     ...(s.alert ? { alert: { ...s.alert } } : {}),
+    ...(s.rv ? { rv: { ...s.rv } } : {}),
     ...(s.km ? { km: cloneKeyMeta(s.km) } : {}),
   };
 }

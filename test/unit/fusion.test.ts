@@ -7,31 +7,53 @@ const cfg = loadDetectionConfig().fusion;
 const s = (detector: string, score: number): Signal => ({ detector, score, evidence: {} });
 
 describe('fusion', () => {
-  it('gives nothing or a review for single weak signals', () => {
+  it('gives nothing for an off-market price, a burst or a new pair alone', () => {
     expect(fuse([s('trade_burst', 0.4)], cfg).recommendation).toBe('none');
-    expect(fuse([s('off_market_fill', 0.6)], cfg).recommendation).toBe('review');
-    expect(fuse([s('trade_burst', 1)], cfg).recommendation).toBe('review');
+    // A pump buyer pays far above the pre-pump reference: that alone is the crowd, not a theft.
+    expect(fuse([s('off_market_fill', 0.99)], cfg).recommendation).toBe('none');
+    expect(fuse([s('trade_burst', 1)], cfg).recommendation).toBe('none');
     expect(fuse([s('new_illiquid_pair', 1)], cfg).recommendation).toBe('none');
   });
 
-  it('revokes on corroborating signals', () => {
-    const v = fuse([s('off_market_fill', 0.6), s('trade_burst', 0.5)], cfg);
+  it('leaves a scripted pump buyer alone: off the reference, a quick second order, a new thin pair', () => {
+    const v = fuse([s('off_market_fill', 0.96), s('trade_burst', 0.5), s('new_illiquid_pair', 0.8)], cfg);
+    expect(v.recommendation).toBe('none');
+  });
+
+  it('reviews an off-market price with one more piece of evidence', () => {
+    for (const [d, score] of [
+      ['above_live_market', 0.5],
+      ['unusual_size', 0.5],
+      ['key_context', 0.7],
+      ['trade_burst', 0.6],
+    ] as const)
+      expect(fuse([s('off_market_fill', 0.6), s(d, score)], cfg).recommendation).toBe('review');
+  });
+
+  it('revokes on an off-market price with two independent pieces of evidence', () => {
+    const v = fuse([s('off_market_fill', 0.6), s('unusual_size', 0.8), s('key_context', 0.7)], cfg);
     expect(v.recommendation).toBe('revoke_key');
     expect(v.score).toBeGreaterThanOrEqual(0.9);
     expect(v.severity).toBe('critical');
+    expect(
+      fuse([s('off_market_fill', 0.6), s('above_live_market', 0.6), s('trade_burst', 0.7)], cfg)
+        .recommendation,
+    ).toBe('revoke_key');
   });
 
-  it('revokes on one extreme signal with context, not on the extreme signal alone', () => {
-    expect(fuse([s('off_market_fill', 0.99), s('new_illiquid_pair', 0.6)], cfg).recommendation).toBe(
-      'revoke_key',
+  it('revokes when paying far above everyone else in a new thin pair', () => {
+    expect(
+      fuse([s('off_market_fill', 0.9), s('above_live_market', 0.95), s('new_illiquid_pair', 0.6)], cfg)
+        .recommendation,
+    ).toBe('revoke_key');
+    expect(fuse([s('off_market_fill', 0.9), s('above_live_market', 0.95)], cfg).recommendation).toBe(
+      'review',
     );
-    expect(fuse([s('off_market_fill', 0.99)], cfg).recommendation).toBe('review');
   });
 
   it('turns a revoke into a review when the order came from the UI (no key to revoke)', () => {
-    expect(fuse([s('off_market_fill', 0.6), s('trade_burst', 0.5)], cfg, false).recommendation).toBe(
-      'review',
-    );
+    const signals = [s('off_market_fill', 0.6), s('unusual_size', 0.8), s('trade_burst', 0.7)];
+    expect(fuse(signals, cfg, false).recommendation).toBe('review');
   });
 
   it('combines scores as a weighted noisy-OR', () => {

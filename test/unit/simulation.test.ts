@@ -41,8 +41,7 @@ describe('detection on a simulated population (synthetic markets)', () => {
       [12, 'medium'],
     ] as const) {
       const s = syntheticScenario({ seed, days: 3, accounts: 120, victims: 4, attackStrength: strength });
-      const { first, reviews } = firstRevokes(await detect(s.events));
-      evals.push(evaluate(s.truth, first, reviews));
+      evals.push(evaluate(s.truth, firstRevokes(await detect(s.events)), s));
     }
     const table = summarize(evals);
     expect(table.byStrength.strong!.recall).toBe(1);

@@ -1,0 +1,39 @@
+/**
+ * above_live_market: a buy (fill, or limit buy placed) above what other accounts paid in the last
+ * minute — a sell below it. The live market is the others' prints only (the account's own fills
+ * in the pair are left out, so a burst cannot set its own bar), read high (a 90th percentile for
+ * buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
+ * attacker's asks pays above everyone, or is the only buyer at that price. An attacker can paint
+ * the tape with wash trades, so this is one piece of evidence among others, never a revoke alone.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { AccountEvent, Signal } from '../events/schema.js';
+import type { MarketSnapshot } from '../market/market-book.js';
+import { ramp, round, sig } from './scale.js';
+
+export function aboveLiveMarket(
+  event: AccountEvent,
+  market: MarketSnapshot,
+  cfg: DetectionConfig,
+): Signal | undefined {
+  const price = event.price;
+  const live = market.live;
+  if (price === undefined || !live) return undefined;
+  if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
+  const c = cfg.liveMarket;
+  const premium = event.side === 'buy' ? price / live.high - 1 : 1 - price / live.low;
+  const score = ramp(premium, c.minPremium, c.fullPremium);
+  if (score === 0) return undefined;
+  const bar = event.side === 'buy' ? live.high : live.low;
+  return {
+    detector: 'above_live_market',
+    score: round(score),
+    evidence: {
+      summary: `${event.side} at ${sig(price)} is ${round(premium * 100, 1)}% ${event.side === 'buy' ? 'above' : 'below'} what others paid in the last ${round(live.spanMs / 1000, 1)}s (${live.prints} prints, ${event.side === 'buy' ? 'high' : 'low'} ${sig(bar)})`,
+      livePremiumPct: round(premium * 100, 2),
+      livePrice: sig(bar),
+      livePrints: live.prints,
+      liveSpanSeconds: round(live.spanMs / 1000, 1),
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * unusual_size: what the account has bought in a pair new to it (within `newPair.windowMs`)
+ * against its own usual largest order — the highest filled value of one order on each of the
+ * previous days. The case's victims moved most of what they held (one went from 50 BTC to 7); a
+ * pump buyer or someone trying a coin spends about what it usually spends. Values are compared in
+ * one unit (USD via `size.quoteUsd`). An account keyguard has no previous day for is not judged on
+ * its size (warm-up): there is nothing to compare with.
+ */
+import type { DetectionConfig } from '../config/detection.js';
+import type { AccountEvent, Signal } from '../events/schema.js';
+import { type AccountState, previousPeak } from '../state/account-state.js';
+import { ramp, round, sig } from './scale.js';
+
+/** `account`: the state after the event was folded in. */
+export function unusualSize(
+  event: AccountEvent,
+  account: AccountState,
+  cfg: DetectionConfig,
+): Signal | undefined {
+  if (event.side !== 'buy') return undefined;
+  const sym = account.syms[event.symbol];
+  if (!sym?.q || event.timestamp - sym.f > cfg.newPair.windowMs) return undefined;
+  const c = cfg.size;
+  const usual = previousPeak(account.sz ?? [], event.timestamp, c.baselineDays);
+  if (usual === 0) return undefined;
+  const baseline = Math.max(usual, c.minOrderUsd);
+  const ratio = sym.q / baseline;
+  const score = ramp(ratio, c.fromRatio, c.fullRatio);
+  if (score === 0) return undefined;
+  return {
+    detector: 'unusual_size',
+    score: round(score),
+    evidence: {
+      summary: `bought ${sig(sym.q, 4)} USD of ${event.symbol} (new to the account), ${round(ratio, 1)}× its largest order on previous days (${sig(usual, 4)} USD)`,
+      newPairSpendUsd: sig(sym.q, 4),
+      usualLargestOrderUsd: sig(usual, 4),
+      sizeRatio: round(ratio, 2),
+    },
+  };
+}
