@@ -28,6 +28,8 @@ export const firstBuySchema = z.object({
   /** The reference price when it was known, and the fill's premium over it (0.05 = +5 %). */
   referencePrice: z.number().positive().optional(),
   premium: z.number().optional(),
+  /** The fill's premium over what other accounts paid in the last minute (the live market), when known. */
+  livePremium: z.number().optional(),
   counterpartyAccountId: nonEmpty.optional(),
   clientIp: nonEmpty.optional(),
   /** The key started using this client IP within the key-context window. */

@@ -9,8 +9,9 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import { alertIdFor } from '../detection/alert-id.js';
+import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { round, sig } from '../detectors/scale.js';
-import type { Alert } from '../events/schema.js';
+import type { Alert, Recommendation } from '../events/schema.js';
 import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import type { FirstBuy } from './observation.js';
 import { addToWindow } from './time-window.js';
@@ -69,6 +70,7 @@ interface Buyer {
   links: Set<string>;
   newClientIp: boolean;
   maxPremium?: number;
+  maxLivePremium?: number;
   ownRecommendation: string;
 }
 
@@ -104,7 +106,14 @@ function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Bu
     if (o.newClientIp) b.newClientIp = true;
     for (const l of linksOf(o)) b.links.add(l);
     if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
-    b.ownRecommendation = o.accountRecommendation;
+    if (o.livePremium !== undefined)
+      b.maxLivePremium = Math.max(b.maxLivePremium ?? o.livePremium, o.livePremium);
+    // The strongest recommendation the account's own detectors gave on any of these buys.
+    if (
+      RECOMMENDATION_LEVEL[o.accountRecommendation] >
+      RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation]
+    )
+      b.ownRecommendation = o.accountRecommendation;
   }
   return buyers;
 }
@@ -119,10 +128,21 @@ function isDriven(b: Buyer): boolean {
   return b.orders.size >= 2 || b.newClientIp;
 }
 
-/** The counterparty an account bought at least `minShare` of its amount from. */
-function mainCounterparty(b: Buyer, minShare: number): string | undefined {
-  for (const [cp, amount] of b.byCounterparty) if (amount >= minShare * b.amount) return cp;
-  return undefined;
+/**
+ * A buyer with evidence of its own that it was not chasing a pump: revoked by its own detectors
+ * (a victim caught alone still counts towards its counterparty), or driven and either paying above
+ * what the crowd paid or trading from a key's new IP. A pump's crowd pays the crowd's price from
+ * its usual IP: its dumpers sell to many driven first-time buyers, none of them evidenced.
+ */
+function isEvidenced(b: Buyer, cfg: CampaignConfig): boolean {
+  if (RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
+    return true;
+  return isDriven(b) && (b.newClientIp || (b.maxLivePremium ?? 0) >= cfg.minLivePremium);
+}
+
+/** Whether the account bought at least `minShare` of its amount from `cp` (attackers split a victim's fills). */
+function boughtFrom(b: Buyer, cp: string, minShare: number): boolean {
+  return (b.byCounterparty.get(cp) ?? 0) >= minShare * b.amount;
 }
 
 interface LinkReading {
@@ -145,7 +165,7 @@ function readLink(
   let qualifies: boolean;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
   if (kind === 'cp') {
-    members = all.filter((b) => isDriven(b) && mainCounterparty(b, cfg.counterparty.minShare) === value);
+    members = all.filter((b) => isEvidenced(b, cfg) && boughtFrom(b, value, cfg.counterparty.minShare));
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
@@ -159,8 +179,8 @@ function readLink(
       members.length >= cfg.sharedNewIp.minAccounts &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else {
-    members = all.filter((b) => b.apiKeyId && isDriven(b) && b.links.has(link));
-    const keyedBuyers = all.filter((b) => b.apiKeyId).length;
+    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg) && b.links.has(link));
+    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg)).length;
     const share = keyedBuyers ? members.length / keyedBuyers : 0;
     evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
     qualifies =
@@ -308,12 +328,13 @@ function campaignAlerts(
     });
   }
   if (newVictims.length === 0) return out;
-  // Counterparties: the link's own, or any that most members bought mostly from.
+  // Counterparties: the link's own, or any that most members bought a share of their amount from.
   const counts = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
-    const cp = b && mainCounterparty(b, cfg.counterparty.minShare);
-    if (cp) counts.set(cp, (counts.get(cp) ?? 0) + 1);
+    if (!b) continue;
+    for (const cp of b.byCounterparty.keys())
+      if (boughtFrom(b, cp, cfg.counterparty.minShare)) counts.set(cp, (counts.get(cp) ?? 0) + 1);
   }
   const toFreeze = [...counts]
     .filter(([cp, n]) => (kind === 'cp' && cp === value) || n >= Math.max(2, campaign.members.length / 2))

@@ -148,6 +148,8 @@ export const detectionConfigSchema = z
       label: z.object({ minAccounts: z.number().int().min(2), minShare: unit }),
       /** A buy counts only this far above the reference price (the campaign pays the attacker). */
       minPremium: z.number(),
+      /** A buyer counts as evidenced (a member of a counterparty or label campaign) when driven and paying this much over the live market, or from a new IP, or revoked on its own. */
+      minLivePremium: z.number().nonnegative(),
       cohort: z.object({
         windowMs: ms,
         /** Distinct keys of one label with alerts (review or above) within the window. */

@@ -41,6 +41,7 @@ export function firstBuyObservation(
     price: fill.price,
     amount: fill.amount,
     ...(ref !== undefined ? { referencePrice: ref, premium: round(fill.price / ref - 1, 5) } : {}),
+    ...(market.live ? { livePremium: round(fill.price / market.live.high - 1, 5) } : {}),
     ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
     ...(meta?.ip ? { clientIp: meta.ip } : {}),
     newClientIp: newIp,

@@ -8,10 +8,13 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
-import { type AccountState, previousPeak } from '../state/account-state.js';
+import { type AccountState, previousPeak, usdValue } from '../state/account-state.js';
 import { ramp, round, sig } from './scale.js';
 
-/** `account`: the state after the event was folded in. */
+/**
+ * `account`: the state after the event was folded in (its fills' spend counted). A limit buy counts
+ * its own value too when placed, so the first order of a drain is judged before it fills.
+ */
 export function unusualSize(
   event: AccountEvent,
   account: AccountState,
@@ -19,20 +22,28 @@ export function unusualSize(
 ): Signal | undefined {
   if (event.side !== 'buy') return undefined;
   const sym = account.syms[event.symbol];
-  if (!sym?.q || event.timestamp - sym.f > cfg.newPair.windowMs) return undefined;
+  if (!sym || event.timestamp - sym.f > cfg.newPair.windowMs) return undefined;
   const c = cfg.size;
+  let placing = 0;
+  if (event.kind === 'order' && event.price !== undefined) {
+    // Its value not yet counted through fills (fills may arrive before or after the order event).
+    const counted = account.rq?.[account.recent.lastIndexOf(event.id)] ?? 0;
+    placing = Math.max(0, (usdValue(event.symbol, event.price * event.amount, c) ?? 0) - counted);
+  }
+  const spend = (sym.q ?? 0) + placing;
+  if (spend === 0) return undefined;
   const usual = previousPeak(account.sz ?? [], event.timestamp, c.baselineDays);
   if (usual === 0) return undefined;
   const baseline = Math.max(usual, c.minOrderUsd);
-  const ratio = sym.q / baseline;
+  const ratio = spend / baseline;
   const score = ramp(ratio, c.fromRatio, c.fullRatio);
   if (score === 0) return undefined;
   return {
     detector: 'unusual_size',
     score: round(score),
     evidence: {
-      summary: `bought ${sig(sym.q, 4)} USD of ${event.symbol} (new to the account), ${round(ratio, 1)}× its largest order on previous days (${sig(usual, 4)} USD)`,
-      newPairSpendUsd: sig(sym.q, 4),
+      summary: `bought ${sig(spend, 4)} USD of ${event.symbol} (new to the account), ${round(ratio, 1)}× its largest order on previous days (${sig(usual, 4)} USD)`,
+      newPairSpendUsd: sig(spend, 4),
       usualLargestOrderUsd: sig(usual, 4),
       sizeRatio: round(ratio, 2),
     },

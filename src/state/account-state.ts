@@ -36,7 +36,7 @@ export interface SymbolHistory {
   n: number;
   /** While the pair is new to the account: times of its latest orders in it (burst evidence). */
   t?: number[];
-  /** While the pair is new: what the account bought in it (USD, `size.quoteUsd`) and its latest fill ids. */
+  /** While the pair is new: what the account bought in it net of sells (USD, `size.quoteUsd`) and its latest fill ids. */
   q?: number;
   fi?: string[];
 }
@@ -253,7 +253,8 @@ function noteSpend(
   if (isNew) pushCapped((sym.fi ??= []), fill.id, MAX_NEW_PAIR_FILLS);
   const usd = usdValue(fill.symbol, fill.cost ?? fill.price * fill.amount, cfg.size);
   if (usd === undefined || !(usd >= 0)) return;
-  if (isNew && fill.side === 'buy') sym.q = (sym.q ?? 0) + usd;
+  // Net of sells: a market maker quoting both sides of a new pair accumulates no position.
+  if (isNew) sym.q = Math.max(0, (sym.q ?? 0) + (fill.side === 'buy' ? usd : -usd));
   const i = state.recent.lastIndexOf(fill.order);
   if (i < 0 || !state.rq || state.rq.length !== state.recent.length) return;
   state.rq[i]! += usd;

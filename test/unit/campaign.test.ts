@@ -37,11 +37,12 @@ function buy(accountId: string, at: number, over: Partial<FirstBuy> = {}): First
   };
 }
 
-/** Two buys each (a driven buyer), all from one counterparty. */
+/** Two buys each (a driven buyer) paying 15 % above what others paid (evidenced), all from one counterparty. */
 function campaignBuys(n: number, counterparty: string, start = T0): FirstBuy[] {
+  const over = { counterpartyAccountId: counterparty, livePremium: 0.15 };
   return Array.from({ length: n }, (_, i) => [
-    buy(`victim-${i}`, start + i * 60_000, { counterpartyAccountId: counterparty }),
-    buy(`victim-${i}`, start + i * 60_000 + 5_000, { counterpartyAccountId: counterparty }),
+    buy(`victim-${i}`, start + i * 60_000, over),
+    buy(`victim-${i}`, start + i * 60_000 + 5_000, over),
   ]).flat();
 }
 
@@ -76,6 +77,40 @@ describe('campaign fan-in (pure)', () => {
     }).flat();
     const alerts = [...singles, ...atMarket, ...ui].flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
     expect(alerts).toEqual([]);
+  });
+
+  it("is not fooled by a pump's crowd: driven keyed buyers paying the crowd's price from one dumper", () => {
+    const state = newSymbolCampaignState();
+    const crowd = Array.from({ length: 8 }, (_, i) => [
+      buy(`p-${i}`, T0 + i * 20_000, { counterpartyAccountId: 'dumper', premium: 1.5, livePremium: 0.01 }),
+      buy(`p-${i}`, T0 + i * 20_000 + 3_000, {
+        counterpartyAccountId: 'dumper',
+        premium: 1.6,
+        livePremium: 0.02,
+      }),
+    ]).flat();
+    expect(crowd.flatMap((o) => foldFirstBuy(state, o, cfg.campaign))).toEqual([]);
+  });
+
+  it('counts victims caught by their own detectors, and attackers that split each victim between them', () => {
+    const state = newSymbolCampaignState();
+    // Each victim buys once from each attacker, at the crowd's price, but was revoked on its own.
+    const obs = ['v1', 'v2', 'v3'].flatMap((id, i) =>
+      ['attacker-1', 'attacker-2'].map((cp, j) =>
+        buy(id, T0 + i * 60_000 + j * 3_000, {
+          counterpartyAccountId: cp,
+          livePremium: 0,
+          accountRecommendation: j === 0 ? 'revoke_key' : 'none',
+        }),
+      ),
+    );
+    const alerts = obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
+    expect(
+      alerts
+        .filter((a) => a.recommendation === 'freeze_account')
+        .map((a) => a.accountId)
+        .sort(),
+    ).toEqual(['attacker-1', 'attacker-2']);
   });
 
   it('holds a market maker to its own daily peak fan-in', () => {

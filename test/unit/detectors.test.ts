@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
+import { aboveLiveMarket } from '../../src/detectors/above-live-market.js';
 import { newIlliquidPair } from '../../src/detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../../src/detectors/off-market-fill.js';
 import { tradeBurst } from '../../src/detectors/trade-burst.js';
+import { unusualSize } from '../../src/detectors/unusual-size.js';
 import type { AccountEvent } from '../../src/events/schema.js';
-import type { MarketSnapshot } from '../../src/market/market-book.js';
+import { MarketBook, type MarketSnapshot } from '../../src/market/market-book.js';
 import { type AccountState, applyAccountEvent, newAccountState } from '../../src/state/account-state.js';
-import { DAY, fill, MIN, order, T0 } from '../helpers/events.js';
+import { DAY, fill, MIN, order, print, T0 } from '../helpers/events.js';
 
 const cfg = loadDetectionConfig();
 
@@ -191,5 +193,88 @@ describe('off_market_fill', () => {
     );
     expect(offMarketFill(order({ type: 'market', price: undefined }), thin, cfg)).toBeUndefined();
     expect(offMarketFill(order({ price: 2e-6, status: 'canceled' }), thin, cfg)).toBeUndefined();
+  });
+});
+
+describe('above_live_market', () => {
+  const live = (high: number, low = high * 0.98): MarketSnapshot => ({
+    ...thin,
+    live: { high, low, prints: 40, spanMs: 60_000 },
+  });
+
+  it('scores a buy above what everyone else paid in the last minute, not one at the crowd price', () => {
+    const crowd = aboveLiveMarket(fill({ price: 2.02e-6 }), live(2e-6), cfg);
+    expect(crowd).toBeUndefined();
+    const above = aboveLiveMarket(fill({ price: 2.6e-6 }), live(2e-6), cfg)!;
+    expect(above.score).toBe(1);
+    expect(above.evidence.livePremiumPct).toBe(30);
+  });
+
+  it('scores a sell below the others, and says nothing without a live market', () => {
+    expect(aboveLiveMarket(fill({ side: 'sell', price: 1.5e-6 }), live(2e-6, 1.96e-6), cfg)!.score).toBe(1);
+    expect(aboveLiveMarket(fill({ price: 9e-6 }), thin, cfg)).toBeUndefined();
+  });
+});
+
+describe('live market (market book)', () => {
+  it("leaves the account's own prints out, and falls back to the latest prints in a quiet pair", () => {
+    const book = new MarketBook('binance', 'YOYOW/BTC', cfg);
+    // A quiet pair: one print every 5 minutes at 1e-6, then the account's own fills at 1.5e-6.
+    for (let i = 0; i < 6; i++)
+      book.applyTrade(print({ id: `q${i}`, timestamp: T0 - (6 - i) * 5 * MIN, price: 1e-6 }));
+    book.applyTrade(print({ id: 'own-1', timestamp: T0 - 1_000, price: 1.5e-6 }));
+    book.applyTrade(print({ id: 'own-2', timestamp: T0, price: 1.5e-6 }));
+    const withOwn = book.live(T0, new Set())!;
+    expect(withOwn.high).toBe(1.5e-6);
+    const others = book.live(T0, new Set(['own-1', 'own-2']))!;
+    expect(others.high).toBe(1e-6);
+    expect(others.prints).toBe(cfg.liveMarket.minPrints);
+  });
+});
+
+describe('unusual_size', () => {
+  /** Orders of 0.01 BTC (200 USD) in ETH/BTC on previous days. */
+  function habit(): AccountState {
+    const events: AccountEvent[] = [];
+    for (let d = 3; d >= 1; d--) {
+      const o = order({ symbol: 'ETH/BTC', price: 0.07, amount: 0.01 / 0.07, timestamp: T0 - d * DAY });
+      events.push(
+        o,
+        fill({
+          symbol: 'ETH/BTC',
+          order: o.id,
+          price: 0.07,
+          amount: 0.01 / 0.07,
+          timestamp: o.timestamp + 100,
+        }),
+      );
+    }
+    return fold(events);
+  }
+
+  it("scores a new pair's spend far above the account's largest order, not its usual size", () => {
+    const usual = order({ price: 1e-6, amount: 0.012 / 1e-6 });
+    expect(unusualSize(usual, fold([usual], habit()), cfg)).toBeUndefined();
+    const drain = order({ price: 1e-6, amount: 0.5 / 1e-6 });
+    const s = unusualSize(drain, fold([drain], habit()), cfg)!;
+    expect(s.score).toBe(1);
+    expect(s.evidence.usualLargestOrderUsd).toBe(200);
+  });
+
+  it('adds up fills in the new pair net of sells, and waits for a previous day (warm-up)', () => {
+    const state = habit();
+    const buys = Array.from({ length: 6 }, (_, i) =>
+      fill({ price: 1e-6, amount: 0.01 / 1e-6, timestamp: T0 + i * 1000 }),
+    );
+    fold(buys, state);
+    expect(unusualSize(buys[5]!, state, cfg)!.score).toBeGreaterThan(0.3);
+    const sells = Array.from({ length: 6 }, (_, i) =>
+      fill({ side: 'sell', price: 1e-6, amount: 0.01 / 1e-6, timestamp: T0 + 10_000 + i * 1000 }),
+    );
+    fold(sells, state);
+    const next = fill({ price: 1e-6, amount: 0.01 / 1e-6, timestamp: T0 + 20_000 });
+    expect(unusualSize(next, fold([next], state), cfg)).toBeUndefined();
+    const fresh = fill({ price: 1e-6, amount: 1 / 1e-6 });
+    expect(unusualSize(fresh, fold([fresh]), cfg)).toBeUndefined();
   });
 });

@@ -77,6 +77,24 @@ describe('detection engine', () => {
     expect(after.state.orders).toBe(26);
   });
 
+  it('raises one review per account and pattern a day, unless the evidence grows', async () => {
+    const history = Array.from({ length: 20 }, (_, i) =>
+      order({ symbol: 'ETH/BTC', price: 0.07, timestamp: T0 - 5 * DAY + i * 3_600_000 }),
+    );
+    // A thin market printing every minute for two days; single buys at +40 % over it (off the
+    // reference and above everyone else: a review each, not a revoke).
+    const tape = [
+      ...flatTape(1e-6, T0 + 2 * 3_600_000, 180),
+      ...flatTape(1e-6, T0 + DAY + 2 * 3_600_000, 180),
+    ];
+    const buy = (at: number) => order({ price: 1.4e-6, timestamp: at });
+    const events = [...history, ...tape, buy(T0), buy(T0 + 20 * 60_000), buy(T0 + DAY)].sort(
+      (a, b) => a.timestamp - b.timestamp,
+    );
+    const reviews = (await run(engine().engine, events)).filter((a) => a.recommendation === 'review');
+    expect(reviews.map((a) => a.timestamp)).toEqual([T0, T0 + DAY]);
+  });
+
   it('does not repeat an alert of the same level within the cooldown', async () => {
     const alerts = await run(engine().engine, attackStream());
     expect(alerts.filter((a) => a.recommendation === 'revoke_key')).toHaveLength(1);

@@ -41,14 +41,11 @@ describe('fusion', () => {
     ).toBe('revoke_key');
   });
 
-  it('revokes when paying far above everyone else in a new thin pair', () => {
+  it('reviews, and does not revoke, on paying far above everyone else alone (a pump buyer sweeping a thin book can)', () => {
     expect(
-      fuse([s('off_market_fill', 0.9), s('above_live_market', 0.95), s('new_illiquid_pair', 0.6)], cfg)
+      fuse([s('off_market_fill', 0.9), s('above_live_market', 1), s('new_illiquid_pair', 0.6)], cfg)
         .recommendation,
-    ).toBe('revoke_key');
-    expect(fuse([s('off_market_fill', 0.9), s('above_live_market', 0.95)], cfg).recommendation).toBe(
-      'review',
-    );
+    ).toBe('review');
   });
 
   it('turns a revoke into a review when the order came from the UI (no key to revoke)', () => {
