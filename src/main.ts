@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import v8 from 'node:v8';
+import { BACKFILL_USAGE, backfillCommand } from './cli/backfill-command.js';
 import { COLLECT_USAGE, collectCommand } from './cli/collect-command.js';
 import { CONVERT_USAGE, convertCommand } from './cli/convert-command.js';
 import { DEMO_USAGE, demoCommand } from './cli/demo-command.js';
@@ -25,6 +26,7 @@ usage: keyguard <command> [options]
 commands:
   demo        simulate a short stream with one attack, replay it, print the alerts
   replay      run the detectors over contract events (JSONL) and write alerts (JSONL)
+  backfill    build baselines in Redis from past contract events (JSONL), no alerts
   simulate    generate a contract event stream with benign and attacked accounts
   convert     exchange-native payloads or ccxt objects → contract events (JSONL)
   worker      the streaming worker: Kafka in, alerts/recommendations/dead letters out (KAFKA_BROKERS, REDIS_URL)
@@ -34,6 +36,8 @@ commands:
   help        this text (keyguard <command> --help: that command's usage; keyguard --version)
 
 ${REPLAY_USAGE}
+
+${BACKFILL_USAGE}
 
 ${SIMULATE_USAGE}
 
@@ -51,6 +55,7 @@ Environment: see README (Configuration). Detection thresholds: config/detection.
 const COMMAND_USAGE: Record<string, string> = {
   demo: DEMO_USAGE,
   replay: REPLAY_USAGE,
+  backfill: BACKFILL_USAGE,
   simulate: SIMULATE_USAGE,
   convert: CONVERT_USAGE,
   worker: WORKER_USAGE,
@@ -92,6 +97,8 @@ export async function main(
         return await demoCommand(loadConfig, log, stdout);
       case 'replay':
         return (await replayCommand(rest, loadConfig, log, stdout, stderr)).exitCode;
+      case 'backfill':
+        return await backfillCommand(rest, loadConfig, log, stderr);
       case 'convert':
         return convertCommand(rest, stdout, stderr);
       case 'simulate':

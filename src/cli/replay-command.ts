@@ -35,7 +35,8 @@ export interface ReplayCommandResult {
   exitCode: number;
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
+/** A whole-number option (≥ 0), or `fallback` when absent. */
+export function wholeNumber(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} expects a whole number, got "${text}"`);
@@ -108,8 +109,8 @@ export async function replayCommand(
   const out = values.out ? createWriteStream(values.out) : stdout;
   try {
     const summary = await replay(inputs, engine, {
-      batchSize: Math.max(1, positiveInt('batch', values.batch, 2000)),
-      reorderMs: positiveInt('reorder-ms', values['reorder-ms'], 60_000),
+      batchSize: Math.max(1, wholeNumber('batch', values.batch, 2000)),
+      reorderMs: wholeNumber('reorder-ms', values['reorder-ms'], 60_000),
       onAlert: jsonlAlertWriter(out),
       onRejected: (r) => stderr.write(`${r.source}:${r.line}: ${r.code}: ${r.reason}\n`),
       maxFutureSkewMs: cfg.events.maxFutureSkewMs,

@@ -125,11 +125,20 @@ function ownPrints(event: AccountEvent, state: AccountState): ReadonlySet<string
   return own;
 }
 
+export interface EngineOptions {
+  /**
+   * Fold account events into the baselines and nothing else: no scoring, no alerts, no
+   * observations, market events ignored (`keyguard backfill`: warm baselines from history).
+   */
+  baselinesOnly?: boolean;
+}
+
 export class DetectionEngine {
   constructor(
     private readonly cfg: DetectionConfig,
     private readonly store: BaselineStore,
     private readonly market: MarketState,
+    private readonly opts: EngineOptions = {},
   ) {}
 
   /** Events in processing order; each is skipped if its source position is already in the baseline. */
@@ -153,7 +162,7 @@ export class DetectionEngine {
     for (const { seq, event, source = 'replay' } of batch) {
       outcome.eventsByKind[event.kind]++;
       if (event.kind === 'trade' || event.kind === 'ticker') {
-        this.market.apply(event);
+        if (!this.opts.baselinesOnly) this.market.apply(event);
         continue;
       }
       const key = accountKey(event);
@@ -178,6 +187,10 @@ export class DetectionEngine {
       try {
         if (event.kind === 'apikey') {
           applyApiKeyEvent(entry.state, event); // key context: label (cohort), creation time
+          continue;
+        }
+        if (this.opts.baselinesOnly) {
+          applyAccountEvent(entry.state, event, this.cfg);
           continue;
         }
         const alert = this.scoreAndFold(event, entry.state, outcome.observations);

@@ -46,6 +46,13 @@ export interface ReplayOptions {
   campaigns?: CampaignEngine;
   /** Events dated more than this ahead of the wall clock are rejected (KG_ERR_EVENT_TIME_AHEAD). */
   maxFutureSkewMs: number;
+  /**
+   * The source name positions are kept under (default "replay"): events are numbered in processing
+   * order, so the same inputs replayed again skip what the store already holds.
+   */
+  source?: string;
+  /** Called after each batch is committed. */
+  onBatch?: (progress: { events: number; accounts: number; alreadyApplied: number }) => void;
 }
 
 async function writeLine(out: Writable, text: string): Promise<void> {
@@ -113,12 +120,17 @@ export async function replay(
       await opts.campaigns.commit(found);
     }
     await engine.commit(outcome);
+    opts.onBatch?.({
+      events: summary.events,
+      accounts: outcome.updates.length,
+      alreadyApplied: outcome.alreadyApplied,
+    });
     // Expiry on event time follows the stream's watermark, never one event's own claim.
     engine.advanceWatermark(buffer.watermark);
   };
   const enqueue = (events: InputEvent[]) => {
     for (const event of events) {
-      pending.push({ seq: ++seq, event });
+      pending.push({ seq: ++seq, event, ...(opts.source ? { source: opts.source } : {}) });
       summary.events++;
       summary.eventsByKind[event.kind]++;
     }
