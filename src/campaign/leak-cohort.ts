@@ -3,12 +3,16 @@
  * together when that platform is breached. When keys of one label turn anomalous together — more
  * distinct keys with alerts within the window than `minKeys`, and `baselineRatio` times the
  * label's own peak on previous days — keyguard raises one platform-level breach alert naming the
- * cohort and gives every anomalous key of it the configured bulk recommendation (review or revoke;
- * the webhook circuit breaker guards automatic actions). Pure: state in, alerts out.
+ * cohort and listing its keys, and, when configured, gives every anomalous key of it a bulk
+ * recommendation (review or revoke; the webhook circuit breaker guards automatic actions). Only
+ * alerts of the attack's pattern count (`minRecommendation`, revoke by default: ordinary noise is
+ * reviews), and a label first heard of less than `minHistoryMs` ago, with no baseline yet, needs
+ * twice the keys. Pure: state in, alerts out.
  */
 import { createHash } from 'node:crypto';
 import type { DetectionConfig } from '../config/detection.js';
 import { alertIdFor } from '../detection/alert-id.js';
+import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { round } from '../detectors/scale.js';
 import type { Alert } from '../events/schema.js';
 import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
@@ -22,6 +26,8 @@ export interface CohortState {
   /** Anomalies within the window, oldest first. */
   recent: KeyAnomaly[];
   newest: number;
+  /** When the first anomaly of the label arrived (event time). */
+  first?: number;
   /** Daily peak of distinct anomalous keys within the window. */
   peaks: number[];
   breach?: { id: string; start: number; last: number; keys: string[] };
@@ -42,7 +48,9 @@ export function foldKeyAnomaly(
   baselineDays: number,
 ): Alert[] {
   if (state.recent.some((x) => x.alertId === a.alertId)) return [];
+  if (RECOMMENDATION_LEVEL[a.recommendation] < RECOMMENDATION_LEVEL[cfg.minRecommendation]) return [];
   state.newest = Math.max(state.newest, a.timestamp);
+  state.first = Math.min(state.first ?? a.timestamp, a.timestamp);
   const horizon = addToWindow(state.recent, a, state.newest, cfg.windowMs, MAX_RECENT);
   if (state.breach && state.breach.last < horizon) delete state.breach;
 
@@ -58,7 +66,9 @@ export function foldKeyAnomaly(
   const out: Alert[] = [];
   let breach = state.breach;
   if (!breach) {
-    if (keys.size < cfg.minKeys || keys.size < cfg.baselineRatio * baseline) return out;
+    const young = state.newest - state.first! < cfg.minHistoryMs;
+    const minKeys = young ? 2 * cfg.minKeys : cfg.minKeys;
+    if (keys.size < minKeys || keys.size < cfg.baselineRatio * baseline) return out;
     // From the evidence, not the arrival order: the label and the UTC day of the window's earliest
     // anomaly (numbered when one label has several breaches a day), as campaigns are named.
     state.days = countInDay(state.days, state.recent[0]!.timestamp);
@@ -87,6 +97,10 @@ export function foldKeyAnomaly(
             summary: `${keys.size} keys labelled "${a.label}" raised alerts within ${round(cfg.windowMs / 60_000, 1)} min (previous daily peak ${baseline}): the platform these keys were made for may have leaked them; check every key of the cohort`,
             label: a.label,
             keys: keys.size,
+            keyList: [...keys.values()]
+              .slice(0, 50)
+              .map((x) => `${x.accountId}/${x.apiKeyId}`)
+              .join(' '),
             baselinePeak: baseline,
             windowMinutes: round(cfg.windowMs / 60_000, 1),
             bulkRecommendation: cfg.recommendation,
@@ -97,18 +111,20 @@ export function foldKeyAnomaly(
     });
   }
   breach.last = Math.max(breach.last, a.timestamp);
+  if (cfg.recommendation === 'none') return out;
+  const recommendation = cfg.recommendation;
   for (const [k, x] of keys) {
     if (breach.keys.includes(k)) continue;
     breach.keys.push(k);
     out.push({
-      alertId: alertIdFor(x.exchange, x.accountId, `cohort:${breach.id}`, cfg.recommendation),
+      alertId: alertIdFor(x.exchange, x.accountId, `cohort:${breach.id}`, recommendation),
       exchange: x.exchange,
       accountId: x.accountId,
       apiKeyId: x.apiKeyId,
       timestamp: a.timestamp,
       severity: 'high',
       score: 0.8,
-      recommendation: cfg.recommendation,
+      recommendation,
       cohort: x.label,
       signals: [
         {

@@ -152,11 +152,15 @@ export const detectionConfigSchema = z
       minLivePremium: z.number().nonnegative(),
       cohort: z.object({
         windowMs: ms,
-        /** Distinct keys of one label with alerts (review or above) within the window. */
+        /** Distinct keys of one label with alerts (at least `minRecommendation`) within the window. */
         minKeys: z.number().int().min(2),
+        /** The alerts that count: `revoke_key` (the attack's pattern), or `review` too (noisier). */
+        minRecommendation: z.enum(['review', 'revoke_key']),
         baselineRatio: z.number().min(1),
-        /** What every anomalous key of a breached cohort gets (guarded by the webhook breaker). */
-        recommendation: z.enum(['review', 'revoke_key']),
+        /** A label keyguard first heard of less than this long ago has no baseline yet: it needs twice `minKeys`. */
+        minHistoryMs: ms,
+        /** What every anomalous key of a breached cohort gets besides the one platform alert listing them (`none`: nothing). */
+        recommendation: z.enum(['none', 'review', 'revoke_key']),
       }),
     }),
     /** Input sanity: how far ahead of the clock an event may be dated (else dead-lettered). */

@@ -181,26 +181,58 @@ describe('leak cohort (pure)', () => {
     apiKeyId: `acct-${i}-k1`,
     timestamp: at,
     alertId: `alert-${i}-${at}`,
-    recommendation: 'review',
-    score: 0.6,
+    recommendation: 'revoke_key',
+    score: 0.95,
   });
-
-  it('raises one platform alert naming the cohort and a bulk recommendation per anomalous key', () => {
+  /** A label keyguard has heard of for a day (one revoked key yesterday: its baseline). */
+  const knownLabel = () => {
     const state = newCohortState();
+    foldKeyAnomaly(state, anomaly(99, T0 - DAY), cfg.campaign.cohort, cfg.campaign.baselineDays);
+    return state;
+  };
+
+  it('raises one platform alert naming the cohort and listing its keys, no alert per key by default', () => {
+    const state = knownLabel();
     const alerts = [0, 1, 2, 3, 4, 5].flatMap((i) =>
       foldKeyAnomaly(state, anomaly(i, T0 + i * 60_000), cfg.campaign.cohort, cfg.campaign.baselineDays),
     );
-    const platform = alerts.filter((a) => a.scope === 'platform');
-    expect(platform).toHaveLength(1);
-    expect(platform[0]!.cohort).toBe('platform-a');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.scope).toBe('platform');
+    expect(alerts[0]!.cohort).toBe('platform-a');
+    expect(alerts[0]!.signals[0]!.evidence.keyList).toBe(
+      [0, 1, 2, 3, 4].map((i) => `acct-${i}/acct-${i}-k1`).join(' '),
+    );
+  });
+
+  it('gives every key of the cohort the configured bulk recommendation', () => {
+    const state = knownLabel();
+    const bulk = { ...cfg.campaign.cohort, recommendation: 'review' as const };
+    const alerts = [0, 1, 2, 3, 4, 5].flatMap((i) =>
+      foldKeyAnomaly(state, anomaly(i, T0 + i * 60_000), bulk, 14),
+    );
     const perKey = alerts.filter((a) => a.scope !== 'platform');
     expect(perKey.map((a) => a.apiKeyId).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `acct-${i}-k1`));
-    expect(perKey.every((a) => a.recommendation === cfg.campaign.cohort.recommendation)).toBe(true);
+    expect(perKey.every((a) => a.recommendation === 'review')).toBe(true);
+  });
+
+  it('counts only alerts of the attack pattern, and asks a label it just met for twice the keys', () => {
+    const reviews = knownLabel();
+    const noise = [0, 1, 2, 3, 4, 5, 6].map((i) => ({
+      ...anomaly(i, T0 + i),
+      recommendation: 'review' as const,
+    }));
+    expect(noise.flatMap((x) => foldKeyAnomaly(reviews, x, cfg.campaign.cohort, 14))).toEqual([]);
+    const fresh = newCohortState();
+    const first = [0, 1, 2, 3, 4, 5, 6, 7, 8].flatMap((i) =>
+      foldKeyAnomaly(fresh, anomaly(i, T0 + i), cfg.campaign.cohort, 14),
+    );
+    expect(first).toEqual([]);
+    expect(foldKeyAnomaly(fresh, anomaly(9, T0 + 9), cfg.campaign.cohort, 14)).toHaveLength(1);
   });
 
   it('names a breach by its label and window, whichever anomaly arrives first', () => {
     const ids = (order: number[]) => {
-      const state = newCohortState();
+      const state = knownLabel();
       return order
         .flatMap((i) =>
           foldKeyAnomaly(
@@ -217,7 +249,7 @@ describe('leak cohort (pure)', () => {
   });
 
   it('does not fire below the cohort minimum, nor for a cohort that is that noisy every day', () => {
-    const quiet = newCohortState();
+    const quiet = knownLabel();
     expect(
       [0, 1, 2].flatMap((i) => foldKeyAnomaly(quiet, anomaly(i, T0 + i), cfg.campaign.cohort, 14)),
     ).toEqual([]);
