@@ -328,7 +328,9 @@ function campaignAlerts(
     });
   }
   if (newVictims.length === 0) return out;
-  // Counterparties: the link's own, or any that most members bought a share of their amount from.
+  // Counterparties: the link's own, or any that sold to at least two members (a share of what each
+  // bought) and sold them most of what it sold to first-time buyers in the window. Attackers that
+  // split the victims between them are each frozen; a seller serving the crowd is not.
   const counts = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
@@ -336,8 +338,18 @@ function campaignAlerts(
     for (const cp of b.byCounterparty.keys())
       if (boughtFrom(b, cp, cfg.counterparty.minShare)) counts.set(cp, (counts.get(cp) ?? 0) + 1);
   }
+  const sold = (cp: string, only?: readonly string[]) => {
+    let total = 0;
+    for (const b of buyers.values())
+      if (!only || only.includes(b.accountId)) total += b.byCounterparty.get(cp) ?? 0;
+    return total;
+  };
   const toFreeze = [...counts]
-    .filter(([cp, n]) => (kind === 'cp' && cp === value) || n >= Math.max(2, campaign.members.length / 2))
+    .filter(
+      ([cp, n]) =>
+        (kind === 'cp' && cp === value) ||
+        (n >= 2 && sold(cp, campaign.members) >= cfg.counterparty.minSoldToMembers * sold(cp)),
+    )
     .map(([cp]) => cp);
   for (const cp of toFreeze) {
     if (campaign.frozen.includes(cp)) continue;

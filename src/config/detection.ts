@@ -138,6 +138,8 @@ export const detectionConfigSchema = z
         minAccounts: z.number().int().min(2),
         minShare: unit,
         /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
+        /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
+        minSoldToMembers: unit,
         minKeyedShare: unit,
         /** Fan-in must exceed this many times the counterparty's own peak on previous days. */
         baselineRatio: z.number().min(1),

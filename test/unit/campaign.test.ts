@@ -113,6 +113,35 @@ describe('campaign fan-in (pure)', () => {
     ).toEqual(['attacker-1', 'attacker-2']);
   });
 
+  it('freezes each attacker that sold to two members, not a seller that serves the crowd', () => {
+    const state = newSymbolCampaignState();
+    // The crowd buys a lot from a dumper (single clicks: not evidenced).
+    const crowd = Array.from({ length: 10 }, (_, i) =>
+      buy(`crowd-${i}`, T0 + i * 1_000, { counterpartyAccountId: 'dumper', amount: 50_000 }),
+    );
+    // Six victims, keys driven from one new IP; each bought from one of three attackers, and two of
+    // them a little from the dumper too.
+    const victims = Array.from({ length: 6 }, (_, i) => {
+      const over = { clientIp: '203.0.113.7', newClientIp: true };
+      const at = T0 + 20_000 + i * 30_000;
+      return [
+        buy(`v${i}`, at, { ...over, counterpartyAccountId: `attacker-${i % 3}`, amount: 3000 }),
+        buy(`v${i}`, at + 2_000, {
+          ...over,
+          counterpartyAccountId: i < 2 ? 'dumper' : `attacker-${i % 3}`,
+          amount: 1000,
+        }),
+      ];
+    }).flat();
+    const alerts = [...crowd, ...victims].flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
+    expect(
+      alerts
+        .filter((a) => a.recommendation === 'freeze_account')
+        .map((a) => a.accountId)
+        .sort(),
+    ).toEqual(['attacker-0', 'attacker-1', 'attacker-2']);
+  });
+
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
