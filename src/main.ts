@@ -98,7 +98,7 @@ export async function main(
       case 'replay':
         return (await replayCommand(rest, loadConfig, log, stdout, stderr)).exitCode;
       case 'backfill':
-        return await backfillCommand(rest, loadConfig, log, stderr);
+        return await backfillCommand(rest, env, loadConfig, log, stderr);
       case 'convert':
         return convertCommand(rest, stdout, stderr);
       case 'simulate':

@@ -7,22 +7,31 @@ import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import type { Kafka } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
-import { DetectionEngine } from '../detection/engine.js';
+import type { RuntimeEnv } from '../config/runtime.js';
+import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
 import { UsageError } from '../errors.js';
+import { decodeEvent, type EventClock } from '../events/decode.js';
+import { kafkaConnection } from '../kafka/connection.js';
+import { readTopicsSince } from '../kafka/topic-history.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import { replay } from '../replay/replay.js';
 import { openStore, wholeNumber } from './replay-command.js';
 
-export const BACKFILL_USAGE = `keyguard backfill FILE… --redis URL [options]
-  Folds past contract events (JSONL) into the baselines in Redis, emitting no alerts: accounts are
-  judged against their real past from the first minute (a new deployment, or Redis lost its data).
-  Idempotent: events are numbered in event-time order under the run's name, so the same files run
-  again (or after a crash) skip what the store already holds. Progress on stderr.
-  --redis URL         the Redis the workers use (required)
-  --redis-prefix P    the workers' KEYGUARD_REDIS_PREFIX (default kg:)
-  --name NAME         the run's name, positions are kept under it (default: the files' names)
+export const BACKFILL_USAGE = `keyguard backfill FILE… [options]      (a JSONL export)
+keyguard backfill --since TIME [options]  (the account topics, from TIME to their current end)
+  Folds past contract events into the baselines in Redis, emitting no alerts: accounts are judged
+  against their real past from the first minute (a new deployment, or Redis lost its data).
+  Idempotent: a file's events are numbered in event-time order under the run's name, a topic's by
+  their offsets under the worker's own source names (a worker skips what the backfill folded, and
+  the other way round), so a run again, or after a crash, skips what the store holds.
+  --redis URL         the Redis the workers use (default: REDIS_URL)
+  --redis-prefix P    the workers' prefix (default: KEYGUARD_REDIS_PREFIX, kg:)
+  --name NAME         a file run's name, positions are kept under it (default: the files' names)
+  --since TIME        read the account and apikey topics (KEYGUARD_TOPIC_ORDERS, _FILLS, _APIKEYS)
+                      from TIME (ISO 8601, or epoch ms) through KAFKA_BROKERS (or --kafka HOSTS)
   --config FILE       detection config overrides (JSON, any subset of config/detection.json)
   --batch N           events per batch (default 2000)
   --reorder-ms N      event-time reordering slack (default 60000)
@@ -31,8 +40,16 @@ Exit status: 0 every line folded, 3 some lines rejected (each reported on stderr
 /** Progress lines at most this often (events). */
 const PROGRESS_EVERY = 100_000;
 
+function parseSince(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms))
+    throw new UsageError(`--since expects an ISO 8601 time or epoch ms, got "${text}"`);
+  return ms;
+}
+
 export async function backfillCommand(
   argv: string[],
+  env: RuntimeEnv,
   loadConfig: (file?: string) => DetectionConfig,
   log: Logger,
   stderr: Writable,
@@ -42,57 +59,130 @@ export async function backfillCommand(
     allowPositionals: true,
     options: {
       redis: { type: 'string' },
-      'redis-prefix': { type: 'string', default: 'kg:' },
+      'redis-prefix': { type: 'string' },
       name: { type: 'string' },
+      since: { type: 'string' },
+      kafka: { type: 'string' },
       config: { type: 'string' },
       batch: { type: 'string' },
       'reorder-ms': { type: 'string' },
     },
   });
-  if (positionals.length === 0) throw new UsageError('backfill needs at least one JSONL file');
-  if (!values.redis) throw new UsageError('backfill needs --redis URL (the store the workers read)');
+  const redisUrl = values.redis ?? env.REDIS_URL;
+  if (!redisUrl) throw new UsageError('backfill needs --redis URL or REDIS_URL (the store the workers read)');
+  if (positionals.length > 0 === (values.since !== undefined))
+    throw new UsageError('backfill reads either JSONL files or the topics (--since TIME), one of them');
   for (const file of positionals) if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  const since = values.since !== undefined ? parseSince(values.since) : undefined;
+  const brokers = values.kafka ?? env.KAFKA_BROKERS;
+  if (since !== undefined && !brokers)
+    throw new UsageError('backfill --since needs KAFKA_BROKERS or --kafka HOSTS');
   const cfg = loadConfig(values.config);
-  const name = values.name ?? positionals.map((f) => path.basename(f)).join('+');
-  const store = openStore(cfg, values.redis, values['redis-prefix'], (err) =>
+  const store = openStore(cfg, redisUrl, values['redis-prefix'] ?? env.KEYGUARD_REDIS_PREFIX, (err) =>
     log.warn({ err: err.message, module: 'redis' }, 'redis connection error'),
   );
   const engine = new DetectionEngine(cfg, store, new MarketState(cfg), { baselinesOnly: true });
-  let accounts = 0;
-  let skipped = 0;
-  let nextProgress = PROGRESS_EVERY;
-  const started = Date.now();
-  const progress = (events: number) =>
-    stderr.write(
-      `backfill ${name}: ${events} events, ${accounts} account updates, ${skipped} already stored, ${Math.round(events / Math.max(0.001, (Date.now() - started) / 1000))} events/s\n`,
-    );
   try {
-    const summary = await replay(
-      positionals.map((f) => ({ name: f, stream: createReadStream(f) })),
-      engine,
-      {
-        batchSize: Math.max(1, wholeNumber('batch', values.batch, 2000)),
-        reorderMs: wholeNumber('reorder-ms', values['reorder-ms'], 60_000),
-        onAlert: () => undefined,
-        onRejected: (r) => stderr.write(`${r.source}:${r.line}: ${r.code}: ${r.reason}\n`),
-        maxFutureSkewMs: cfg.events.maxFutureSkewMs,
-        source: `backfill:${name}`,
-        onBatch: (p) => {
-          accounts += p.accounts;
-          skipped += p.alreadyApplied;
-          if (p.events >= nextProgress) {
-            nextProgress = p.events + PROGRESS_EVERY;
-            progress(p.events);
-          }
-        },
-      },
-    );
-    progress(summary.events);
-    stderr.write(
-      `backfill ${name}: done, ${summary.rejected} rejected lines${summary.detectorFailures ? `, ${summary.detectorFailures} failures` : ''}\n`,
-    );
-    return summary.rejected > 0 || summary.detectorFailures > 0 ? 3 : 0;
+    if (since !== undefined) {
+      const topics = [env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS, env.KEYGUARD_TOPIC_APIKEYS];
+      return await fromTopics(kafkaConnection(brokers!, env, log), topics, since, engine, cfg, stderr);
+    }
+    const name = values.name ?? positionals.map((f) => path.basename(f)).join('+');
+    return await fromFiles(positionals, name, engine, cfg, values, stderr);
   } finally {
     await store.close();
   }
+}
+
+function progressLine(stderr: Writable, name: string) {
+  const started = Date.now();
+  const totals = { events: 0, accounts: 0, skipped: 0, rejected: 0 };
+  let next = PROGRESS_EVERY;
+  const print = () =>
+    stderr.write(
+      `backfill ${name}: ${totals.events} events, ${totals.accounts} account updates, ${totals.skipped} already stored, ${Math.round(totals.events / Math.max(0.001, (Date.now() - started) / 1000))} events/s\n`,
+    );
+  return {
+    totals,
+    maybe: () => {
+      if (totals.events < next) return;
+      next = totals.events + PROGRESS_EVERY;
+      print();
+    },
+    done: () => {
+      print();
+      stderr.write(`backfill ${name}: done, ${totals.rejected} rejected\n`);
+    },
+  };
+}
+
+/** The account topics from `since` to their ends at the start, each record under its worker source name. */
+async function fromTopics(
+  kafka: Kafka,
+  topics: string[],
+  since: number,
+  engine: DetectionEngine,
+  cfg: DetectionConfig,
+  stderr: Writable,
+): Promise<number> {
+  const progress = progressLine(stderr, `since ${new Date(since).toISOString()}`);
+  const clock: EventClock = { now: Date.now(), maxFutureSkewMs: cfg.events.maxFutureSkewMs };
+  await readTopicsSince(kafka, topics, since, async (records) => {
+    clock.now = Date.now();
+    const batch: SequencedEvent[] = [];
+    for (const r of records) {
+      const decoded = decodeEvent(r.value, clock);
+      if (!decoded.ok) {
+        progress.totals.rejected++;
+        stderr.write(`${r.topic}/${r.partition}@${r.offset}: ${decoded.code}: ${decoded.reason}\n`);
+        continue;
+      }
+      batch.push({ seq: r.offset, event: decoded.event, source: `${r.topic}/${r.partition}` });
+    }
+    const outcome = await engine.evaluate(batch);
+    for (const f of outcome.failures) {
+      progress.totals.rejected++;
+      stderr.write(`${f.source}@${f.seq}: ${f.code}: ${f.reason}\n`);
+    }
+    await engine.commit(outcome);
+    progress.totals.events += records.length;
+    progress.totals.accounts += outcome.updates.length;
+    progress.totals.skipped += outcome.alreadyApplied;
+    progress.maybe();
+  });
+  progress.done();
+  return progress.totals.rejected > 0 ? 3 : 0;
+}
+
+async function fromFiles(
+  files: string[],
+  name: string,
+  engine: DetectionEngine,
+  cfg: DetectionConfig,
+  values: { batch?: string | undefined; 'reorder-ms'?: string | undefined },
+  stderr: Writable,
+): Promise<number> {
+  const progress = progressLine(stderr, name);
+  const summary = await replay(
+    files.map((f) => ({ name: f, stream: createReadStream(f) })),
+    engine,
+    {
+      batchSize: Math.max(1, wholeNumber('batch', values.batch, 2000)),
+      reorderMs: wholeNumber('reorder-ms', values['reorder-ms'], 60_000),
+      onAlert: () => undefined,
+      onRejected: (r) => stderr.write(`${r.source}:${r.line}: ${r.code}: ${r.reason}\n`),
+      maxFutureSkewMs: cfg.events.maxFutureSkewMs,
+      source: `backfill:${name}`,
+      onBatch: (p) => {
+        progress.totals.events = p.events;
+        progress.totals.accounts += p.accounts;
+        progress.totals.skipped += p.alreadyApplied;
+        progress.maybe();
+      },
+    },
+  );
+  progress.totals.events = summary.events;
+  progress.totals.rejected = summary.rejected + summary.detectorFailures;
+  progress.done();
+  return progress.totals.rejected > 0 ? 3 : 0;
 }
