@@ -13,6 +13,7 @@ import { aboveLiveMarket } from '../detectors/above-live-market.js';
 import { keyContext } from '../detectors/key-context.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
+import { sig } from '../detectors/scale.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { unusualSize } from '../detectors/unusual-size.js';
 import { ErrorCodes } from '../errors.js';
@@ -32,6 +33,7 @@ import {
   applyAccountEvent,
   applyApiKeyEvent,
   newAccountState,
+  usdValue,
 } from '../state/account-state.js';
 import {
   type AccountRef,
@@ -287,6 +289,7 @@ export class DetectionEngine {
     state.alert = { t: event.timestamp, lvl: level };
     const off = signals.find((s) => s.detector === 'off_market_fill');
     const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
+    const valueAtRiskUsd = valueAtRisk === undefined ? undefined : usdValue(event.symbol, valueAtRisk, cfg.size);
     const alert: Alert = {
       alertId: alertIdFor(
         event.exchange,
@@ -305,6 +308,7 @@ export class DetectionEngine {
       eventIds: [...state.ev],
       symbol: event.symbol,
       ...(valueAtRisk !== undefined ? { valueAtRisk, valueAtRiskCurrency: quoteOf(event.symbol) } : {}),
+      ...(valueAtRiskUsd !== undefined ? { valueAtRiskUsd: sig(valueAtRiskUsd, 6) } : {}),
     };
     const label = event.apiKeyId ? state.km?.[event.apiKeyId]?.lb : undefined;
     if (cfg.campaign.enabled && label && event.apiKeyId) {

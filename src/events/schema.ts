@@ -157,6 +157,8 @@ export const alertSchema = z.object({
   symbol: symbol.optional(),
   valueAtRisk: z.number().nonnegative().optional(),
   valueAtRiskCurrency: z.string().optional(),
+  /** The same in one unit for every pair (USD at `size.quoteUsd`): a review queue ranks by it. */
+  valueAtRiskUsd: z.number().nonnegative().optional(),
   /** `platform`: an alert about the whole platform (e.g. the revocation circuit breaker), not one account. */
   scope: z.enum(['account', 'platform']).optional(),
   /** Set on every alert a campaign raised (victims, counterparties): the same id across them. */

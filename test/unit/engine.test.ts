@@ -42,6 +42,8 @@ describe('detection engine', () => {
     expect(revoke!.signals.map((s) => s.detector).sort()).toContain('off_market_fill');
     expect(revoke!.eventIds.length).toBeGreaterThan(0);
     expect(revoke!.valueAtRisk).toBeGreaterThan(0);
+    // In one unit for ranking across pairs: BTC at size.quoteUsd.
+    expect(revoke!.valueAtRiskUsd).toBeCloseTo(revoke!.valueAtRisk! * cfg.size.quoteUsd.BTC!, 0);
     expect(JSON.stringify(revoke)).not.toMatch(/secret|passphrase/i);
   });
 
