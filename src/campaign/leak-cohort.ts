@@ -26,7 +26,7 @@ export interface CohortState {
   /** Anomalies within the window, oldest first. */
   recent: KeyAnomaly[];
   newest: number;
-  /** When the first anomaly of the label arrived (event time). */
+  /** The earliest anomaly of the label seen, of any level (event time): how long keyguard has watched it. */
   first?: number;
   /** Daily peak of distinct anomalous keys within the window. */
   peaks: number[];
@@ -48,9 +48,10 @@ export function foldKeyAnomaly(
   baselineDays: number,
 ): Alert[] {
   if (state.recent.some((x) => x.alertId === a.alertId)) return [];
+  // Every anomaly tells how long keyguard has watched the label; only the attack's pattern counts.
+  state.first = Math.min(state.first ?? a.timestamp, a.timestamp);
   if (RECOMMENDATION_LEVEL[a.recommendation] < RECOMMENDATION_LEVEL[cfg.minRecommendation]) return [];
   state.newest = Math.max(state.newest, a.timestamp);
-  state.first = Math.min(state.first ?? a.timestamp, a.timestamp);
   const horizon = addToWindow(state.recent, a, state.newest, cfg.windowMs, MAX_RECENT);
   if (state.breach && state.breach.last < horizon) delete state.breach;
 

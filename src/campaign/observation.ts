@@ -30,6 +30,8 @@ export const firstBuySchema = z.object({
   premium: z.number().optional(),
   /** The fill's premium over what other accounts paid in the last minute (the live market), when known. */
   livePremium: z.number().optional(),
+  /** What the account has bought in the pair against its usual largest order (when it has a previous day). */
+  sizeRatio: z.number().nonnegative().optional(),
   counterpartyAccountId: nonEmpty.optional(),
   clientIp: nonEmpty.optional(),
   /** The key started using this client IP within the key-context window. */

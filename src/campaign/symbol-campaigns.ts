@@ -71,6 +71,7 @@ interface Buyer {
   newClientIp: boolean;
   maxPremium?: number;
   maxLivePremium?: number;
+  maxSizeRatio?: number;
   ownRecommendation: string;
 }
 
@@ -108,6 +109,7 @@ function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Bu
     if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
     if (o.livePremium !== undefined)
       b.maxLivePremium = Math.max(b.maxLivePremium ?? o.livePremium, o.livePremium);
+    if (o.sizeRatio !== undefined) b.maxSizeRatio = Math.max(b.maxSizeRatio ?? 0, o.sizeRatio);
     // The strongest recommendation the account's own detectors gave on any of these buys.
     if (
       RECOMMENDATION_LEVEL[o.accountRecommendation] >
@@ -131,13 +133,18 @@ function isDriven(b: Buyer): boolean {
 /**
  * A buyer with evidence of its own that it was not chasing a pump: revoked by its own detectors
  * (a victim caught alone still counts towards its counterparty), or driven and either paying above
- * what the crowd paid or trading from a key's new IP. A pump's crowd pays the crowd's price from
+ * what the crowd paid, spending far beyond its usual largest order, or trading from a key's new IP. A pump's crowd pays the crowd's price from
  * its usual IP: its dumpers sell to many driven first-time buyers, none of them evidenced.
  */
 function isEvidenced(b: Buyer, cfg: CampaignConfig): boolean {
   if (RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
     return true;
-  return isDriven(b) && (b.newClientIp || (b.maxLivePremium ?? 0) >= cfg.minLivePremium);
+  return (
+    isDriven(b) &&
+    (b.newClientIp ||
+      (b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
+      (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
+  );
 }
 
 /** Whether the account bought at least `minShare` of its amount from `cp` (attackers split a victim's fills). */

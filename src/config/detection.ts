@@ -152,6 +152,8 @@ export const detectionConfigSchema = z
       minPremium: z.number(),
       /** A buyer counts as evidenced (a member of a counterparty or label campaign) when driven and paying this much over the live market, or from a new IP, or revoked on its own. */
       minLivePremium: z.number().nonnegative(),
+      /** …or spending this many times its usual largest order in the pair. */
+      minSizeRatio: z.number().positive(),
       cohort: z.object({
         windowMs: ms,
         /** Distinct keys of one label with alerts (at least `minRecommendation`) within the window. */

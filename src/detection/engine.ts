@@ -289,7 +289,8 @@ export class DetectionEngine {
     state.alert = { t: event.timestamp, lvl: level };
     const off = signals.find((s) => s.detector === 'off_market_fill');
     const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
-    const valueAtRiskUsd = valueAtRisk === undefined ? undefined : usdValue(event.symbol, valueAtRisk, cfg.size);
+    const valueAtRiskUsd =
+      valueAtRisk === undefined ? undefined : usdValue(event.symbol, valueAtRisk, cfg.size);
     const alert: Alert = {
       alertId: alertIdFor(
         event.exchange,

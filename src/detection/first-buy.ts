@@ -11,7 +11,7 @@ import { round } from '../detectors/scale.js';
 import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import type { MarketSnapshot } from '../market/market-book.js';
-import type { AccountState } from '../state/account-state.js';
+import { type AccountState, previousPeak } from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */
 export function firstBuyObservation(
@@ -27,6 +27,9 @@ export function firstBuyObservation(
   if (illiquidity(market, cfg).score < cfg.campaign.minIlliquidity) return undefined;
   const meta = fill.apiKeyId ? account.km?.[fill.apiKeyId] : undefined;
   const ref = market.reference?.price;
+  const usual = previousPeak(account.sz ?? [], fill.timestamp, cfg.size.baselineDays);
+  const sizeRatio =
+    usual > 0 && sym.q !== undefined ? sym.q / Math.max(usual, cfg.size.minOrderUsd) : undefined;
   const newIp =
     meta?.newIpAt !== undefined && fill.timestamp - meta.newIpAt <= cfg.keyContext.windowMs && !!meta.ip;
   return {
@@ -42,6 +45,7 @@ export function firstBuyObservation(
     amount: fill.amount,
     ...(ref !== undefined ? { referencePrice: ref, premium: round(fill.price / ref - 1, 5) } : {}),
     ...(market.live ? { livePremium: round(fill.price / market.live.high - 1, 5) } : {}),
+    ...(sizeRatio !== undefined ? { sizeRatio: round(sizeRatio, 3) } : {}),
     ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
     ...(meta?.ip ? { clientIp: meta.ip } : {}),
     newClientIp: newIp,

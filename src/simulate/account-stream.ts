@@ -26,7 +26,7 @@ export class AccountStream {
   private fills = 0;
   /** Where the key's requests come from (orders placed with a key carry it). */
   clientIp?: string;
-  /** From this time on, the key trades from `laterIp` (a bot moved to another server). */
+  /** From this time on, the key trades from `laterIp` (a bot moved to another server; '' = not reported). */
   ipChange?: { at: number; laterIp: string };
   /** Picks the other side of each fill when the exchange knows it (undefined: a platform's view). */
   counterparty?: (market: SimMarket, t: number) => string | undefined;

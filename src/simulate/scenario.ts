@@ -482,8 +482,14 @@ function attack(
   const reference = medianBefore(market, pumpStart - MIN, HOUR);
   const withCounterparty = ctx.exchangeView;
   const counterparty = ctx.rng.pick(campaign.attackers);
-  // The attacker drives the stolen key from his own machines.
-  s.ipChange = { at: Math.round(t), laterIp: campaign.servers ? ctx.rng.pick(campaign.servers) : newIp(ctx) };
+  // The attacker drives the stolen key from his own machines — seen as a new client IP for about
+  // half the victims; for the others no client IP reaches keyguard (a platform that does not report
+  // it), so that evidence is missing.
+  const ipSeen = ctx.rng.chance(0.5);
+  s.ipChange = {
+    at: Math.round(t),
+    laterIp: !ipSeen ? '' : campaign.servers ? ctx.rng.pick(campaign.servers) : newIp(ctx),
+  };
   // Some attackers first sell the victim's liquid coins to fund the buys.
   if (ctx.rng.chance(0.3)) {
     for (let i = ctx.rng.int(1, 3); i > 0; i--) {

@@ -113,6 +113,22 @@ describe('campaign fan-in (pure)', () => {
     ).toEqual(['attacker-1', 'attacker-2']);
   });
 
+  it('counts driven buyers spending far beyond their usual largest order, not those spending their usual', () => {
+    const run = (sizeRatio: number) => {
+      const state = newSymbolCampaignState();
+      const obs = ['a', 'b', 'c'].flatMap((id, i) =>
+        [0, 4_000].map((dt) =>
+          buy(id, T0 + i * 60_000 + dt, { counterpartyAccountId: 'seller', livePremium: 0, sizeRatio }),
+        ),
+      );
+      return obs
+        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+        .map((a) => `${a.accountId}:${a.recommendation}`);
+    };
+    expect(run(1.5)).toEqual([]);
+    expect(run(8).sort()).toEqual(['a:revoke_key', 'b:revoke_key', 'c:revoke_key', 'seller:freeze_account']);
+  });
+
   it('freezes each attacker that sold to two members, not a seller that serves the crowd', () => {
     const state = newSymbolCampaignState();
     // The crowd buys a lot from a dumper (single clicks: not evidenced).
@@ -221,6 +237,8 @@ describe('leak cohort (pure)', () => {
   };
 
   it('raises one platform alert naming the cohort and listing its keys, no alert per key by default', () => {
+    // Yesterday's peak was one key: the bar is max(minKeys, 4 × 1) = 4 keys.
+    expect(cfg.campaign.cohort.minKeys).toBeLessThanOrEqual(4);
     const state = knownLabel();
     const alerts = [0, 1, 2, 3, 4, 5].flatMap((i) =>
       foldKeyAnomaly(state, anomaly(i, T0 + i * 60_000), cfg.campaign.cohort, cfg.campaign.baselineDays),
@@ -229,7 +247,7 @@ describe('leak cohort (pure)', () => {
     expect(alerts[0]!.scope).toBe('platform');
     expect(alerts[0]!.cohort).toBe('platform-a');
     expect(alerts[0]!.signals[0]!.evidence.keyList).toBe(
-      [0, 1, 2, 3, 4].map((i) => `acct-${i}/acct-${i}-k1`).join(' '),
+      [0, 1, 2, 3].map((i) => `acct-${i}/acct-${i}-k1`).join(' '),
     );
   });
 
@@ -252,11 +270,12 @@ describe('leak cohort (pure)', () => {
     }));
     expect(noise.flatMap((x) => foldKeyAnomaly(reviews, x, cfg.campaign.cohort, 14))).toEqual([]);
     const fresh = newCohortState();
-    const first = [0, 1, 2, 3, 4, 5, 6, 7, 8].flatMap((i) =>
+    const twice = 2 * cfg.campaign.cohort.minKeys;
+    const first = Array.from({ length: twice - 1 }, (_, i) =>
       foldKeyAnomaly(fresh, anomaly(i, T0 + i), cfg.campaign.cohort, 14),
-    );
+    ).flat();
     expect(first).toEqual([]);
-    expect(foldKeyAnomaly(fresh, anomaly(9, T0 + 9), cfg.campaign.cohort, 14)).toHaveLength(1);
+    expect(foldKeyAnomaly(fresh, anomaly(twice, T0 + twice), cfg.campaign.cohort, 14)).toHaveLength(1);
   });
 
   it('names a breach by its label and window, whichever anomaly arrives first', () => {
