@@ -28,7 +28,7 @@ export const firstBuySchema = z.object({
   /** The reference price when it was known, and the fill's premium over it (0.05 = +5 %). */
   referencePrice: z.number().positive().optional(),
   premium: z.number().optional(),
-  /** The fill's premium over what other accounts paid in the last minute (the live market), when known. */
+  /** The fill's premium over what other accounts paid just before it (the live market), when known. */
   livePremium: z.number().optional(),
   /** What the account has bought in the pair against its usual largest order (when it has a previous day). */
   sizeRatio: z.number().nonnegative().optional(),

@@ -75,7 +75,7 @@ export const detectionConfigSchema = z
       maxTolerance: z.number().positive(),
       livePremium: z.number().positive(),
     }),
-    /** above_live_market: a buy above what other accounts paid in the last minute (a sell below). */
+    /** above_live_market: a buy above what other accounts paid just before it (a sell below). */
     liveMarket: z.object({
       windowMs: ms,
       /** With fewer prints in the window, the latest this many within maxAgeMs. */

@@ -1,6 +1,7 @@
 /**
- * above_live_market: a buy (fill, or limit buy placed) above what other accounts paid in the last
- * minute — a sell below it. The live market is the others' prints only (the account's own fills
+ * above_live_market: a buy (fill, or limit buy placed) above what other accounts paid just before
+ * it (the last `liveMarket.windowMs`, 10 s: a pump moves fast; in a quiet pair their latest few
+ * prints) — a sell below it. The live market is the others' prints only (the account's own fills
  * in the pair are left out, so a burst cannot set its own bar), read high (a 90th percentile for
  * buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
  * attacker's asks pays above everyone, or is the only buyer at that price. An attacker can paint
