@@ -34,6 +34,8 @@ function buy(i: number, n: number): FirstBuy {
     price: 1.05e-6,
     amount: 1000,
     premium: 0.05,
+    // Above what the crowd paid: a buyer with evidence of its own (a campaign member).
+    livePremium: 0.15,
     counterpartyAccountId: 'attacker',
     newClientIp: false,
     accountRecommendation: 'none',
