@@ -45,7 +45,7 @@ async function startWorkerProcess(env: RuntimeEnv): Promise<Worker> {
 }
 
 describe('campaign fan-in across workers (real Kafka and Redis)', () => {
-  it('catches a careful campaign that two workers each see only part of: the members' keys revoked as in one process, the counterparty frozen', async () => {
+  it("catches a careful campaign that two workers each see only part of: the members' keys revoked as in one process, the counterparty frozen", async () => {
     // Six victims of one campaign, each drained by a few buys only a few % above the market: the
     // own detectors of some revoke (an unusual size and a quick second order), not of all.
     const scenario = syntheticScenario({
