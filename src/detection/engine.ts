@@ -27,6 +27,7 @@ import {
   type Signal,
 } from '../events/schema.js';
 import { quoteOf } from '../market/illiquidity.js';
+import type { MarketSnapshot } from '../market/market-book.js';
 import type { MarketState } from '../market/market-state.js';
 import {
   type AccountState,
@@ -120,11 +121,23 @@ function repeatsReview(
   return false;
 }
 
+const NO_PRINTS: readonly string[] = [];
+
 /** The trade ids of the account's own prints to leave out of the live market: its fills in a new pair, and this one. */
-function ownPrints(event: AccountEvent, state: AccountState): ReadonlySet<string> {
-  const own = new Set(state.syms[event.symbol]?.fi);
-  if (event.kind === 'fill') own.add(event.id);
-  return own;
+function ownPrints(event: AccountEvent, state: AccountState): readonly string[] {
+  const fi = state.syms[event.symbol]?.fi ?? NO_PRINTS;
+  return event.kind === 'fill' ? [...fi, event.id] : fi;
+}
+
+/**
+ * Whether the live market is worth reading for this event: a price beyond the reference (a buy
+ * above it, a sell below), the only case `above_live_market` judges. Most events are not.
+ */
+function beyondReference(event: AccountEvent, market: MarketSnapshot): boolean {
+  const price = event.price;
+  if (price === undefined) return false;
+  const ref = market.reference?.price;
+  return ref === undefined || (event.side === 'buy' ? price > ref : price < ref);
 }
 
 export interface EngineOptions {
@@ -262,12 +275,9 @@ export class DetectionEngine {
   ): Alert | undefined {
     const cfg = this.cfg;
     applyAccountEvent(state, event, cfg);
-    const market = this.market.snapshot(
-      event.exchange,
-      event.symbol,
-      event.timestamp,
-      ownPrints(event, state),
-    );
+    const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
+    if (beyondReference(event, market))
+      market.live = this.market.live(event.exchange, event.symbol, event.timestamp, ownPrints(event, state));
     const signals = scoreAccountEvent(event, state, market, cfg).filter(
       (s) => s.score >= cfg.fusion.reportMinScore,
     );

@@ -21,6 +21,16 @@ export interface Verdict {
   recommendation: Recommendation;
 }
 
+/** How many of the conditions (detector → minimum score) the signals meet. */
+function countMet(
+  byDetector: ReadonlyMap<string, number>,
+  conditions: Partial<Record<string, number>>,
+): number {
+  let n = 0;
+  for (const d in conditions) if ((byDetector.get(d) ?? 0) >= (conditions[d] ?? 0)) n++;
+  return n;
+}
+
 /**
  * `placedWithApiKey`: whether the event carries an API key. An order placed in the UI has no key to
  * revoke (`revokeNeedsApiKey`), so what would be a revoke becomes a review.
@@ -40,10 +50,9 @@ export function fuse(
   let score = 1 - keep;
   let recommendation: Recommendation = 'none';
   for (const rule of cfg.rules) {
-    const meets = ([d, min]: [string, number | undefined]) => (byDetector.get(d) ?? 0) >= (min ?? 0);
     const holds =
-      Object.entries(rule.when).every(meets) &&
-      (!rule.atLeast || Object.entries(rule.atLeast.of).filter(meets).length >= rule.atLeast.count);
+      countMet(byDetector, rule.when) === Object.keys(rule.when).length &&
+      (!rule.atLeast || countMet(byDetector, rule.atLeast.of) >= rule.atLeast.count);
     if (holds) {
       recommendation = rule.recommendation;
       break;

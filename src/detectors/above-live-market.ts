@@ -6,6 +6,8 @@
  * buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
  * attacker's asks pays above everyone, or is the only buyer at that price. An attacker can paint
  * the tape with wash trades, so this is one piece of evidence among others, never a revoke alone.
+ * Judged only for a price beyond the reference (a buy above it, a sell below): paying more than the
+ * crowd in a market that has fallen below its price is not the attack's pattern.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
@@ -18,9 +20,12 @@ export function aboveLiveMarket(
   cfg: DetectionConfig,
 ): Signal | undefined {
   const price = event.price;
-  const live = market.live;
-  if (price === undefined || !live) return undefined;
+  if (price === undefined) return undefined;
   if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
+  const ref = market.reference?.price;
+  if (ref !== undefined && (event.side === 'buy' ? price <= ref : price >= ref)) return undefined;
+  const live = market.live;
+  if (!live) return undefined;
   const c = cfg.liveMarket;
   const premium = event.side === 'buy' ? price / live.high - 1 : 1 - price / live.low;
   const score = ramp(premium, c.minPremium, c.fullPremium);

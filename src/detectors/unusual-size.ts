@@ -27,7 +27,7 @@ export function unusualSize(
   let placing = 0;
   if (event.kind === 'order' && event.price !== undefined) {
     // Its value not yet counted through fills (fills may arrive before or after the order event).
-    const counted = account.rq?.[account.recent.lastIndexOf(event.id)] ?? 0;
+    const counted = account.oq?.[0] === event.id ? account.oq[1] : 0;
     placing = Math.max(0, (usdValue(event.symbol, event.price * event.amount, c) ?? 0) - counted);
   }
   const spend = (sym.q ?? 0) + placing;

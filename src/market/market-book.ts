@@ -41,9 +41,8 @@ export interface LiveMarket {
 
 const HOUR = 3_600_000;
 
-/** The q-quantile of a non-empty list (sorts a copy; nearest rank). */
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
+/** The q-quantile (nearest rank) of a non-empty ascending list. */
+function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
@@ -247,7 +246,7 @@ export class MarketBook {
    * `live.maxAgeMs`. Walks back from `at` (binary search to start), so a pump's flood costs one
    * window, not the list.
    */
-  live(at: number, own: ReadonlySet<string>): LiveMarket | undefined {
+  live(at: number, own: readonly string[]): LiveMarket | undefined {
     const c = this.cfg.liveMarket;
     const list = this.recentPrints;
     let lo = 0;
@@ -263,11 +262,12 @@ export class MarketBook {
       const p = list[i]!;
       const age = at - p.at;
       if (age > c.maxAgeMs || (age > c.windowMs && prices.length >= c.minPrints)) break;
-      if (own.has(p.id)) continue;
+      if (own.length > 0 && own.includes(p.id)) continue;
       prices.push(p.price);
       oldest = p.at;
     }
     if (prices.length === 0) return undefined;
+    if (prices.length > 1) prices.sort((a, b) => a - b);
     return {
       high: quantile(prices, c.quantile),
       low: quantile(prices, 1 - c.quantile),
@@ -276,16 +276,14 @@ export class MarketBook {
     };
   }
 
-  snapshot(at: number, own?: ReadonlySet<string>): MarketSnapshot {
+  snapshot(at: number): MarketSnapshot {
     const reference = this.reference(at);
     const lastPrint = latestAtOrBefore(this.recentPrints, at, (p) => p.at);
-    const live = own ? this.live(at, own) : undefined;
     return {
       exchange: this.exchange,
       symbol: this.symbol,
       ...(reference ? { reference } : {}),
       ...(lastPrint ? { lastPrint: { price: lastPrint.price, ageMs: at - lastPrint.at } } : {}),
-      ...(live ? { live } : {}),
       liquidity: this.liquidity(at),
       known: this.firstPrintAt !== undefined || this.recentTickers.length > 0,
     };

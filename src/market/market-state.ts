@@ -1,6 +1,6 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { MarketEvent } from '../events/schema.js';
-import { MarketBook, type MarketSnapshot } from './market-book.js';
+import { type LiveMarket, MarketBook, type MarketSnapshot } from './market-book.js';
 import { median, type ReferencePrice } from './reference-price.js';
 
 /**
@@ -37,14 +37,16 @@ export class MarketState {
     else book.applyTicker(event);
   }
 
-  /** `ownPrints`: the trade ids of the account's own fills, left out of the live market. */
-  snapshot(exchange: string, symbol: string, at: number, ownPrints?: ReadonlySet<string>): MarketSnapshot {
+  snapshot(exchange: string, symbol: string, at: number): MarketSnapshot {
     const book = this.books.get(`${exchange}\u0000${symbol}`);
-    const own: MarketSnapshot = book
-      ? book.snapshot(at, ownPrints)
-      : { exchange, symbol, liquidity: {}, known: false };
+    const own: MarketSnapshot = book ? book.snapshot(at) : { exchange, symbol, liquidity: {}, known: false };
     const reference = this.crossVenueReference(exchange, symbol, at, own.reference);
     return reference ? { ...own, reference } : own;
+  }
+
+  /** What other accounts paid just before `at` on this venue (`ownPrints`: the account's trade ids, left out). */
+  live(exchange: string, symbol: string, at: number, ownPrints: readonly string[]): LiveMarket | undefined {
+    return this.books.get(`${exchange}\u0000${symbol}`)?.live(at, ownPrints);
   }
 
   /**

@@ -51,8 +51,8 @@ export interface AccountState {
   capped?: boolean;
   /** Recent distinct order ids, to count an order and its fills once. */
   recent: string[];
-  /** Filled value (USD) of each of `recent` (same positions). */
-  rq?: number[];
+  /** The latest order filled and its filled value so far (USD): one order's value, fill by fill. */
+  oq?: [orderId: string, usd: number];
   /** Daily peaks of one order's filled value (USD): the account's usual largest order. */
   sz?: number[];
   /** Recent event ids, cited as evidence in alerts. */
@@ -225,9 +225,7 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   sym.l = Math.max(sym.l, at);
   const isNew = at - sym.f <= cfg.newPair.windowMs;
   if (isNewOrder) {
-    const rq = (state.rq ??= state.recent.map(() => 0)); // states saved before rq start at 0
     pushCapped(state.recent, orderId, cfg.state.recentOrderIds);
-    pushCapped(rq, 0, cfg.state.recentOrderIds);
     state.orders += 1;
     sym.n += 1;
     if (isNew) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
@@ -255,11 +253,12 @@ function noteSpend(
   if (usd === undefined || !(usd >= 0)) return;
   // Net of sells: a market maker quoting both sides of a new pair accumulates no position.
   if (isNew) sym.q = Math.max(0, (sym.q ?? 0) + (fill.side === 'buy' ? usd : -usd));
-  const i = state.recent.lastIndexOf(fill.order);
-  if (i < 0 || !state.rq || state.rq.length !== state.recent.length) return;
-  state.rq[i]! += usd;
+  // An order's fills arrive together: its value accumulates until another order fills.
+  const oq: [string, number] = state.oq?.[0] === fill.order ? state.oq : [fill.order, 0];
+  oq[1] += usd;
+  state.oq = oq;
   const day = Math.floor(fill.timestamp / DAY_MS);
-  notePeak((state.sz ??= []), day, state.rq[i]!, Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
+  notePeak((state.sz ??= []), day, oq[1], Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
 }
 
 function evictSymbols(state: AccountState, max: number): void {
@@ -305,7 +304,7 @@ export function cloneAccountState(s: AccountState): AccountState {
     syms,
     recent: s.recent.slice(),
     ev: s.ev.slice(),
-    ...(s.rq ? { rq: s.rq.slice() } : {}),
+    ...(s.oq ? { oq: [s.oq[0], s.oq[1]] as [string, number] } : {}),
     ...(s.sz ? { sz: s.sz.slice() } : {}),
     ...(s.alert ? { alert: { ...s.alert } } : {}),
     ...(s.rv ? { rv: { ...s.rv } } : {}),

@@ -211,8 +211,16 @@ describe('above_live_market', () => {
   });
 
   it('scores a sell below the others, and says nothing without a live market', () => {
-    expect(aboveLiveMarket(fill({ side: 'sell', price: 1.5e-6 }), live(2e-6, 1.96e-6), cfg)!.score).toBe(1);
+    expect(aboveLiveMarket(fill({ side: 'sell', price: 0.7e-6 }), live(0.96e-6, 0.95e-6), cfg)!.score).toBe(
+      1,
+    );
     expect(aboveLiveMarket(fill({ price: 9e-6 }), thin, cfg)).toBeUndefined();
+  });
+
+  it('judges only a price beyond the reference: paying above a crowd that dumped below it is not the pattern', () => {
+    // The reference is 1e-6; the crowd now sells at 0.5e-6; a buy at 0.9e-6 is above them, not above the market.
+    expect(aboveLiveMarket(fill({ price: 0.9e-6 }), live(0.5e-6), cfg)).toBeUndefined();
+    expect(aboveLiveMarket(fill({ price: 1.3e-6 }), live(0.5e-6), cfg)!.score).toBe(1);
   });
 });
 
@@ -224,9 +232,9 @@ describe('live market (market book)', () => {
       book.applyTrade(print({ id: `q${i}`, timestamp: T0 - (6 - i) * 5 * MIN, price: 1e-6 }));
     book.applyTrade(print({ id: 'own-1', timestamp: T0 - 1_000, price: 1.5e-6 }));
     book.applyTrade(print({ id: 'own-2', timestamp: T0, price: 1.5e-6 }));
-    const withOwn = book.live(T0, new Set())!;
+    const withOwn = book.live(T0, [])!;
     expect(withOwn.high).toBe(1.5e-6);
-    const others = book.live(T0, new Set(['own-1', 'own-2']))!;
+    const others = book.live(T0, ['own-1', 'own-2'])!;
     expect(others.high).toBe(1e-6);
     expect(others.prints).toBe(cfg.liveMarket.minPrints);
   });
@@ -263,12 +271,12 @@ describe('unusual_size', () => {
 
   it('adds up fills in the new pair net of sells, and waits for a previous day (warm-up)', () => {
     const state = habit();
-    const buys = Array.from({ length: 6 }, (_, i) =>
+    const buys = Array.from({ length: 10 }, (_, i) =>
       fill({ price: 1e-6, amount: 0.01 / 1e-6, timestamp: T0 + i * 1000 }),
     );
     fold(buys, state);
-    expect(unusualSize(buys[5]!, state, cfg)!.score).toBeGreaterThan(0.3);
-    const sells = Array.from({ length: 6 }, (_, i) =>
+    expect(unusualSize(buys[9]!, state, cfg)!.score).toBeGreaterThan(0.4);
+    const sells = Array.from({ length: 10 }, (_, i) =>
       fill({ side: 'sell', price: 1e-6, amount: 0.01 / 1e-6, timestamp: T0 + 10_000 + i * 1000 }),
     );
     fold(sells, state);
