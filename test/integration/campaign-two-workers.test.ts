@@ -71,14 +71,17 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
     const expectedRevoked = [
       ...new Set(expected.filter((a) => a.recommendation === 'revoke_key').map((a) => a.accountId)),
     ].sort();
-    // The campaign revokes victims the own detectors miss; with them, all but at most one victim (a
-    // careful victim with no evidence of its own — no new IP, its usual size — is not a member).
+    // A campaign of at least three members, which revokes victims the own detectors miss (a careful
+    // victim with no evidence of its own — no new IP, its usual size — is not a member).
+    expect(expectedRevoked.length).toBeGreaterThanOrEqual(3);
+    expect(expectedRevoked.every((v) => victims.includes(v))).toBe(true);
     expect(expectedRevoked.filter((v) => !ownRevoked.has(v)).length).toBeGreaterThanOrEqual(1);
-    expect(new Set([...expectedRevoked, ...ownRevoked]).size).toBeGreaterThanOrEqual(victims.length - 1);
     const expectedFrozen = expected
       .filter((a) => a.recommendation === 'freeze_account')
       .map((a) => a.accountId);
-    expect(expectedFrozen).toContain('acct-attacker-1');
+    // Only the attackers' accounts are frozen, at least one of them.
+    expect(expectedFrozen.length).toBeGreaterThanOrEqual(1);
+    expect(expectedFrozen.every((id) => scenario.attackers.includes(id))).toBe(true);
 
     const brokers = inject('kafkaBrokers');
     const env = testEnv(brokers, inject('redisUrl'));
@@ -133,9 +136,9 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
     const revoked = campaignRecs.filter((a) => a.recommendation === 'revoke_key');
     expect([...new Set(revoked.map((a) => a.accountId))].sort()).toEqual(expectedRevoked);
     for (const a of revoked) expect(a.apiKeyId).toBe(`${a.accountId}-k1`);
-    expect(
-      campaignRecs.filter((a) => a.recommendation === 'freeze_account').map((a) => a.accountId),
-    ).toContain('acct-attacker-1');
+    expect(campaignRecs.filter((a) => a.recommendation === 'freeze_account').map((a) => a.accountId)).toEqual(
+      expect.arrayContaining(expectedFrozen),
+    );
     // One campaign, with the ids of the in-process run although the two workers' observations
     // interleaved differently there (ids derive from the evidence, not from the arrival order).
     expect(new Set(campaignRecs.map((a) => a.campaignId)).size).toBe(1);
