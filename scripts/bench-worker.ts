@@ -149,8 +149,10 @@ console.log(
   const live = new WorkerProcess(lat);
   live.start();
   await waitForMembers(kafka, lat.KEYGUARD_GROUP_ID);
-  const stream = syntheticScenario({ seed: 6, days: 3, accounts: Number(args.accounts), victims: 40 }).events;
-  const seconds = Math.min(Number(args['latency-seconds']), stream.length / rate);
+  const full = syntheticScenario({ seed: 6, days: 3, accounts: Number(args.accounts), victims: 40 }).events;
+  const seconds = Math.min(Number(args['latency-seconds']), full.length / rate);
+  // The stream's tail (the pump and the attacks are at its end): what fits in the phase at this rate.
+  const stream = full.slice(Math.max(0, full.length - Math.floor(seconds * rate)));
   const sentAt = new Map<string, number>();
   const producer = kafka.producer();
   await producer.connect();
