@@ -236,6 +236,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
   const alerts: Alert[] = [];
   const day = Math.floor(o.timestamp / DAY_MS);
   const oldestDay = Math.floor(state.newest / DAY_MS) - cfg.baselineDays;
+  const judged = new Set<string>();
   for (const link of linksOf(o)) {
     const reading = readLink(link, buyers, state, cfg);
     notePeak((state.peaks[link] ??= []), day, reading.members.length, oldestDay);
@@ -271,7 +272,14 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       joining = reading.members;
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
+    judged.add(campaign.id);
     alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, o, cfg));
+  }
+  // A member's buy through a link of no open campaign (from another of the attackers' accounts).
+  for (const campaign of Object.values(state.campaigns)) {
+    if (judged.has(campaign.id) || !campaign.members.includes(o.accountId)) continue;
+    const link = campaign.links[0]!;
+    alerts.push(...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, o, cfg));
   }
   trimLinks(state);
   return alerts;
@@ -334,7 +342,9 @@ function campaignAlerts(
       eventIds: b.fills.slice(-10),
     });
   }
-  if (newVictims.length === 0) return out;
+  // Freezes are judged again on every member's buy (not only when one joins): the campaign's
+  // counterparties then do not depend on the order the workers' observations arrived in.
+  if (newVictims.length === 0 && !campaign.members.includes(trigger.accountId)) return out;
   // Counterparties: the link's own, or any that sold to at least two members (a share of what each
   // bought) and sold them most of what it sold to first-time buyers in the window. Attackers that
   // split the victims between them are each frozen; a seller serving the crowd is not.

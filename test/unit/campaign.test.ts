@@ -211,6 +211,57 @@ describe('campaign fan-in (pure)', () => {
     expect(new Set([...bFirst, ...bLate, ...mixed].map((a) => a.campaignId)).size).toBe(1);
   });
 
+  it('freezes the same attackers however the observations of victims split between them interleave', () => {
+    // Six evidenced victims, each buying from two of three attacker accounts over a few minutes.
+    const obs = Array.from({ length: 6 }, (_, i) =>
+      [0, 1, 2].map((k) =>
+        buy(`v${i}`, T0 + i * 40_000 + k * 9_000, {
+          counterpartyAccountId: `attacker-${(i + k) % 3}`,
+          livePremium: 0.2,
+          amount: 1000 * (k + 1),
+        }),
+      ),
+    ).flat();
+    const frozen = (order: FirstBuy[]) => {
+      const state = newSymbolCampaignState();
+      return order
+        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+        .filter((a) => a.recommendation === 'freeze_account')
+        .map((a) => a.accountId)
+        .sort();
+    };
+    const inOrder = frozen(obs);
+    expect(inOrder).toEqual(['attacker-0', 'attacker-1', 'attacker-2']);
+    // Two workers, each with half the victims, their observations merged in several ways.
+    const a = obs.filter((o) => Number(o.accountId.slice(1)) % 2 === 0);
+    const b = obs.filter((o) => Number(o.accountId.slice(1)) % 2 === 1);
+    expect(frozen([...a, ...b])).toEqual(inOrder);
+    expect(frozen([...b, ...a])).toEqual(inOrder);
+    expect(frozen(a.flatMap((o, i) => (b[i] ? [b[i]!, o] : [o])))).toEqual(inOrder);
+  });
+
+  it("freezes a second attacker whether a member's buy from it arrives before or after the member joined", () => {
+    const at = (i: number) => T0 + i * 10_000;
+    const fill = (id: string, cp: string, i: number) =>
+      buy(id, at(i), { counterpartyAccountId: cp, livePremium: 0.2 });
+    const early = [fill('v0', 'A', 0), fill('v0', 'A', 1), fill('v0', 'B', 2)];
+    const middle = ['v1', 'v2'].flatMap((id, k) => [fill(id, 'A', 3 + 2 * k), fill(id, 'A', 4 + 2 * k)]);
+    const v3 = [fill('v3', 'A', 8), fill('v3', 'A', 9)];
+    const v3FromB = fill('v3', 'B', 10);
+    const frozen = (order: FirstBuy[]) => {
+      const state = newSymbolCampaignState();
+      return order
+        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+        .filter((x) => x.recommendation === 'freeze_account')
+        .map((x) => x.accountId)
+        .sort();
+    };
+    // v3's buy from B arrives after v3 joined the campaign (it joins through its buys from A)…
+    expect(frozen([...early, ...middle, ...v3, v3FromB])).toEqual(['A', 'B']);
+    // …or before it: the same freezes.
+    expect(frozen([v3FromB, ...early, ...middle, ...v3])).toEqual(['A', 'B']);
+  });
+
   it('the observation schema rejects a malformed record', () => {
     expect(observationSchema.safeParse({ type: 'first_buy', exchange: 'binance' }).success).toBe(false);
     expect(observationSchema.safeParse(buy('x', T0)).success).toBe(true);
