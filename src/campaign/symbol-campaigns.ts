@@ -133,8 +133,9 @@ function isDriven(b: Buyer): boolean {
 /**
  * A buyer with evidence of its own that it was not chasing a pump: revoked by its own detectors
  * (a victim caught alone still counts towards its counterparty), or driven and either paying above
- * what the crowd paid, spending far beyond its usual largest order, or trading from a key's new IP. A pump's crowd pays the crowd's price from
- * its usual IP: its dumpers sell to many driven first-time buyers, none of them evidenced.
+ * what the crowd paid, spending far beyond its usual largest order, or trading from a key's new
+ * IP. A pump's crowd pays the crowd's price, its usual size, from its usual IP: its dumpers sell to
+ * many driven first-time buyers, none of them evidenced.
  */
 function isEvidenced(b: Buyer, cfg: CampaignConfig): boolean {
   if (RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
@@ -278,6 +279,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
   // A member's buy through a link of no open campaign (from another of the attackers' accounts).
   for (const campaign of Object.values(state.campaigns)) {
     if (judged.has(campaign.id) || !campaign.members.includes(o.accountId)) continue;
+    campaign.last = Math.max(campaign.last, o.timestamp);
     const link = campaign.links[0]!;
     alerts.push(...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, o, cfg));
   }
