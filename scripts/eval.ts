@@ -240,10 +240,6 @@ function scenarioFor(
   });
 }
 
-function frameOf(s: Scenario) {
-  return { from: s.from, to: s.to, attackers: s.attackers, leakedLabel: s.leakedLabel };
-}
-
 const list = markets();
 
 async function defaultRun(): Promise<void> {
@@ -265,13 +261,11 @@ async function defaultRun(): Promise<void> {
       const t0 = performance.now();
       alerts = await keyguard(scenario, variant);
       if (name === 'full') engineSeconds += (performance.now() - t0) / 1000;
-      runs[name]!.push(evaluate(scenario.truth, firstRevokes(alerts), frameOf(scenario)));
+      runs[name]!.push(evaluate(scenario.truth, firstRevokes(alerts), scenario));
     }
-    runs.zscore!.push(
-      evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)), frameOf(scenario)),
-    );
+    runs.zscore!.push(evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)), scenario));
     runs.lastPrint!.push(
-      evaluate(scenario.truth, firstRevokes(lastPrintBaseline(scenario.events)), frameOf(scenario)),
+      evaluate(scenario.truth, firstRevokes(lastPrintBaseline(scenario.events)), scenario),
     );
     process.stderr.write(
       `scenario ${m.name} (${illiquid(scenario)}): ${scenario.events.length} events, ${alerts.length} alerts\n`,
@@ -345,7 +339,7 @@ async function perturbRun(): Promise<void> {
       for (const [i, m] of list.entries()) {
         const scenario = scenarioFor(m, i, seed, params, victims.int(minVictims, maxVictims ?? minVictims));
         if (!scenario) continue;
-        evals.push(evaluate(scenario.truth, firstRevokes(await keyguard(scenario, cfg)), frameOf(scenario)));
+        evals.push(evaluate(scenario.truth, firstRevokes(await keyguard(scenario, cfg)), scenario));
       }
       runs++;
       const table = summarize(evals);

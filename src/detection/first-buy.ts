@@ -8,10 +8,11 @@
 import type { FirstBuy } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { round } from '../detectors/scale.js';
+import { sizeAgainstHabit } from '../detectors/unusual-size.js';
 import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import type { MarketSnapshot } from '../market/market-book.js';
-import { type AccountState, previousPeak } from '../state/account-state.js';
+import type { AccountState } from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */
 export function firstBuyObservation(
@@ -27,9 +28,8 @@ export function firstBuyObservation(
   if (illiquidity(market, cfg).score < cfg.campaign.minIlliquidity) return undefined;
   const meta = fill.apiKeyId ? account.km?.[fill.apiKeyId] : undefined;
   const ref = market.reference?.price;
-  const usual = previousPeak(account.sz ?? [], fill.timestamp, cfg.size.baselineDays);
   const sizeRatio =
-    usual > 0 && sym.q !== undefined ? sym.q / Math.max(usual, cfg.size.minOrderUsd) : undefined;
+    sym.q === undefined ? undefined : sizeAgainstHabit(account, sym.q, fill.timestamp, cfg)?.ratio;
   const newIp =
     meta?.newIpAt !== undefined && fill.timestamp - meta.newIpAt <= cfg.keyContext.windowMs && !!meta.ip;
   return {

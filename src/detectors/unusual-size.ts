@@ -12,6 +12,22 @@ import { type AccountState, previousPeak, usdValue } from '../state/account-stat
 import { ramp, round, sig } from './scale.js';
 
 /**
+ * `spend` against the account's largest order on the previous days (floored at `size.minOrderUsd`),
+ * or undefined when it has no previous day. The one reading of size, for the detector and for the
+ * first-buy observations the campaigns weigh.
+ */
+export function sizeAgainstHabit(
+  account: AccountState,
+  spend: number,
+  at: number,
+  cfg: DetectionConfig,
+): { usual: number; ratio: number } | undefined {
+  const usual = previousPeak(account.sz ?? [], at, cfg.size.baselineDays);
+  if (usual === 0) return undefined;
+  return { usual, ratio: spend / Math.max(usual, cfg.size.minOrderUsd) };
+}
+
+/**
  * `account`: the state after the event was folded in (its fills' spend counted). A limit buy counts
  * its own value too when placed, so the first order of a drain is judged before it fills.
  */
@@ -32,10 +48,9 @@ export function unusualSize(
   }
   const spend = (sym.q ?? 0) + placing;
   if (spend === 0) return undefined;
-  const usual = previousPeak(account.sz ?? [], event.timestamp, c.baselineDays);
-  if (usual === 0) return undefined;
-  const baseline = Math.max(usual, c.minOrderUsd);
-  const ratio = spend / baseline;
+  const reading = sizeAgainstHabit(account, spend, event.timestamp, cfg);
+  if (!reading) return undefined;
+  const { usual, ratio } = reading;
   const score = ramp(ratio, c.fromRatio, c.fullRatio);
   if (score === 0) return undefined;
   return {

@@ -4,15 +4,13 @@ import { CampaignAggregator } from '../../src/campaign/campaign-aggregator.js';
 import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
 import { MemoryCampaignStore, RedisCampaignStore } from '../../src/campaign/campaign-store.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
-import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
-import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { Worker } from '../../src/worker/worker.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
+import { inProcessRun } from '../helpers/in-process.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import { waitUntil } from '../helpers/worker-process.js';
 
@@ -60,11 +58,11 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
       .filter(([, t]) => t.kind === 'victim')
       .map(([id]) => id)
       .sort();
-    const inMemory = await new DetectionEngine(
+    const inMemory = await inProcessRun(
+      scenario.events,
       cfg,
-      new MemoryBaselineStore(1e12),
-      new MarketState(cfg),
-    ).processAll(scenario.events, 2000, 1, new CampaignEngine(cfg.campaign, new MemoryCampaignStore()));
+      new CampaignEngine(cfg.campaign, new MemoryCampaignStore()),
+    );
     const ownRevokes = inMemory.alerts.filter((a) => !a.campaignId && a.recommendation === 'revoke_key');
     const ownRevoked = new Set(ownRevokes.map((a) => a.accountId));
     expect(victims.filter((v) => !ownRevoked.has(v)).length).toBeGreaterThanOrEqual(2);

@@ -5,14 +5,12 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
-import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
-import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { Worker } from '../../src/worker/worker.js';
+import { inProcessRun } from '../helpers/in-process.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
 
@@ -35,11 +33,7 @@ describe('worker on a backlog (real Kafka and Redis, production market history)'
     const events = scenario.events;
     const span = events[events.length - 1]!.timestamp - events[0]!.timestamp;
     expect(span).toBeGreaterThan(2 * 3_600_000); // well over 2 h of event time waiting
-    const replayed = await new DetectionEngine(
-      cfg,
-      new MemoryBaselineStore(1e12),
-      new MarketState(cfg),
-    ).processAll(events);
+    const replayed = await inProcessRun(events, cfg);
     const expected = [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
     expect(replayed.alerts.some((a) => a.recommendation === 'revoke_key')).toBe(true);
 

@@ -3,15 +3,13 @@
  * undisturbed run. Uses a broker of its own (the shared one must stay up for the other files).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
-import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { Worker } from '../../src/worker/worker.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
+import { inProcessRun } from '../helpers/in-process.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
 import { type LocalKafka, startLocalKafka } from '../services/kafka.js';
@@ -36,11 +34,7 @@ describe('broker restart', () => {
       attackStrength: 'strong',
     });
     const events = scenario.events;
-    const replayed = await new DetectionEngine(
-      cfg,
-      new MemoryBaselineStore(1e12),
-      new MarketState(cfg),
-    ).processAll(events);
+    const replayed = await inProcessRun(events, cfg);
     const expected = [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
 
     // Exact equality with replay needs every batch scored against the market as it was: on a busy

@@ -9,12 +9,10 @@ import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
-import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert, InputEvent } from '../../src/events/schema.js';
-import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { FAST_FORWARD_OVERRIDES } from '../helpers/fast-forward.js';
+import { inProcessRun } from '../helpers/in-process.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import {
   committedRecords,
@@ -105,11 +103,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
   let baseline: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
-    const replayed = await new DetectionEngine(
-      cfg,
-      new MemoryBaselineStore(1e12),
-      new MarketState(cfg),
-    ).processAll(events);
+    const replayed = await inProcessRun(events, cfg);
     expectedIds = [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
     baseline = await run(inject('redisUrl'), async (env, send) => {
       const w = started(env);

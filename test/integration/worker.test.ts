@@ -1,17 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
-import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
-import { MarketState } from '../../src/market/market-state.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import type { DeadLetter } from '../../src/worker/dead-letter.js';
 import { Worker } from '../../src/worker/worker.js';
 import { order } from '../helpers/events.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
+import { inProcessRun } from '../helpers/in-process.js';
 import { collect, createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
 
 const cfg = fastForwardConfig();
@@ -56,11 +54,7 @@ describe('keyguard worker (real Kafka and Redis)', () => {
     const kafka = kafkaClient(brokers);
     await createTopics(kafka, env);
     const { scenario, victim } = attackScenario();
-    const replayed = await new DetectionEngine(
-      cfg,
-      new MemoryBaselineStore(1e12),
-      new MarketState(cfg),
-    ).processAll(scenario.events);
+    const replayed = await inProcessRun(scenario.events, cfg);
     const expectedIds = replayed.alerts.map((a) => a.alertId).sort();
     expect(replayed.alerts.some((a) => a.accountId === victim && a.recommendation === 'revoke_key')).toBe(
       true,

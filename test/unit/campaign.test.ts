@@ -37,6 +37,16 @@ function buy(accountId: string, at: number, over: Partial<FirstBuy> = {}): First
   };
 }
 
+/** The accounts frozen when these first buys arrive in this order (a fresh symbol state). */
+function frozen(order: FirstBuy[]): string[] {
+  const state = newSymbolCampaignState();
+  return order
+    .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+    .filter((a) => a.recommendation === 'freeze_account')
+    .map((a) => a.accountId)
+    .sort();
+}
+
 /** Two buys each (a driven buyer) paying 15 % above what others paid (evidenced), all from one counterparty. */
 function campaignBuys(n: number, counterparty: string, start = T0): FirstBuy[] {
   const over = { counterpartyAccountId: counterparty, livePremium: 0.15 };
@@ -93,7 +103,6 @@ describe('campaign fan-in (pure)', () => {
   });
 
   it('counts victims caught by their own detectors, and attackers that split each victim between them', () => {
-    const state = newSymbolCampaignState();
     // Each victim buys once from each attacker, at the crowd's price, but was revoked on its own.
     const obs = ['v1', 'v2', 'v3'].flatMap((id, i) =>
       ['attacker-1', 'attacker-2'].map((cp, j) =>
@@ -104,13 +113,7 @@ describe('campaign fan-in (pure)', () => {
         }),
       ),
     );
-    const alerts = obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
-    expect(
-      alerts
-        .filter((a) => a.recommendation === 'freeze_account')
-        .map((a) => a.accountId)
-        .sort(),
-    ).toEqual(['attacker-1', 'attacker-2']);
+    expect(frozen(obs)).toEqual(['attacker-1', 'attacker-2']);
   });
 
   it('counts driven buyers spending far beyond their usual largest order, not those spending their usual', () => {
@@ -130,7 +133,6 @@ describe('campaign fan-in (pure)', () => {
   });
 
   it('freezes each attacker that sold to two members, not a seller that serves the crowd', () => {
-    const state = newSymbolCampaignState();
     // The crowd buys a lot from a dumper (single clicks: not evidenced).
     const crowd = Array.from({ length: 10 }, (_, i) =>
       buy(`crowd-${i}`, T0 + i * 1_000, { counterpartyAccountId: 'dumper', amount: 50_000 }),
@@ -149,13 +151,7 @@ describe('campaign fan-in (pure)', () => {
         }),
       ];
     }).flat();
-    const alerts = [...crowd, ...victims].flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
-    expect(
-      alerts
-        .filter((a) => a.recommendation === 'freeze_account')
-        .map((a) => a.accountId)
-        .sort(),
-    ).toEqual(['attacker-0', 'attacker-1', 'attacker-2']);
+    expect(frozen([...crowd, ...victims])).toEqual(['attacker-0', 'attacker-1', 'attacker-2']);
   });
 
   it('holds a market maker to its own daily peak fan-in', () => {
@@ -222,14 +218,6 @@ describe('campaign fan-in (pure)', () => {
         }),
       ),
     ).flat();
-    const frozen = (order: FirstBuy[]) => {
-      const state = newSymbolCampaignState();
-      return order
-        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
-        .filter((a) => a.recommendation === 'freeze_account')
-        .map((a) => a.accountId)
-        .sort();
-    };
     const inOrder = frozen(obs);
     expect(inOrder).toEqual(['attacker-0', 'attacker-1', 'attacker-2']);
     // Two workers, each with half the victims, their observations merged in several ways.
@@ -248,14 +236,6 @@ describe('campaign fan-in (pure)', () => {
     const middle = ['v1', 'v2'].flatMap((id, k) => [fill(id, 'A', 3 + 2 * k), fill(id, 'A', 4 + 2 * k)]);
     const v3 = [fill('v3', 'A', 8), fill('v3', 'A', 9)];
     const v3FromB = fill('v3', 'B', 10);
-    const frozen = (order: FirstBuy[]) => {
-      const state = newSymbolCampaignState();
-      return order
-        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
-        .filter((x) => x.recommendation === 'freeze_account')
-        .map((x) => x.accountId)
-        .sort();
-    };
     // v3's buy from B arrives after v3 joined the campaign (it joins through its buys from A)…
     expect(frozen([...early, ...middle, ...v3, v3FromB])).toEqual(['A', 'B']);
     // …or before it: the same freezes.

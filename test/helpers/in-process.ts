@@ -1,0 +1,19 @@
+import type { CampaignEngine } from '../../src/campaign/campaign-engine.js';
+import type { DetectionConfig } from '../../src/config/detection.js';
+import { DetectionEngine } from '../../src/detection/engine.js';
+import type { InputEvent } from '../../src/events/schema.js';
+import { MarketState } from '../../src/market/market-state.js';
+import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+
+/**
+ * One in-process run over the whole stream on the embedded store (nothing expires): the alerts a
+ * worker, or two, must reproduce. With `campaigns`, each batch's observations go through it too.
+ */
+export function inProcessRun(
+  events: readonly InputEvent[],
+  cfg: DetectionConfig,
+  campaigns?: CampaignEngine,
+) {
+  const engine = new DetectionEngine(cfg, new MemoryBaselineStore(1e12), new MarketState(cfg));
+  return engine.processAll(events, 2000, 1, campaigns);
+}
