@@ -12,6 +12,7 @@
  * (rates, sizes, burst lengths, prices ×0.5 and ×1.5; each look-alike behaviour's share ×0.5 and
  * ×2) over several seeds, and prints the worst case of each figure.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -252,6 +253,9 @@ async function defaultRun(): Promise<void> {
   };
   let totalEvents = 0;
   let engineSeconds = 0;
+  /** Every alert id of the full configuration, in order: a refactoring must leave it unchanged. */
+  const alertIds = createHash('sha256');
+  let alertCount = 0;
   for (const [i, m] of list.entries()) {
     const scenario = scenarioFor(m, i, Number(args.seed), DEFAULT_PARAMS, drawVictims());
     if (!scenario) continue;
@@ -260,7 +264,11 @@ async function defaultRun(): Promise<void> {
     for (const [name, variant] of Object.entries(variants)) {
       const t0 = performance.now();
       alerts = await keyguard(scenario, variant);
-      if (name === 'full') engineSeconds += (performance.now() - t0) / 1000;
+      if (name === 'full') {
+        engineSeconds += (performance.now() - t0) / 1000;
+        for (const a of alerts) alertIds.update(`${a.alertId}\n`);
+        alertCount += alerts.length;
+      }
       runs[name]!.push(evaluate(scenario.truth, firstRevokes(alerts), scenario));
     }
     runs.zscore!.push(evaluate(scenario.truth, firstRevokes(zScoreBaseline(scenario.events)), scenario));
@@ -282,6 +290,7 @@ async function defaultRun(): Promise<void> {
   );
   printTable('baseline: per-account z-score of hourly fill count > 3', summarize(runs.zscore!));
   printTable('baseline: fill > 10 % beyond the last public print', summarize(runs.lastPrint!));
+  console.log(`\nalert ids (full configuration): ${alertCount}, sha256 ${alertIds.digest('hex')}`);
 }
 
 function illiquid(s: Scenario): string {
