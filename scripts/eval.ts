@@ -27,6 +27,7 @@ import {
 import { DetectionEngine } from '../src/detection/engine.js';
 import type { Alert, InputEvent } from '../src/events/schema.js';
 import { MarketState } from '../src/market/market-state.js';
+import { processAll } from '../src/replay/process-all.js';
 import { loadTape, readTapeLabels } from '../src/simulate/binance-tape.js';
 import {
   type Evaluation,
@@ -88,7 +89,11 @@ async function keyguard(scenario: Scenario, variant: DetectionConfig): Promise<A
   const campaigns = variant.campaign.enabled
     ? new CampaignEngine(variant.campaign, new MemoryCampaignStore())
     : undefined;
-  const { alerts, failures } = await engine.processAll(scenario.events, 2000, 1, campaigns);
+  const { alerts, failures } = await processAll(engine, scenario.events, {
+    batchSize: 2000,
+    firstSeq: 1,
+    ...(campaigns ? { campaigns } : {}),
+  });
   if (failures.length > 0) {
     throw new Error(`detector failures, e.g. ${failures[0]!.reason}: the evaluation would be meaningless`);
   }

@@ -5,10 +5,10 @@
  * publishes the alerts, then commits the updates, then the input offsets.
  */
 import type { DetectionConfig } from '../config/detection.js';
+import { groupKeyOf, type Observation } from '../events/observation.js';
 import type { Alert } from '../events/schema.js';
 import type { CampaignStore, GroupState, GroupUpdate } from './campaign-store.js';
 import { foldKeyAnomaly, newCohortState } from './leak-cohort.js';
-import { groupKeyOf, type Observation } from './observation.js';
 import { foldFirstBuy, newSymbolCampaignState } from './symbol-campaigns.js';
 
 /** Breaks ties at equal event time: the fill, or the alert behind an anomaly. */

@@ -4,6 +4,7 @@
  * a batch is loaded and saved in one call each; an update moving no source position forward (a
  * redelivered batch) is refused.
  */
+import type { DetectionConfig } from '../config/detection.js';
 import { isNewer } from '../state/baseline-store.js';
 import { campaignGroupKey } from '../state/keys.js';
 import { type RedisErrorListener, redisConnection } from '../state/redis-connection.js';
@@ -93,4 +94,9 @@ export class RedisCampaignStore implements CampaignStore {
     const redis = this.hashes.redis;
     await redis.quit().catch(() => redis.disconnect());
   }
+}
+
+/** Campaign groups are kept as long as the longest baseline they are judged against. */
+export function campaignTtlSeconds(cfg: DetectionConfig): number {
+  return (cfg.campaign.baselineDays + 1) * 86_400;
 }

@@ -11,12 +11,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { DetectionConfig } from '../config/detection.js';
-import { alertIdFor } from '../detection/alert-id.js';
-import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
-import { round } from '../detectors/scale.js';
-import type { Alert } from '../events/schema.js';
+import type { KeyAnomaly } from '../events/observation.js';
+import { type Alert, RECOMMENDATION_LEVEL } from '../events/schema.js';
+import { alertIdFor } from '../scoring/alert-id.js';
+import { round } from '../scoring/scale.js';
 import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
-import type { KeyAnomaly } from './observation.js';
 import { addToWindow } from './time-window.js';
 
 type CohortConfig = DetectionConfig['campaign']['cohort'];

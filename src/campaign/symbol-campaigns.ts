@@ -8,12 +8,11 @@
  * the counterparties the members bought from get `freeze_account`. Pure: state in, alerts out.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { alertIdFor } from '../detection/alert-id.js';
-import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
-import { round, sig } from '../detectors/scale.js';
-import type { Alert, Recommendation } from '../events/schema.js';
+import type { FirstBuy } from '../events/observation.js';
+import { type Alert, RECOMMENDATION_LEVEL, type Recommendation } from '../events/schema.js';
+import { alertIdFor } from '../scoring/alert-id.js';
+import { round, sig } from '../scoring/scale.js';
 import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
-import type { FirstBuy } from './observation.js';
 import { addToWindow } from './time-window.js';
 
 type CampaignConfig = DetectionConfig['campaign'];

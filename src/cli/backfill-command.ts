@@ -18,7 +18,8 @@ import { readTopicsSince } from '../kafka/topic-history.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import { replay } from '../replay/replay.js';
-import { openStore, wholeNumber } from './replay-command.js';
+import { wholeNumber } from './options.js';
+import { openStore } from './stores.js';
 
 export const BACKFILL_USAGE = `keyguard backfill FILE… [options]      (a JSONL export)
 keyguard backfill --since TIME [options]  (the account topics, from TIME to their current end)

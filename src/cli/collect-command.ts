@@ -10,8 +10,8 @@ import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { CollectorMetrics } from '../observability/collector-metrics.js';
 import { startOpsServer } from '../observability/http-server.js';
+import { RetryAbandoned } from '../pipeline/retry.js';
 import { redisConnection } from '../state/redis-connection.js';
-import { RetryAbandoned } from '../worker/retry.js';
 import { untilSignalled } from './shutdown.js';
 
 export const COLLECT_USAGE = `keyguard collect

@@ -9,7 +9,7 @@ import { loadMarketFeedConfig } from '../market-data/feed-config.js';
 import { VenuePoller } from '../market-data/venue-poller.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { MarketFeedMetrics } from '../observability/market-feed-metrics.js';
-import { retryUntilDone } from '../worker/retry.js';
+import { retryUntilDone } from '../pipeline/retry.js';
 import { untilSignalled } from './shutdown.js';
 
 export const MARKET_FEED_USAGE = `keyguard market-feed

@@ -2,7 +2,6 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { CampaignEngine } from '../campaign/campaign-engine.js';
-import { type CampaignStore, MemoryCampaignStore, RedisCampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { DetectionEngine } from '../detection/engine.js';
 import { UsageError } from '../errors.js';
@@ -15,10 +14,8 @@ import {
   type ReplaySummary,
   replay,
 } from '../replay/replay.js';
-import type { BaselineStore } from '../state/baseline-store.js';
-import { MemoryBaselineStore } from '../state/memory-store.js';
-import type { RedisErrorListener } from '../state/redis-connection.js';
-import { RedisBaselineStore } from '../state/redis-store.js';
+import { wholeNumber } from './options.js';
+import { openCampaignStore, openStore } from './stores.js';
 
 export const REPLAY_USAGE = `keyguard replay [FILE…] [options]
   Reads contract events as JSONL (files, or stdin when none), writes alerts as JSONL.
@@ -33,45 +30,6 @@ Exit status: 0 all lines processed, 3 some lines rejected (each reported on stde
 export interface ReplayCommandResult {
   summary: ReplaySummary;
   exitCode: number;
-}
-
-/** A whole-number option (≥ 0), or `fallback` when absent. */
-export function wholeNumber(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} expects a whole number, got "${text}"`);
-  return n;
-}
-
-/** Opens the store the options ask for (memory by default). */
-export function openStore(
-  cfg: DetectionConfig,
-  redisUrl: string | undefined,
-  prefix: string,
-  onConnectionError?: RedisErrorListener,
-): BaselineStore {
-  if (!redisUrl) return new MemoryBaselineStore(cfg.state.ttlSeconds * 1000);
-  return new RedisBaselineStore({
-    url: redisUrl,
-    keyPrefix: prefix,
-    ttlSeconds: cfg.state.ttlSeconds,
-    ...(onConnectionError ? { onConnectionError } : {}),
-  });
-}
-
-/** Campaign groups live where the baselines do; kept as long as the longest baseline. */
-export function openCampaignStore(
-  cfg: DetectionConfig,
-  redisUrl: string | undefined,
-  prefix: string,
-  onConnectionError?: RedisErrorListener,
-): CampaignStore {
-  if (!redisUrl) return new MemoryCampaignStore();
-  return new RedisCampaignStore(redisUrl, prefix, campaignTtlSeconds(cfg), undefined, onConnectionError);
-}
-
-export function campaignTtlSeconds(cfg: DetectionConfig): number {
-  return (cfg.campaign.baselineDays + 1) * 86_400;
 }
 
 export async function replayCommand(

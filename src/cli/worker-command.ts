@@ -1,5 +1,5 @@
-import { CampaignAggregator } from '../campaign/campaign-aggregator.js';
-import { RedisCampaignStore } from '../campaign/campaign-store.js';
+import { CampaignAggregator } from '../worker/campaign-aggregator.js';
+import { campaignTtlSeconds, RedisCampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
@@ -9,7 +9,6 @@ import { startOpsServer } from '../observability/http-server.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
 import { Worker } from '../worker/worker.js';
-import { campaignTtlSeconds } from './replay-command.js';
 import { untilSignalled } from './shutdown.js';
 
 export const WORKER_USAGE = `keyguard worker

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import type { AccountEvent } from '../events/schema.js';
-import { retryUntilDone } from '../worker/retry.js';
+import { retryUntilDone } from '../pipeline/retry.js';
 import type { PollTarget } from './cursor-store.js';
 
 export const BATCH_HEADER = 'keyguard-collect-batch';

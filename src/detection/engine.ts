@@ -6,29 +6,29 @@
  * which recomputes the same alerts (same ids) and, once committed, never counts an event twice.
  */
 
-import type { CampaignEngine } from '../campaign/campaign-engine.js';
-import type { Observation } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { aboveLiveMarket } from '../detectors/above-live-market.js';
 import { keyContext } from '../detectors/key-context.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
-import { sig } from '../detectors/scale.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { unusualSize } from '../detectors/unusual-size.js';
 import { ErrorCodes } from '../errors.js';
-import { marketFirstAtEqualTime } from '../events/event-order.js';
+import type { Observation } from '../events/observation.js';
 import {
   type AccountEvent,
   type Alert,
   type EventKind,
   type InputEvent,
   isAccountEvent,
+  RECOMMENDATION_LEVEL,
   type Signal,
 } from '../events/schema.js';
-import { quoteOf } from '../market/illiquidity.js';
+import { quoteOf } from '../events/symbol.js';
 import type { MarketSnapshot } from '../market/market-book.js';
 import type { MarketState } from '../market/market-state.js';
+import { alertIdFor } from '../scoring/alert-id.js';
+import { sig } from '../scoring/scale.js';
 import {
   type AccountState,
   applyAccountEvent,
@@ -42,9 +42,8 @@ import {
   accountKey,
   type BaselineStore,
 } from '../state/baseline-store.js';
-import { alertIdFor } from './alert-id.js';
 import { firstBuyObservation } from './first-buy.js';
-import { fuse, RECOMMENDATION_LEVEL } from './fusion.js';
+import { fuse } from './fusion.js';
 
 export interface SequencedEvent {
   /** Monotonic position of the event in its source (Kafka offset, replay line number). */
@@ -222,40 +221,6 @@ export class DetectionEngine {
     }
     outcome.updates = [...working.values()];
     return outcome;
-  }
-
-  /**
-   * Runs an in-memory stream to the end, batch by batch (evaluate, then commit): for evaluation
-   * and tests. Sequence numbers start at `firstSeq`. With `campaigns`, each batch's observations
-   * go through the campaign aggregator too (what the internal topic does between workers).
-   */
-  async processAll(
-    events: readonly InputEvent[],
-    batchSize = 2000,
-    firstSeq = 1,
-    campaigns?: CampaignEngine,
-  ): Promise<{ alerts: Alert[]; failures: EventFailure[]; observations: number }> {
-    const alerts: Alert[] = [];
-    const failures: EventFailure[] = [];
-    let observations = 0;
-    const ordered = marketFirstAtEqualTime(events);
-    for (let i = 0; i < ordered.length; i += batchSize) {
-      const slice = ordered.slice(i, i + batchSize);
-      const batch = slice.map((event, j) => ({ seq: firstSeq + i + j, event }));
-      const outcome = await this.evaluate(batch);
-      alerts.push(...outcome.alerts);
-      failures.push(...outcome.failures);
-      if (campaigns) {
-        const found = await campaigns.evaluate(
-          outcome.observations.map((observation) => ({ seq: ++observations, observation })),
-        );
-        alerts.push(...found.alerts);
-        await campaigns.commit(found);
-      }
-      await this.commit(outcome);
-      this.advanceWatermark(slice[slice.length - 1]!.timestamp);
-    }
-    return { alerts, failures, observations };
   }
 
   /** Tells the store how far the stream has been processed (stores that expire on event time use it). */

@@ -5,13 +5,14 @@
  * counterparty, client IP (new to the key or not), key label — and the fill's premium over the
  * reference price. Pure.
  */
-import type { FirstBuy } from '../campaign/observation.js';
+
 import type { DetectionConfig } from '../config/detection.js';
-import { round } from '../detectors/scale.js';
 import { sizeAgainstHabit } from '../detectors/unusual-size.js';
+import type { FirstBuy } from '../events/observation.js';
 import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import type { MarketSnapshot } from '../market/market-book.js';
+import { round } from '../scoring/scale.js';
 import type { AccountState } from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */

@@ -5,15 +5,8 @@
  * corroborating signals or one extreme signal with context; weak single signals give `review`.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { round } from '../detectors/scale.js';
-import type { Recommendation, Severity, Signal } from '../events/schema.js';
-
-export const RECOMMENDATION_LEVEL: Record<Recommendation, number> = {
-  none: 0,
-  review: 1,
-  revoke_key: 2,
-  freeze_account: 3,
-};
+import { RECOMMENDATION_LEVEL, type Recommendation, type Severity, type Signal } from '../events/schema.js';
+import { round } from '../scoring/scale.js';
 
 export interface Verdict {
   score: number;

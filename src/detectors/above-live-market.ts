@@ -12,7 +12,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import type { MarketSnapshot } from '../market/market-book.js';
-import { ramp, round, sig } from './scale.js';
+import { ramp, round, sig } from '../scoring/scale.js';
 
 export function aboveLiveMarket(
   event: AccountEvent,

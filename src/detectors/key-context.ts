@@ -7,8 +7,8 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
+import { ramp, round } from '../scoring/scale.js';
 import type { AccountState } from '../state/account-state.js';
-import { ramp, round } from './scale.js';
 
 const DAY = 86_400_000;
 

@@ -7,8 +7,8 @@ import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import type { MarketSnapshot } from '../market/market-book.js';
+import { round, sig } from '../scoring/scale.js';
 import type { AccountState } from '../state/account-state.js';
-import { round, sig } from './scale.js';
 
 export function newIlliquidPair(
   event: AccountEvent,

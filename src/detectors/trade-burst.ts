@@ -8,6 +8,7 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
+import { ramp, round } from '../scoring/scale.js';
 import {
   type AccountState,
   type Activity,
@@ -16,7 +17,6 @@ import {
   startOfDay,
   windowCount,
 } from '../state/account-state.js';
-import { ramp, round } from './scale.js';
 
 interface RateReading {
   orders: number;

@@ -8,8 +8,8 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
+import { ramp, round, sig } from '../scoring/scale.js';
 import { type AccountState, previousPeak, usdValue } from '../state/account-state.js';
-import { ramp, round, sig } from './scale.js';
 
 /**
  * `spend` against the account's largest order on the previous days (floored at `size.minOrderUsd`),

@@ -133,6 +133,14 @@ export const recommendationSchema = z.enum(['none', 'review', 'revoke_key', 'fre
 export type Severity = z.infer<typeof severitySchema>;
 export type Recommendation = z.infer<typeof recommendationSchema>;
 
+/** The recommendations in rising order of action: `revoke_key` and above are automatic actions. */
+export const RECOMMENDATION_LEVEL: Record<Recommendation, number> = {
+  none: 0,
+  review: 1,
+  revoke_key: 2,
+  freeze_account: 3,
+};
+
 /** Evidence is human-readable numbers plus a one-line summary; values are numbers or short strings. */
 export const evidenceSchema = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
 

@@ -7,7 +7,7 @@
 import ccxt from 'ccxt';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { RetryAbandoned, retryUntilDone } from '../worker/retry.js';
+import { RetryAbandoned, retryUntilDone } from '../pipeline/retry.js';
 
 export interface RequestPolicy {
   initialDelayMs: number;

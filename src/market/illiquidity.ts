@@ -1,5 +1,6 @@
 import type { DetectionConfig } from '../config/detection.js';
-import { ramp } from '../detectors/scale.js';
+import { quoteOf } from '../events/symbol.js';
+import { ramp } from '../scoring/scale.js';
 import type { MarketSnapshot } from './market-book.js';
 
 export interface Illiquidity {
@@ -7,11 +8,6 @@ export interface Illiquidity {
   score: number;
   liquidQuoteVolume24h: number;
   quote: string;
-}
-
-export function quoteOf(symbol: string): string {
-  const quote = symbol.split('/')[1] ?? '';
-  return quote.split(':')[0] ?? quote;
 }
 
 /**

@@ -3,7 +3,10 @@
  * so they are a bounded label; recommendation or account ids never are.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { ATTEMPT_RESULTS } from '../webhooks/http-attempt.js';
+
+/** Label values of keyguard_webhook_attempts_total's `result`. */
+export const ATTEMPT_RESULTS = ['2xx', '3xx', '4xx', '5xx', 'timeout', 'network'] as const;
+export type AttemptResultLabel = (typeof ATTEMPT_RESULTS)[number];
 
 /** Label values of keyguard_webhook_deliveries_total's `outcome`. */
 export const DELIVERY_OUTCOMES = [

@@ -9,7 +9,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import { eventId } from '../events/decode.js';
 import type { AccountEvent, ApiKeyEvent, FillEvent } from '../events/schema.js';
-import { quoteOf } from '../market/illiquidity.js';
+import { quoteOf } from '../events/symbol.js';
 import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
 
 export { DAY_MS, previousPeak };

@@ -3,7 +3,8 @@
  * are not followed (a 3xx is a failure), only 2xx is success, 410 Gone means "stop sending".
  */
 
-import { RetryAbandoned } from '../worker/retry.js';
+import type { AttemptResultLabel } from '../observability/webhook-metrics.js';
+import { RetryAbandoned } from '../pipeline/retry.js';
 import { parseRetryAfter } from './retry-schedule.js';
 import { signDelivery } from './signing.js';
 import type { Endpoint } from './webhook-config.js';
@@ -13,9 +14,6 @@ export type AttemptResult =
   | { outcome: 'gone'; status: 410; ms: number }
   | { outcome: 'failed'; status?: number; error: string; retryAfterMs?: number; ms: number };
 
-/** Label values of keyguard_webhook_attempts_total's `result`. */
-export const ATTEMPT_RESULTS = ['2xx', '3xx', '4xx', '5xx', 'timeout', 'network'] as const;
-export type AttemptResultLabel = (typeof ATTEMPT_RESULTS)[number];
 
 export function resultLabel(r: AttemptResult): AttemptResultLabel {
   if (r.status !== undefined)

@@ -12,9 +12,9 @@ import { isMarketEvent } from '../events/schema.js';
 import { groupLiveness } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import type { MarketState } from '../market/market-state.js';
-import { restartAfterFatalCrash } from './consumer-recovery.js';
-import { deadLetterMessage } from './dead-letter.js';
-import { retryUntilDone } from './retry.js';
+import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { deadLetterMessage } from '../pipeline/dead-letter.js';
+import { retryUntilDone } from '../pipeline/retry.js';
 
 export interface MarketFeedOptions {
   topic: string;

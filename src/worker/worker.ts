@@ -9,27 +9,26 @@
  * backoff; nothing is skipped, and a crash anywhere redoes the work with the same alert ids.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { groupKeyOf } from '../campaign/observation.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
-import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
-import { type Alert, isMarketEvent } from '../events/schema.js';
+import { groupKeyOf } from '../events/observation.js';
+import { type Alert, isMarketEvent, RECOMMENDATION_LEVEL } from '../events/schema.js';
 import { AckedProducer } from '../kafka/acked-producer.js';
 import { groupLiveness } from '../kafka/connection.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
+import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { deadLetterMessage } from '../pipeline/dead-letter.js';
+import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../pipeline/retry.js';
 import type { BaselineStore } from '../state/baseline-store.js';
-import { restartAfterFatalCrash } from './consumer-recovery.js';
 import { coPartitionedAssigner } from './copartitioned-assigner.js';
-import { deadLetterMessage } from './dead-letter.js';
 import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
-import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from './retry.js';
 
 /** After a join, how long partitions not fetched yet keep the account floor unknown. */
 const ACCOUNT_FLOOR_GRACE_MS = 10_000;

@@ -3,6 +3,7 @@ import type { DetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
+import { processAll } from '../../src/replay/process-all.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 
 /**
@@ -15,5 +16,5 @@ export function inProcessRun(
   campaigns?: CampaignEngine,
 ) {
   const engine = new DetectionEngine(cfg, new MemoryBaselineStore(1e12), new MarketState(cfg));
-  return engine.processAll(events, 2000, 1, campaigns);
+  return processAll(engine, events, { batchSize: 2000, firstSeq: 1, ...(campaigns ? { campaigns } : {}) });
 }

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import { MarketState } from '../../src/market/market-state.js';
+import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { newAccountState } from '../../src/state/account-state.js';
 import { accountKey, type BaselineStore } from '../../src/state/baseline-store.js';
@@ -126,7 +127,8 @@ describe.each(Object.keys(factories))('baseline store contract: %s', (kind) => {
       attackStrength: 'strong',
     }).events;
     const run = async (store: BaselineStore) =>
-      (await new DetectionEngine(cfg, store, new MarketState(cfg)).processAll(events, 1000)).alerts;
+      (await processAll(new DetectionEngine(cfg, store, new MarketState(cfg)), events, { batchSize: 1000 }))
+        .alerts;
     const here = await run(make(kind));
     const there = await run(make(kind === 'memory' ? 'redis' : 'memory'));
     expect(here.some((a) => a.recommendation === 'revoke_key')).toBe(true);

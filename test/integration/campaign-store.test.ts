@@ -6,8 +6,8 @@ import {
   MemoryCampaignStore,
   RedisCampaignStore,
 } from '../../src/campaign/campaign-store.js';
-import type { FirstBuy } from '../../src/campaign/observation.js';
 import { loadDetectionConfig } from '../../src/config/detection.js';
+import type { FirstBuy } from '../../src/events/observation.js';
 
 const cfg = loadDetectionConfig();
 const opened: CampaignStore[] = [];

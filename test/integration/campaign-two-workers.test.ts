@@ -1,6 +1,6 @@
 import { Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { CampaignAggregator } from '../../src/campaign/campaign-aggregator.js';
+import { CampaignAggregator } from '../../src/worker/campaign-aggregator.js';
 import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
 import { MemoryCampaignStore, RedisCampaignStore } from '../../src/campaign/campaign-store.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Alert } from '../../src/events/schema.js';
-import type { DeadLetter } from '../../src/worker/dead-letter.js';
+import type { DeadLetter } from '../../src/pipeline/dead-letter.js';
 import { collect, kafkaClient, testEnv } from '../helpers/kafka.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import {

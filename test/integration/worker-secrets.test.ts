@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import type { DeadLetter } from '../../src/worker/dead-letter.js';
+import type { DeadLetter } from '../../src/pipeline/dead-letter.js';
 import { order } from '../helpers/events.js';
 import { collect, createTopics, kafkaClient, produce, testEnv } from '../helpers/kafka.js';
 import { WorkerProcess, waitUntilConsumed } from '../helpers/worker-process.js';

@@ -5,7 +5,7 @@ import {
   DEAD_LETTER_MAX_ORIGINAL,
   type DeadLetter,
   deadLetterMessage,
-} from '../../src/worker/dead-letter.js';
+} from '../../src/pipeline/dead-letter.js';
 
 const source = { topic: 't', partition: 0, offset: '7' };
 

@@ -3,6 +3,7 @@ import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
+import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import type { AccountState } from '../../src/state/account-state.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
@@ -15,7 +16,7 @@ function engine(store = new MemoryBaselineStore(DAY * 15)) {
 }
 
 async function run(e: DetectionEngine, events: InputEvent[], firstSeq = 1, batch = 500) {
-  return (await e.processAll(events, batch, firstSeq)).alerts;
+  return (await processAll(e, events, { batchSize: batch, firstSeq })).alerts;
 }
 
 /** A week-old quiet account, a thin market, then 6 buys 1 s apart at +80 % in that market. */

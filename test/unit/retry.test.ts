@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../../src/worker/retry.js';
+import {
+  groupMembershipError,
+  RetryAbandoned,
+  rejoinError,
+  retryUntilDone,
+} from '../../src/pipeline/retry.js';
 
 describe('retryUntilDone', () => {
   it('retries until it succeeds, and gives up at once on what retrying cannot fix', async () => {

@@ -3,6 +3,7 @@ import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
+import { processAll } from '../../src/replay/process-all.js';
 import { evaluate, firstRevokes, summarize } from '../../src/simulate/evaluation.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
@@ -11,7 +12,7 @@ const cfg = loadDetectionConfig();
 
 async function detect(events: ReturnType<typeof syntheticScenario>['events']): Promise<Alert[]> {
   const engine = new DetectionEngine(cfg, new MemoryBaselineStore(1e12), new MarketState(cfg));
-  return (await engine.processAll(events)).alerts;
+  return (await processAll(engine, events)).alerts;
 }
 
 describe('simulator', () => {

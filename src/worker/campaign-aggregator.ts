@@ -10,20 +10,19 @@
 import type { Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
-import { RECOMMENDATION_LEVEL } from '../detection/fusion.js';
 import { ErrorCodes } from '../errors.js';
 import { describeIssues } from '../events/decode.js';
-import type { Alert } from '../events/schema.js';
+import { observationSchema } from '../events/observation.js';
+import { type Alert, RECOMMENDATION_LEVEL } from '../events/schema.js';
 import { AckedProducer } from '../kafka/acked-producer.js';
 import { groupLiveness } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import { restartAfterFatalCrash } from '../worker/consumer-recovery.js';
-import { deadLetterMessage } from '../worker/dead-letter.js';
-import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../worker/retry.js';
-import { CampaignEngine, type SequencedObservation } from './campaign-engine.js';
-import type { CampaignStore } from './campaign-store.js';
-import { observationSchema } from './observation.js';
+import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { deadLetterMessage } from '../pipeline/dead-letter.js';
+import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../pipeline/retry.js';
+import { CampaignEngine, type SequencedObservation } from '../campaign/campaign-engine.js';
+import type { CampaignStore } from '../campaign/campaign-store.js';
 
 export interface CampaignAggregatorDeps {
   kafka: Kafka;

@@ -8,7 +8,7 @@
  * batch repeats records the aggregator recognises by id.
  */
 import { z } from 'zod';
-import { recommendationSchema } from '../events/schema.js';
+import { recommendationSchema } from './schema.js';
 
 const nonEmpty = z.string().min(1);
 const timestamp = z.number().int().nonnegative();
