@@ -1,4 +1,3 @@
-import { CampaignAggregator } from '../worker/campaign-aggregator.js';
 import { campaignTtlSeconds, RedisCampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
@@ -8,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { startOpsServer } from '../observability/http-server.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { RedisBaselineStore } from '../state/redis-store.js';
+import { CampaignAggregator } from '../worker/campaign-aggregator.js';
 import { Worker } from '../worker/worker.js';
 import { untilSignalled } from './shutdown.js';
 

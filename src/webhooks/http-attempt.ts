@@ -14,7 +14,6 @@ export type AttemptResult =
   | { outcome: 'gone'; status: 410; ms: number }
   | { outcome: 'failed'; status?: number; error: string; retryAfterMs?: number; ms: number };
 
-
 export function resultLabel(r: AttemptResult): AttemptResultLabel {
   if (r.status !== undefined)
     return `${Math.min(5, Math.max(2, Math.floor(r.status / 100)))}xx` as AttemptResultLabel;

@@ -8,6 +8,8 @@
  * anywhere redoes the batch with the same alert ids.
  */
 import type { Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
+import { CampaignEngine, type SequencedObservation } from '../campaign/campaign-engine.js';
+import type { CampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
@@ -21,8 +23,6 @@ import type { WorkerMetrics } from '../observability/metrics.js';
 import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
 import { deadLetterMessage } from '../pipeline/dead-letter.js';
 import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../pipeline/retry.js';
-import { CampaignEngine, type SequencedObservation } from '../campaign/campaign-engine.js';
-import type { CampaignStore } from '../campaign/campaign-store.js';
 
 export interface CampaignAggregatorDeps {
   kafka: Kafka;

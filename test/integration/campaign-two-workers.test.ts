@@ -1,6 +1,5 @@
 import { Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { CampaignAggregator } from '../../src/worker/campaign-aggregator.js';
 import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
 import { MemoryCampaignStore, RedisCampaignStore } from '../../src/campaign/campaign-store.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
@@ -8,6 +7,7 @@ import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
+import { CampaignAggregator } from '../../src/worker/campaign-aggregator.js';
 import { Worker } from '../../src/worker/worker.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { inProcessRun } from '../helpers/in-process.js';
