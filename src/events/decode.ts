@@ -1,11 +1,39 @@
 import type { z } from 'zod';
-import { ErrorCodes } from '../errors.js';
+import { type ErrorCode, ErrorCodes } from '../errors.js';
 import { type InputEvent, inputEventSchema } from './schema.js';
 
 /** Largest accepted serialized event; contract events are a few hundred bytes. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 
-export type DecodeResult = { ok: true; event: InputEvent } | { ok: false; code: string; reason: string };
+export type DecodeResult = { ok: true; event: InputEvent } | { ok: false; code: ErrorCode; reason: string };
+
+/** A record that did not decode: the error code and a reason naming the offending field. */
+export type DecodeFailure = { ok: false; code: ErrorCode; reason: string };
+
+/** Step one of every decoding: the bytes as JSON. */
+function parseJson(text: string, code: ErrorCode): { ok: true; json: unknown } | DecodeFailure {
+  try {
+    return { ok: true, json: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, code, reason: `not JSON: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The one decoding path of a Kafka record's value: JSON, then the zod schema. Never throws; a
+ * failure carries `code` and the offending fields (for the dead letter).
+ */
+export function decodeRecord<T>(
+  value: Buffer | string | null | undefined,
+  schema: z.ZodType<T>,
+  code: ErrorCode,
+): { ok: true; value: T } | DecodeFailure {
+  const text = typeof value === 'string' ? value : (value?.toString('utf8') ?? '');
+  const parsed = parseJson(text, code);
+  if (!parsed.ok) return parsed;
+  const r = schema.safeParse(parsed.json);
+  return r.success ? { ok: true, value: r.data } : { ok: false, code, reason: describeIssues(r.error, 5) };
+}
 
 /** Names the offending field(s) of a zod failure: "price: expected number, received string". */
 export function describeIssues(error: z.ZodError, limit = 3): string {
@@ -64,13 +92,9 @@ export function decodeEvent(text: string, clock?: EventClock): DecodeResult {
       reason: `event is ${text.length} bytes, over the ${MAX_EVENT_BYTES}-byte limit`,
     };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, code: ErrorCodes.EVENT_NOT_JSON, reason: `not JSON: ${(err as Error).message}` };
-  }
-  const decoded = validateEvent(value);
+  const parsed = parseJson(text, ErrorCodes.EVENT_NOT_JSON);
+  if (!parsed.ok) return parsed;
+  const decoded = validateEvent(parsed.json);
   return decoded.ok && clock ? checkEventTime(decoded.event, clock) : decoded;
 }
 

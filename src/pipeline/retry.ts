@@ -1,8 +1,11 @@
 /**
  * The one retry helper: exponential backoff with full jitter, forever while `shouldContinue()`
  * (an outage pauses the pipeline, it never skips input). Gives up only when told to stop (shutdown,
- * or a rebalance took the partition away: the new owner redoes the batch).
+ * or a rebalance took the partition away: the new owner redoes the batch). A `KeyguardError` that
+ * says it is not `retriable` is thrown at once: trying again cannot fix it.
  */
+import { ErrorCodes, KeyguardError } from '../errors.js';
+
 export interface RetryOptions {
   minDelayMs: number;
   maxDelayMs: number;
@@ -13,9 +16,16 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export class RetryAbandoned extends Error {
+/** Retrying stopped before success (shutdown, a rebalance, `giveUpOn`); `lastError` is the last failure. */
+export class RetryAbandoned extends KeyguardError {
   constructor(readonly lastError: unknown) {
-    super(`gave up retrying: ${(lastError as Error)?.message ?? String(lastError)}`);
+    super(
+      ErrorCodes.RETRY_ABANDONED,
+      `gave up retrying: ${(lastError as Error)?.message ?? String(lastError)}`,
+      {
+        cause: lastError,
+      },
+    );
     this.name = 'RetryAbandoned';
   }
 }
@@ -28,6 +38,7 @@ export async function retryUntilDone<T>(fn: () => Promise<T>, opts: RetryOptions
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof KeyguardError && !err.retriable) throw err;
       if (!opts.shouldContinue() || opts.giveUpOn?.(err)) throw new RetryAbandoned(err);
       const cap = Math.min(opts.maxDelayMs, opts.minDelayMs * 2 ** Math.min(attempt - 1, 16));
       const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);

@@ -11,27 +11,28 @@
  * to the retry or dead-letter topic with the broker's ack, or dry-run): a crash anywhere redoes
  * the record, never loses it. Receivers deduplicate by `webhook-id`.
  */
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
-import { ErrorCodes } from '../errors.js';
-import { describeIssues } from '../events/decode.js';
-import { type Alert, alertSchema, severitySchema } from '../events/schema.js';
-import { groupLiveness } from '../kafka/connection.js';
+import type { Alert } from '../events/schema.js';
+import { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
-import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { type DeadLetterSource, deadLetterMessage } from '../pipeline/dead-letter.js';
-import { RetryAbandoned, retryUntilDone } from '../pipeline/retry.js';
+import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
+import { RetryAbandoned } from '../pipeline/retry.js';
 import type { ScriptCommands } from '../state/commands/index.js';
-import { applyBreaker, type Delivery, deliverySchema, webhookPayload } from './delivery.js';
-import { type BatchState, type BreakerTrip, DispatchState } from './dispatch-state.js';
+import { BreakerAnnouncer } from './breaker-announcer.js';
+import { type Delivery, webhookPayload } from './delivery.js';
+import { DispatchState } from './dispatch-state.js';
 import { EndpointLane } from './endpoint-lane.js';
 import { attemptDelivery, resultLabel } from './http-attempt.js';
+import { decodeDelivery, decodeRecommendation, fanOut } from './intake.js';
+import { beforeAttempt, type DeadLetterAction, nextAction } from './next-action.js';
 import { OffsetWatermark } from './offset-watermark.js';
-import { nextStep } from './retry-schedule.js';
+import { RetryScheduler } from './retry-scheduler.js';
 import type { Endpoint, WebhookConfig } from './webhook-config.js';
 
 export interface DispatcherDeps {
@@ -43,67 +44,22 @@ export interface DispatcherDeps {
   log: Logger;
 }
 
-const SEVERITY_RANK = Object.fromEntries(severitySchema.options.map((s, i) => [s, i])) as Record<
-  string,
-  number
->;
-
 /** How long stopping waits for attempts in flight before leaving them to the next owner. */
 const STOP_GRACE_MS = 3000;
 const COMMIT_INTERVAL_MS = 100;
 
-export function endpointWants(endpoint: Endpoint, rec: Alert): boolean {
-  const f = endpoint.filter;
-  if (f.exchanges && !f.exchanges.includes(rec.exchange)) return false;
-  if (!f.recommendations.includes(rec.recommendation)) return false;
-  return (SEVERITY_RANK[rec.severity] ?? 0) >= (SEVERITY_RANK[f.minSeverity] ?? 0);
-}
-
-/** The platform-level alert announcing a breaker trip; its id is stable, so every dispatcher publishes the same one. */
-export function breakerAlert(trip: BreakerTrip, cfg: WebhookConfig['breaker']): Alert {
-  const alertId = createHash('sha256')
-    .update(`revocation_breaker\n${trip.trippedAt}`)
-    .digest('hex')
-    .slice(0, 32);
-  return {
-    alertId,
-    exchange: '*',
-    accountId: '*',
-    timestamp: trip.trippedAt,
-    severity: 'critical',
-    score: 1,
-    recommendation: 'review',
-    scope: 'platform',
-    signals: [
-      {
-        detector: 'revocation_breaker',
-        score: 1,
-        evidence: {
-          summary: `${trip.actionsInWindow} automatic-action recommendations (${cfg.recommendations.join(', ')}) within ${cfg.windowMs / 1000} s, more than the ${cfg.maxActions} allowed: a bad rule or a market-wide event. Webhooks send them as reviews until ${new Date(trip.openUntil).toISOString()} (event time); check the alerts before acting.`,
-          actionsInWindow: trip.actionsInWindow,
-          maxActions: cfg.maxActions,
-          windowSeconds: cfg.windowMs / 1000,
-          openUntil: new Date(trip.openUntil).toISOString(),
-        },
-      },
-    ],
-    eventIds: [],
-  };
-}
-
 export class WebhookDispatcher {
-  private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly stage: ConsumerStage;
+  private readonly producer: AckedProducer;
   private readonly state: DispatchState;
+  private readonly breaker: BreakerAnnouncer;
+  private readonly scheduler: RetryScheduler;
   private readonly endpoints: Map<string, Endpoint>;
   private readonly lanes = new Map<string, EndpointLane>();
   private readonly watermarks = new Map<string, OffsetWatermark>();
   private readonly paused = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
-  /** Trips this process is announcing or has announced (partitions are processed concurrently). */
-  private readonly announcing = new Set<number>();
   private disabled = new Map<string, string>();
   private running = false;
   private joined = false;
@@ -120,13 +76,24 @@ export class WebhookDispatcher {
   };
 
   constructor(private readonly deps: DispatcherDeps) {
-    const { kafka, env, cfg, redis, metrics } = deps;
-    this.consumer = kafka.consumer({
+    const { kafka, env, cfg, redis, metrics, log } = deps;
+    this.stage = new ConsumerStage({
+      name: 'webhooks',
+      kafka,
       groupId: env.KEYGUARD_WEBHOOKS_GROUP_ID,
-      ...groupLiveness(env.KEYGUARD_SESSION_TIMEOUT_MS),
+      sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
       maxWaitTimeInMs: 50,
+      topics: [env.KEYGUARD_TOPIC_RECOMMENDATIONS, env.KEYGUARD_TOPIC_WEBHOOK_RETRY],
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.onBatch(payload),
+      log,
     });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.stage.instrumentation.on(STAGE_EVENTS.RETRY, ({ step }) => metrics.retries.inc({ stage: step }));
+    this.producer = new AckedProducer(
+      kafka,
+      env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
+      log.child({ module: 'producer' }),
+    );
     this.state = new DispatchState(
       redis,
       env.KEYGUARD_REDIS_PREFIX,
@@ -136,8 +103,21 @@ export class WebhookDispatcher {
         if (!ok) metrics.redisErrors.inc({ operation });
       },
     );
+    this.breaker = new BreakerAnnouncer({
+      cfg: cfg.breaker,
+      metrics,
+      log,
+      publishAlert: (alert) =>
+        this.publish(env.KEYGUARD_TOPIC_ALERTS, [{ key: 'platform', value: JSON.stringify(alert) }]),
+      markAnnounced: (trippedAt) => this.retry('breaker', () => this.state.markAnnounced(trippedAt)),
+    });
+    this.scheduler = new RetryScheduler(metrics);
     this.endpoints = new Map(cfg.endpoints.map((e) => [e.id, e]));
     for (const e of cfg.endpoints) this.lanes.set(e.id, new EndpointLane(e.maxConcurrency, e.maxQueued));
+  }
+
+  private get consumer() {
+    return this.stage.consumer;
   }
 
   async ensureTopics(): Promise<void> {
@@ -167,9 +147,7 @@ export class WebhookDispatcher {
       // made twice: same webhook-id), and none is left tracked-but-unprocessed. Retry records
       // waiting for their time are read again and rescheduled.
       this.watermarks.clear();
-      this.deps.metrics.pending.dec(this.timers.size);
-      for (const t of this.timers) clearTimeout(t);
-      this.timers.clear();
+      this.scheduler.clear();
       for (const key of this.paused) {
         const slash = key.lastIndexOf('/');
         this.consumer.resume([{ topic: key.slice(0, slash), partitions: [Number(key.slice(slash + 1))] }]);
@@ -177,13 +155,7 @@ export class WebhookDispatcher {
       this.paused.clear();
       log.info({ assignment: payload.memberAssignment }, 'partitions assigned');
     });
-    restartAfterFatalCrash(
-      this.consumer,
-      () => this.runConsumer(),
-      () => this.running,
-      log,
-    );
-    await this.runConsumer();
+    await this.stage.start();
     this.commitTimer = setInterval(() => void this.commitDue(), COMMIT_INTERVAL_MS);
     log.info(
       {
@@ -199,21 +171,6 @@ export class WebhookDispatcher {
     );
   }
 
-  private async runConsumer(): Promise<void> {
-    const { env } = this.deps;
-    await this.consumer.connect();
-    await this.consumer.subscribe({
-      topics: [env.KEYGUARD_TOPIC_RECOMMENDATIONS, env.KEYGUARD_TOPIC_WEBHOOK_RETRY],
-      fromBeginning: true,
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 4,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
-  }
-
   async readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }> {
     const redis = this.deps.redis.status;
     const ready = this.running && this.joined && redis === 'ready';
@@ -223,8 +180,7 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.scheduler.clear();
     const { env } = this.deps;
     this.consumer.pause([
       { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS },
@@ -240,7 +196,7 @@ export class WebhookDispatcher {
     await Promise.allSettled([...this.inFlight]);
     clearInterval(this.commitTimer);
     await this.commitDue().catch(() => undefined);
-    await this.consumer.disconnect();
+    await this.stage.stop();
     await this.producer.disconnect();
   }
 
@@ -302,16 +258,7 @@ export class WebhookDispatcher {
    * through a long outage (Redis or Kafka down for longer than the session timeout).
    */
   private retry<T>(stage: string, fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
-    return retryUntilDone(fn, {
-      minDelayMs: 100,
-      maxDelayMs: 5000,
-      shouldContinue: () => this.running,
-      onRetry: async (err, attempt, delayMs) => {
-        this.deps.metrics.retries.inc({ stage });
-        this.deps.log.warn({ stage, attempt, delayMs, err: (err as Error).message }, 'retrying');
-        await heartbeat?.().catch(() => undefined);
-      },
-    });
+    return this.stage.retry(stage, fn, heartbeat, () => this.running);
   }
 
   private async publish(
@@ -321,7 +268,7 @@ export class WebhookDispatcher {
     heartbeat?: () => Promise<void>,
   ): Promise<void> {
     if (messages.length === 0) return;
-    await this.retry(stage, () => this.producer.send({ topic, messages, acks: -1 }), heartbeat);
+    await this.retry(stage, () => this.producer.publish([{ topic, messages }]), heartbeat);
   }
 
   /** First sight of recommendations: decode, breaker, fan out. Returns once the deliveries are started. */
@@ -338,20 +285,13 @@ export class WebhookDispatcher {
     for (const m of messages) {
       const decoded = decodeRecommendation(m.value);
       if (decoded.ok) {
-        valid.push({ m, rec: decoded.rec });
+        valid.push({ m, rec: decoded.value });
         metrics.recommendationsConsumed.inc({ result: 'valid' });
       } else {
         metrics.recommendationsConsumed.inc({ result: 'invalid' });
         metrics.deadLetters.inc({ reason: 'invalid_record' });
-        dead.push(
-          deadLetterMessage(
-            ErrorCodes.RECOMMENDATION_INVALID,
-            decoded.reason,
-            { topic, partition, offset: m.offset },
-            m.key,
-            m.value,
-          ),
-        );
+        const source = { topic, partition, offset: m.offset };
+        dead.push(deadLetterMessage(decoded.code, decoded.reason, source, m.key, m.value));
       }
     }
     if (dead.length > 0) {
@@ -363,7 +303,7 @@ export class WebhookDispatcher {
     if (valid.length === 0) return;
 
     const state = await this.retry('breaker', () => this.state.observe(valid.map((v) => v.rec)), heartbeat);
-    await this.announceTrip(state, valid, heartbeat);
+    await this.breaker.announce(state, Math.max(...valid.map((v) => v.rec.timestamp)));
     this.disabled = state.disabled;
     for (const e of this.endpoints.keys())
       metrics.endpointDisabled.set({ endpoint: e }, this.disabled.has(e) ? 1 : 0);
@@ -378,58 +318,15 @@ export class WebhookDispatcher {
           'breaker open: sent as review',
         );
       }
-      const final = applyBreaker(rec, note);
-      const settled: Array<Promise<void>> = [];
-      for (const endpoint of this.endpoints.values()) {
-        if (!endpointWants(endpoint, final)) {
-          if (note && endpointWants(endpoint, rec))
-            metrics.deliveries.inc({ endpoint: endpoint.id, outcome: 'filtered_by_breaker' });
-          continue;
-        }
-        const delivery: Delivery = {
-          webhookId: rec.alertId,
-          endpointId: endpoint.id,
-          recommendation: final,
-          attempts: 0,
-          dueAt: now,
-          firstSeenAt: now,
-          publishedAt: Number(m.timestamp),
-        };
-        settled.push(this.track(this.settle(delivery, { topic, partition, offset: m.offset })));
-      }
-      Promise.all(settled).then(
+      const out = fanOut(rec, note, this.endpoints.values(), now, Number(m.timestamp));
+      for (const endpoint of out.filteredByBreaker)
+        metrics.deliveries.inc({ endpoint, outcome: 'filtered_by_breaker' });
+      const source = { topic, partition, offset: m.offset };
+      Promise.all(out.deliveries.map((d) => this.track(this.settle(d, source)))).then(
         () => finish(m),
         () => undefined, // abandoned (stopping): left unfinished, redone after the restart
       );
     }
-  }
-
-  private async announceTrip(
-    state: BatchState,
-    valid: Array<{ m: KafkaMessage; rec: Alert }>,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    const { trip } = state;
-    if (!trip) return;
-    const newest = Math.max(...valid.map((v) => v.rec.timestamp));
-    // The breaker runs on event time; the gauge maps it to the wall clock through the current lag.
-    const m = this.deps.metrics;
-    m.breakerOpenUntil = Math.max(m.breakerOpenUntil, trip.openUntil + (Date.now() - newest));
-    if (trip.announced || this.announcing.has(trip.trippedAt)) return;
-    this.announcing.add(trip.trippedAt);
-    const alert = breakerAlert(trip, this.deps.cfg.breaker);
-    await this.publish(
-      this.deps.env.KEYGUARD_TOPIC_ALERTS,
-      [{ key: 'platform', value: JSON.stringify(alert) }],
-      'publish',
-      heartbeat,
-    );
-    await this.retry('breaker', () => this.state.markAnnounced(trip.trippedAt), heartbeat);
-    this.deps.metrics.breakerTrips.inc();
-    this.deps.log.error(
-      { alertId: alert.alertId, actionsInWindow: trip.actionsInWindow, openUntil: trip.openUntil },
-      'revocation circuit breaker tripped: automatic actions are sent as reviews',
-    );
   }
 
   private scheduleRetries(
@@ -438,39 +335,24 @@ export class WebhookDispatcher {
     messages: KafkaMessage[],
     finish: (m: KafkaMessage) => void,
   ): void {
-    const { metrics } = this.deps;
     for (const m of messages) {
       const source = { topic, partition, offset: m.offset };
       const decoded = decodeDelivery(m.value);
       if (!decoded.ok) {
-        metrics.deadLetters.inc({ reason: 'invalid_record' });
-        const dl = deadLetterMessage(
-          ErrorCodes.RECOMMENDATION_INVALID,
-          decoded.reason,
-          source,
-          m.key,
-          m.value,
-        );
+        this.deps.metrics.deadLetters.inc({ reason: 'invalid_record' });
+        const dl = deadLetterMessage(decoded.code, decoded.reason, source, m.key, m.value);
         this.track(this.publish(this.deps.env.KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER, [dl])).then(
           () => finish(m),
           () => undefined,
         );
         continue;
       }
-      const delivery = decoded.delivery;
-      metrics.pending.inc();
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(timer);
-          metrics.pending.dec();
-          this.track(this.settle(delivery, source)).then(
-            () => finish(m),
-            () => undefined,
-          );
-        },
-        Math.max(0, delivery.dueAt - Date.now()),
+      this.scheduler.schedule(decoded.value, () =>
+        this.track(this.settle(decoded.value, source)).then(
+          () => finish(m),
+          () => undefined,
+        ),
       );
-      this.timers.add(timer);
     }
   }
 
@@ -484,108 +366,87 @@ export class WebhookDispatcher {
   /** Settles one delivery: delivered, parked on the retry topic, dead-lettered, or dry-run. */
   private async settle(d: Delivery, source: DeadLetterSource): Promise<void> {
     const { metrics, log, cfg } = this.deps;
-    const endpoint = this.endpoints.get(d.endpointId);
     const labels = { endpoint: d.endpointId };
-    if (!endpoint) {
-      await this.deadLetter(
-        d,
-        source,
-        ErrorCodes.WEBHOOK_GAVE_UP,
-        'gave_up',
-        `endpoint ${d.endpointId} is no longer configured`,
-      );
-      return;
-    }
-    if (endpoint.dryRun) {
-      metrics.deliveries.inc({ ...labels, outcome: 'dry_run' });
-      this.stats.dryRun++;
-      log.info(
-        {
-          webhookId: d.webhookId,
-          endpoint: d.endpointId,
-          recommendation: d.recommendation.recommendation,
-          accountId: d.recommendation.accountId,
-        },
-        'dry run: would deliver',
-      );
-      return;
-    }
-    const disabledWhy = this.disabled.get(d.endpointId);
-    if (disabledWhy) {
-      metrics.deliveries.inc({ ...labels, outcome: 'endpoint_disabled' });
-      await this.deadLetter(
-        d,
-        source,
-        ErrorCodes.WEBHOOK_ENDPOINT_DISABLED,
-        'endpoint_disabled',
-        `endpoint disabled: ${disabledWhy}`,
-      );
-      return;
-    }
-    const lane = this.lanes.get(d.endpointId)!;
-    if (lane.full) {
-      // This endpoint is backed up: park the delivery rather than hold up the others.
-      await this.scheduleRetry({ ...d, dueAt: Date.now() + cfg.retry.initialDelayMs }, 'endpoint busy');
-      return;
+    const lane = this.lanes.get(d.endpointId);
+    const before = beforeAttempt(
+      d,
+      {
+        endpoint: this.endpoints.get(d.endpointId),
+        disabledWhy: this.disabled.get(d.endpointId),
+        laneFull: lane?.full ?? false,
+      },
+      cfg,
+      Date.now(),
+    );
+    switch (before.kind) {
+      case 'dead_letter':
+        if (before.reason === 'endpoint_disabled')
+          metrics.deliveries.inc({ ...labels, outcome: 'endpoint_disabled' });
+        await this.deadLetter(before, source);
+        return;
+      case 'dry_run':
+        metrics.deliveries.inc({ ...labels, outcome: 'dry_run' });
+        this.stats.dryRun++;
+        log.info(
+          {
+            webhookId: d.webhookId,
+            endpoint: d.endpointId,
+            recommendation: d.recommendation.recommendation,
+            accountId: d.recommendation.accountId,
+          },
+          'dry run: would deliver',
+        );
+        return;
+      case 'park':
+        // This endpoint is backed up: park the delivery rather than hold up the others.
+        await this.scheduleRetry(before.delivery, before.why);
+        return;
+      case 'attempt':
+        break;
     }
     metrics.pending.inc();
     const body = JSON.stringify(webhookPayload(d));
-    const result = await lane
-      .run(() => attemptDelivery(endpoint, d.webhookId, body, this.stopping.signal))
+    const result = await lane!
+      .run(() => attemptDelivery(before.endpoint, d.webhookId, body, this.stopping.signal))
       .finally(() => metrics.pending.dec());
-    const attempts = d.attempts + 1;
     this.stats.attempts++;
     metrics.attempts.inc({ ...labels, result: resultLabel(result) });
     metrics.attemptDuration.observe(labels, result.ms / 1000);
-    const context = { webhookId: d.webhookId, endpoint: d.endpointId, attempt: attempts };
-    if (result.outcome === 'delivered') {
-      metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
-      if (d.publishedAt)
-        metrics.publishToDelivered.observe(labels, Math.max(0, Date.now() - d.publishedAt) / 1000);
-      this.stats.delivered++;
-      log.info({ ...context, status: result.status, ms: result.ms }, 'webhook delivered');
-      return;
+    const context = { webhookId: d.webhookId, endpoint: d.endpointId, attempt: d.attempts + 1 };
+    const next = nextAction(result, d, cfg, Date.now());
+    switch (next.kind) {
+      case 'delivered':
+        metrics.deliveries.inc({ ...labels, outcome: 'delivered' });
+        if (d.publishedAt)
+          metrics.publishToDelivered.observe(labels, Math.max(0, Date.now() - d.publishedAt) / 1000);
+        this.stats.delivered++;
+        log.info({ ...context, status: result.status, ms: result.ms }, 'webhook delivered');
+        return;
+      case 'disable':
+        await this.retry('breaker', () => this.state.disable(d.endpointId, next.why));
+        this.disabled.set(d.endpointId, next.why);
+        metrics.endpointDisabled.set(labels, 1);
+        metrics.deliveries.inc({ ...labels, outcome: 'endpoint_disabled' });
+        log.error(
+          { ...context },
+          'endpoint answered 410 Gone: disabled (keyguard webhooks --enable <id> after fixing it)',
+        );
+        await this.deadLetter(next.deadLetter, source);
+        return;
+      case 'dead_letter':
+        metrics.deliveries.inc({ ...labels, outcome: 'gave_up' });
+        this.stats.gaveUp++;
+        log.error({ ...context, err: next.error, why: next.why }, 'webhook delivery given up');
+        await this.deadLetter(next, source);
+        return;
+      case 'retry':
+        log.warn(
+          { ...context, err: next.error, retryInMs: next.delayMs },
+          'webhook attempt failed, will retry',
+        );
+        await this.scheduleRetry(next.delivery, next.error);
+        return;
     }
-    if (result.outcome === 'gone') {
-      const why = `410 Gone at ${new Date().toISOString()}`;
-      await this.retry('breaker', () => this.state.disable(d.endpointId, why));
-      this.disabled.set(d.endpointId, why);
-      metrics.endpointDisabled.set(labels, 1);
-      metrics.deliveries.inc({ ...labels, outcome: 'endpoint_disabled' });
-      log.error(
-        { ...context },
-        'endpoint answered 410 Gone: disabled (keyguard webhooks --enable <id> after fixing it)',
-      );
-      await this.deadLetter(
-        d,
-        source,
-        ErrorCodes.WEBHOOK_ENDPOINT_DISABLED,
-        'endpoint_disabled',
-        `endpoint disabled: ${why}`,
-      );
-      return;
-    }
-    const now = Date.now();
-    const step = nextStep(cfg.retry, attempts, d.firstSeenAt, now, result.retryAfterMs);
-    const failed = { ...d, attempts, lastError: result.error };
-    if (step.kind === 'give_up') {
-      metrics.deliveries.inc({ ...labels, outcome: 'gave_up' });
-      this.stats.gaveUp++;
-      log.error({ ...context, err: result.error, why: step.reason }, 'webhook delivery given up');
-      await this.deadLetter(
-        failed,
-        source,
-        ErrorCodes.WEBHOOK_GAVE_UP,
-        'gave_up',
-        `${step.reason}; last error: ${result.error}`,
-      );
-      return;
-    }
-    log.warn(
-      { ...context, err: result.error, retryInMs: step.delayMs },
-      'webhook attempt failed, will retry',
-    );
-    await this.scheduleRetry({ ...failed, dueAt: now + step.delayMs }, result.error);
   }
 
   private async scheduleRetry(d: Delivery, why: string): Promise<void> {
@@ -604,22 +465,17 @@ export class WebhookDispatcher {
     this.stats.retriesScheduled++;
   }
 
-  private async deadLetter(
-    d: Delivery,
-    source: DeadLetterSource,
-    code: string,
-    reason: 'gave_up' | 'endpoint_disabled',
-    detail: string,
-  ): Promise<void> {
+  private async deadLetter(action: DeadLetterAction, source: DeadLetterSource): Promise<void> {
+    const d = action.delivery;
     const dl = deadLetterMessage(
-      code,
-      detail,
+      action.code,
+      action.detail,
       source,
       Buffer.from(d.webhookId),
       Buffer.from(JSON.stringify(d)),
     );
     await this.publish(this.deps.env.KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER, [dl]);
-    this.deps.metrics.deadLetters.inc({ reason });
+    this.deps.metrics.deadLetters.inc({ reason: action.reason });
     this.stats.deadLetters++;
   }
 
@@ -644,29 +500,4 @@ export class WebhookDispatcher {
       this.deps.log.debug({ err: (err as Error).message }, 'commit failed, will retry');
     }
   }
-}
-
-type Decoded<T> = ({ ok: true } & T) | { ok: false; reason: string };
-
-function parseJson(value: Buffer | null): { ok: true; json: unknown } | { ok: false; reason: string } {
-  if (!value || value.length === 0) return { ok: false, reason: 'empty record' };
-  try {
-    return { ok: true, json: JSON.parse(value.toString('utf8')) };
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-}
-
-export function decodeRecommendation(value: Buffer | null): Decoded<{ rec: Alert }> {
-  const p = parseJson(value);
-  if (!p.ok) return p;
-  const r = alertSchema.safeParse(p.json);
-  return r.success ? { ok: true, rec: r.data } : { ok: false, reason: describeIssues(r.error) };
-}
-
-function decodeDelivery(value: Buffer | null): Decoded<{ delivery: Delivery }> {
-  const p = parseJson(value);
-  if (!p.ok) return p;
-  const r = deliverySchema.safeParse(p.json);
-  return r.success ? { ok: true, delivery: r.data } : { ok: false, reason: describeIssues(r.error) };
 }

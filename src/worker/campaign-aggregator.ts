@@ -7,22 +7,22 @@
  * refused if stale) → commit the offsets. A failure pauses the partition and retries; a crash
  * anywhere redoes the batch with the same alert ids.
  */
-import type { Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
+import type { EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { CampaignEngine, type SequencedObservation } from '../campaign/campaign-engine.js';
 import type { CampaignStore } from '../campaign/campaign-store.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
-import { describeIssues } from '../events/decode.js';
+import { decodeRecord } from '../events/decode.js';
 import { observationSchema } from '../events/observation.js';
-import { type Alert, RECOMMENDATION_LEVEL } from '../events/schema.js';
 import { AckedProducer } from '../kafka/acked-producer.js';
-import { groupLiveness } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { recordStageMetrics } from '../observability/stage-metrics.js';
+import { alertRecords } from '../pipeline/alert-routing.js';
+import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { deadLetterMessage } from '../pipeline/dead-letter.js';
-import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../pipeline/retry.js';
+import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
 
 export interface CampaignAggregatorDeps {
   kafka: Kafka;
@@ -34,10 +34,9 @@ export interface CampaignAggregatorDeps {
 }
 
 export class CampaignAggregator {
-  private readonly consumer: Consumer;
+  private readonly stage: ConsumerStage;
   private readonly producer: AckedProducer;
   private readonly engine: CampaignEngine;
-  private running = false;
   readonly stats = { batches: 0, observations: 0, alerts: 0, deadLetters: 0, retries: 0 };
 
   constructor(private readonly deps: CampaignAggregatorDeps) {
@@ -47,24 +46,26 @@ export class CampaignAggregator {
       env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
       deps.log.child({ module: 'producer' }),
     );
-    this.consumer = kafka.consumer({
+    this.stage = new ConsumerStage({
+      name: 'campaign',
+      kafka,
       groupId: `${env.KEYGUARD_GROUP_ID}-campaigns`,
-      ...groupLiveness(env.KEYGUARD_SESSION_TIMEOUT_MS),
+      sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
       maxWaitTimeInMs: 200,
+      topics: [env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS],
+      partitionsConsumedConcurrently: 2,
+      eachBatch: (payload) => this.process(payload),
+      log: deps.log,
     });
+    this.stage.instrumentation.on(STAGE_EVENTS.RETRY, () => this.stats.retries++);
+    if (deps.metrics)
+      recordStageMetrics(this.stage.instrumentation, deps.metrics, { retryLabelPrefix: 'campaign' });
     this.engine = new CampaignEngine(deps.cfg.campaign, deps.store);
   }
 
   async start(): Promise<void> {
     await this.producer.connect();
-    this.running = true;
-    restartAfterFatalCrash(
-      this.consumer,
-      () => this.runConsumer(),
-      () => this.running,
-      this.deps.log,
-    );
-    await this.runConsumer();
+    await this.stage.start();
     this.deps.log.info(
       { topic: this.deps.env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS },
       'campaign aggregator started',
@@ -72,108 +73,60 @@ export class CampaignAggregator {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.consumer.disconnect();
+    await this.stage.stop();
     await this.producer.disconnect();
   }
 
-  private async runConsumer(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({
-      topic: this.deps.env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
-      fromBeginning: true,
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
-      eachBatch: (payload) => this.process(payload),
-    });
-  }
-
   private async process(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale } = payload;
+    const { batch, heartbeat } = payload;
     if (batch.messages.length === 0) return;
-    const env = this.deps.env;
-    const log = this.deps.log;
-    const source = `${batch.topic}/${batch.partition}`;
+    const startedAt = performance.now();
+    const { env, log } = this.deps;
+    const { topic, partition } = batch;
+    const consumer = this.stage.consumer;
+    const source = `${topic}/${partition}`;
     const items: SequencedObservation[] = [];
     const dead: Message[] = [];
     for (const m of batch.messages) {
-      const where = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        timestamp: m.timestamp,
-      };
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(m.value?.toString('utf8') ?? '');
-      } catch (err) {
-        dead.push(
-          deadLetterMessage(
-            ErrorCodes.OBSERVATION_INVALID,
-            `not JSON: ${(err as Error).message}`,
-            where,
-            m.key,
-            m.value,
-          ),
-        );
-        continue;
+      const r = decodeRecord(m.value, observationSchema, ErrorCodes.OBSERVATION_INVALID);
+      if (r.ok) items.push({ seq: Number(m.offset), source, observation: r.value });
+      else {
+        const where = { topic, partition, offset: m.offset, timestamp: m.timestamp };
+        dead.push(deadLetterMessage(r.code, r.reason, where, m.key, m.value));
       }
-      const r = observationSchema.safeParse(parsed);
-      if (r.success) items.push({ seq: Number(m.offset), source, observation: r.data });
-      else
-        dead.push(
-          deadLetterMessage(
-            ErrorCodes.OBSERVATION_INVALID,
-            describeIssues(r.error, 5),
-            where,
-            m.key,
-            m.value,
-          ),
-        );
     }
-    const retry = <T>(what: string, fn: () => Promise<T>) =>
-      retryUntilDone(fn, {
-        minDelayMs: 100,
-        maxDelayMs: 5000,
-        shouldContinue: () => this.running && isRunning() && !isStale(),
-        giveUpOn: (err) => groupMembershipError(err) !== undefined,
-        onRetry: async (err, attempt, delayMs) => {
-          this.stats.retries++;
-          this.deps.metrics?.retries.inc({ stage: `campaign ${what}` });
-          log.warn(
-            { err: (err as Error).message, what, partition: batch.partition, attempt, delayMs },
-            'retrying after a failure',
-          );
-          if (attempt === 1) this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-          await heartbeat().catch(() => {});
-        },
-      });
+    const retry = this.stage.batchRetry(payload, partition, () =>
+      consumer.pause([{ topic, partitions: [partition] }]),
+    );
     try {
       const outcome = await retry('evaluate', () => this.engine.evaluate(items));
-      const alerts = outcome.alerts.map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
-      const recommendations = outcome.alerts
-        .filter((a) => RECOMMENDATION_LEVEL[a.recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
-        .map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
       const publication = this.producer.publication([
-        { topic: env.KEYGUARD_TOPIC_ALERTS, messages: alerts },
-        { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS, messages: recommendations },
+        ...alertRecords(outcome.alerts, {
+          alerts: env.KEYGUARD_TOPIC_ALERTS,
+          recommendations: env.KEYGUARD_TOPIC_RECOMMENDATIONS,
+        }),
         { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
       ]);
       await retry('publish', () => publication.attempt());
       await retry('save groups', () => this.engine.commit(outcome));
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await retry('commit offsets', () =>
-        this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]),
-      );
+      await retry('commit offsets', () => consumer.commitOffsets([{ topic, partition, offset: next }]));
       payload.resolveOffset(batch.lastOffset());
-      this.consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
-      this.observe(outcome.alerts, dead);
+      consumer.resume([{ topic, partitions: [partition] }]);
+      this.stage.instrumentation.emit(STAGE_EVENTS.PUBLISHED, {
+        stage: 'campaign',
+        alerts: outcome.alerts,
+        deadLetters: dead,
+      });
+      this.stage.instrumentation.emit(STAGE_EVENTS.BATCH_DONE, {
+        stage: 'campaign',
+        partition,
+        records: batch.messages.length,
+        ms: performance.now() - startedAt,
+      });
       this.stats.batches++;
       this.stats.observations += items.length;
-      this.stats.alerts += alerts.length;
+      this.stats.alerts += outcome.alerts.length;
       this.stats.deadLetters += dead.length;
       for (const a of outcome.alerts)
         log.info(
@@ -188,28 +141,8 @@ export class CampaignAggregator {
         );
       await heartbeat();
     } catch (err) {
-      if (!(err instanceof RetryAbandoned)) throw err;
       // Nothing committed: the batch is fetched again (here after a rejoin, or by the new owner).
-      this.consumer.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
-      log.info(
-        { partition: batch.partition, err: err.message },
-        'campaign batch abandoned, will be redelivered',
-      );
-      const membership = groupMembershipError(err.lastError);
-      if (membership) throw rejoinError(membership, err.lastError);
+      this.stage.abandoned(err, partition, () => consumer.resume([{ topic, partitions: [partition] }]));
     }
-  }
-
-  private observe(alerts: readonly Alert[], dead: readonly Message[]): void {
-    const metrics = this.deps.metrics;
-    if (!metrics) return;
-    metrics.campaignBatches.inc();
-    for (const a of alerts) {
-      metrics.alerts.inc({ severity: a.severity, recommendation: a.recommendation });
-      if (a.symbol) metrics.alertsBySymbol.inc({ symbol: a.symbol });
-      for (const s of a.signals) metrics.signals.inc({ detector: s.detector });
-    }
-    for (const d of dead)
-      metrics.deadLetters.inc({ code: String(d.headers?.['keyguard-error-code'] ?? 'unknown') });
   }
 }

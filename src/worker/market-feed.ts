@@ -5,15 +5,15 @@
  * seeks to `lookbackMs` ago to rebuild the reference window.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka, Message } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { ErrorCodes } from '../errors.js';
 import { decodeEvent } from '../events/decode.js';
 import { isMarketEvent } from '../events/schema.js';
-import { groupLiveness } from '../kafka/connection.js';
 import type { Logger } from '../logger.js';
 import type { MarketState } from '../market/market-state.js';
-import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { deadLetterMessage } from '../pipeline/dead-letter.js';
+import { STAGE_EVENTS, type StageInstrumentation } from '../pipeline/instrumentation.js';
 import { retryUntilDone } from '../pipeline/retry.js';
 
 export interface MarketFeedOptions {
@@ -31,6 +31,7 @@ export interface MarketFeedOptions {
 }
 
 export class MarketFeed {
+  private readonly stage: ConsumerStage;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly applied = new Map<number, number>();
@@ -41,7 +42,6 @@ export class MarketFeed {
   private readonly held = new Map<number, number>();
   /** Event times account batches are waiting for (`waitFor`), with how many wait for each. */
   private readonly demands = new Map<number, number>();
-  private running = false;
   private releaseTimer?: NodeJS.Timeout;
 
   constructor(
@@ -50,14 +50,23 @@ export class MarketFeed {
     private readonly opts: MarketFeedOptions,
     private readonly deadLetter: (messages: Message[]) => Promise<void>,
     private readonly log: Logger,
-    /** Instrumentation: one call per record read (kind, or "invalid"). */
-    private readonly onRecord: (topic: string, kind: string) => void = () => {},
+    /** Where the records read are reported (CONSUMED, by kind). */
+    instrumentation?: StageInstrumentation,
   ) {
-    this.consumer = kafka.consumer({
+    this.stage = new ConsumerStage({
+      name: 'market',
+      kafka,
+      // A throwaway group: nothing to commit, every start seeks by time.
       groupId: `${opts.groupId}.market.${randomUUID()}`,
-      ...groupLiveness(opts.sessionTimeoutMs),
+      sessionTimeoutMs: opts.sessionTimeoutMs,
       maxWaitTimeInMs: 200,
+      topics: [opts.topic],
+      partitionsConsumedConcurrently: 3,
+      eachBatch: (payload) => this.onBatch(payload),
+      log,
+      ...(instrumentation ? { instrumentation } : {}),
     });
+    this.consumer = this.stage.consumer;
     this.admin = kafka.admin();
   }
 
@@ -82,79 +91,72 @@ export class MarketFeed {
     // Seek once the group is joined — and again after kafkajs restarts a crashed consumer (a broker
     // still loading its coordinator, a restart), when a seek made earlier would throw or be lost.
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.seekToNext());
-    this.running = true;
     this.releaseTimer = setInterval(() => this.releaseHeld(), 20);
     this.releaseTimer.unref();
-    restartAfterFatalCrash(
-      this.consumer,
-      () => this.runConsumer(),
-      () => this.running,
-      this.log,
-    );
-    await this.runConsumer();
+    await this.stage.start();
     this.log.info({ topic: this.opts.topic, starts: Object.fromEntries(this.starts) }, 'market feed started');
   }
 
-  private async runConsumer(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
-    await this.consumer.run({
-      // A throwaway group: nothing to commit, every start seeks by time.
-      autoCommit: false,
-      // Offsets are resolved record by record: a batch cut short by the flow control leaves the
-      // rest to be read again.
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 3,
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        if (this.held.has(batch.partition)) return; // fetched before the pause: read again on release
-        const dead: Message[] = [];
-        const clock = { now: Date.now(), maxFutureSkewMs: this.opts.maxFutureSkewMs };
-        // Before the seek lands the consumer may read from the beginning, and a refetch may repeat
-        // records: apply each offset once, from the lookback start on.
-        const from = Math.max(
-          this.starts.get(batch.partition) ?? 0,
-          (this.applied.get(batch.partition) ?? -1) + 1,
-        );
-        for (const message of batch.messages) {
-          if (Number(message.offset) < from) {
-            resolveOffset(message.offset);
-            continue;
-          }
-          const decoded = decodeEvent(message.value?.toString('utf8') ?? '', clock);
-          if (decoded.ok && isMarketEvent(decoded.event) && this.tooFarAhead(decoded.event.timestamp)) {
-            // Held back: the partition pauses here and is read again from this record once the
-            // account side has caught up (see releaseHeld).
-            this.held.set(batch.partition, decoded.event.timestamp);
-            this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-            break;
-          }
-          this.onRecord(batch.topic, decoded.ok ? decoded.event.kind : 'invalid');
-          if (decoded.ok && isMarketEvent(decoded.event)) {
-            const t = decoded.event.timestamp;
-            this.market.apply(decoded.event);
-            this.watermarks.set(batch.partition, Math.max(this.watermarks.get(batch.partition) ?? t, t));
-          } else {
-            const code = decoded.ok ? ErrorCodes.EVENT_WRONG_TOPIC : decoded.code;
-            const reason = decoded.ok ? `a ${decoded.event.kind} event on the market topic` : decoded.reason;
-            const source = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-            dead.push(deadLetterMessage(code, reason, source, message.key, message.value));
-          }
-          resolveOffset(message.offset);
-          this.applied.set(batch.partition, Number(message.offset));
-        }
-        if (dead.length > 0) {
-          // Each worker reads the whole market topic, so each reports a bad market record; a
-          // failure to publish it must not replay the batch into the market state.
-          await this.deadLetter(dead).catch((err) =>
-            this.log.error(
-              { err: (err as Error).message, records: dead.length },
-              'could not publish market dead letters',
-            ),
-          );
-        }
-        await heartbeat();
-      },
+  /**
+   * Applies a fetched batch to the market state. Offsets are resolved record by record: a batch
+   * cut short by the flow control leaves the rest to be read again.
+   */
+  private async onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
+    if (this.held.has(batch.partition)) return; // fetched before the pause: read again on release
+    const dead: Message[] = [];
+    const kinds: Record<string, number> = {};
+    const clock = { now: Date.now(), maxFutureSkewMs: this.opts.maxFutureSkewMs };
+    // Before the seek lands the consumer may read from the beginning, and a refetch may repeat
+    // records: apply each offset once, from the lookback start on.
+    const from = Math.max(
+      this.starts.get(batch.partition) ?? 0,
+      (this.applied.get(batch.partition) ?? -1) + 1,
+    );
+    for (const message of batch.messages) {
+      if (Number(message.offset) < from) {
+        resolveOffset(message.offset);
+        continue;
+      }
+      const decoded = decodeEvent(message.value?.toString('utf8') ?? '', clock);
+      if (decoded.ok && isMarketEvent(decoded.event) && this.tooFarAhead(decoded.event.timestamp)) {
+        // Held back: the partition pauses here and is read again from this record once the
+        // account side has caught up (see releaseHeld).
+        this.held.set(batch.partition, decoded.event.timestamp);
+        this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+        break;
+      }
+      const kind = decoded.ok ? decoded.event.kind : 'invalid';
+      kinds[kind] = (kinds[kind] ?? 0) + 1;
+      if (decoded.ok && isMarketEvent(decoded.event)) {
+        const t = decoded.event.timestamp;
+        this.market.apply(decoded.event);
+        this.watermarks.set(batch.partition, Math.max(this.watermarks.get(batch.partition) ?? t, t));
+      } else {
+        const code = decoded.ok ? ErrorCodes.EVENT_WRONG_TOPIC : decoded.code;
+        const reason = decoded.ok ? `a ${decoded.event.kind} event on the market topic` : decoded.reason;
+        const source = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+        dead.push(deadLetterMessage(code, reason, source, message.key, message.value));
+      }
+      resolveOffset(message.offset);
+      this.applied.set(batch.partition, Number(message.offset));
+    }
+    if (dead.length > 0) {
+      // Each worker reads the whole market topic, so each reports a bad market record; a
+      // failure to publish it must not replay the batch into the market state.
+      await this.deadLetter(dead).catch((err) =>
+        this.log.error(
+          { err: (err as Error).message, records: dead.length },
+          'could not publish market dead letters',
+        ),
+      );
+    }
+    this.stage.instrumentation.emit(STAGE_EVENTS.CONSUMED, {
+      stage: 'market',
+      topic: batch.topic,
+      partition: batch.partition,
+      kinds,
     });
+    await heartbeat();
   }
 
   /**
@@ -249,9 +251,8 @@ export class MarketFeed {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
     clearInterval(this.releaseTimer);
-    await this.consumer.disconnect();
+    await this.stage.stop();
     await this.admin.disconnect();
   }
 }

@@ -15,16 +15,18 @@ import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { groupKeyOf } from '../events/observation.js';
-import { type Alert, isMarketEvent, RECOMMENDATION_LEVEL } from '../events/schema.js';
+import { isMarketEvent } from '../events/schema.js';
 import { AckedProducer } from '../kafka/acked-producer.js';
-import { groupLiveness } from '../kafka/connection.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import { restartAfterFatalCrash } from '../pipeline/consumer-recovery.js';
+import { recordStageMetrics } from '../observability/stage-metrics.js';
+import { alertRecords } from '../pipeline/alert-routing.js';
+import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { deadLetterMessage } from '../pipeline/dead-letter.js';
-import { groupMembershipError, RetryAbandoned, rejoinError, retryUntilDone } from '../pipeline/retry.js';
+import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
+import { retryUntilDone } from '../pipeline/retry.js';
 import type { BaselineStore } from '../state/baseline-store.js';
 import { coPartitionedAssigner } from './copartitioned-assigner.js';
 import { MarketFeed } from './market-feed.js';
@@ -64,12 +66,12 @@ export interface WorkerStats {
 }
 
 export class Worker {
+  private readonly stage: ConsumerStage;
   private readonly consumer: Consumer;
   private readonly producer: AckedProducer;
   private readonly market: MarketState;
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
-  private running = false;
   private stopping = false;
   private joined = false;
   /** Partition numbers assigned to this member (told to the sticky assigner when rejoining). */
@@ -112,12 +114,24 @@ export class Worker {
       env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
       deps.log.child({ module: 'producer' }),
     );
-    this.consumer = kafka.consumer({
+    this.stage = new ConsumerStage({
+      name: 'worker',
+      kafka,
       groupId: env.KEYGUARD_GROUP_ID,
-      ...groupLiveness(env.KEYGUARD_SESSION_TIMEOUT_MS),
-      partitionAssigners: [coPartitionedAssigner(() => this.owned)],
+      sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
       maxWaitTimeInMs: 200,
+      partitionAssigners: [coPartitionedAssigner(() => this.owned)],
+      topics: this.accountTopics,
+      // Partitions are independent (an account lives on one); a lock per partition number keeps
+      // co-partitioned topics of the same number from running at once.
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.handleBatch(payload),
+      log: deps.log,
     });
+    this.consumer = this.stage.consumer;
+    const events = this.stage.instrumentation;
+    events.on(STAGE_EVENTS.RETRY, () => this.stats.retries++);
+    if (deps.metrics) recordStageMetrics(events, deps.metrics);
     this.market = new MarketState(cfg, () => this.accountFloor());
     this.engine = new DetectionEngine(cfg, deps.store, this.market);
     this.feed = new MarketFeed(
@@ -134,12 +148,12 @@ export class Worker {
           return Number.isFinite(floor) ? floor + env.KEYGUARD_MARKET_MAX_AHEAD_MS : Number.POSITIVE_INFINITY;
         },
       },
-      (messages) => {
-        this.observe([], messages, new Map(), 0, 0, false);
-        return this.producer.publish([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]);
+      async (messages) => {
+        await this.producer.publish([{ topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages }]);
+        events.emit(STAGE_EVENTS.PUBLISHED, { stage: 'market', alerts: [], deadLetters: messages });
       },
       deps.log.child({ module: 'market-feed' }),
-      (topic, kind) => deps.metrics?.eventsConsumed.inc({ topic, kind }),
+      events,
     );
   }
 
@@ -238,7 +252,6 @@ export class Worker {
     });
     await this.producer.connect();
     await this.feed.start();
-    this.running = true;
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.owned = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
@@ -251,27 +264,8 @@ export class Worker {
       this.restartAt.clear();
       this.joined = true;
     });
-    restartAfterFatalCrash(
-      this.consumer,
-      () => this.runConsumer(),
-      () => this.running,
-      this.deps.log,
-    );
-    await this.runConsumer();
+    await this.stage.start();
     this.deps.log.info({ topics: this.accountTopics }, 'worker started');
-  }
-
-  private async runConsumer(): Promise<void> {
-    await this.consumer.connect();
-    for (const topic of this.accountTopics) await this.consumer.subscribe({ topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // Partitions are independent (an account lives on one); a lock per partition number keeps
-      // co-partitioned topics of the same number from running at once.
-      partitionsConsumedConcurrently: 4,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
   }
 
   /**
@@ -296,7 +290,7 @@ export class Worker {
       detail.reason = `partition(s) ${stuck.map((s) => s.partition).join(', ')} paused for over ${this.deps.env.KEYGUARD_MAX_PAUSED_MS} ms retrying a failure (see the log's "retrying after a failure" lines)`;
     }
     return {
-      ready: this.running && this.producer.connected && this.joined && storeOk && stuck.length === 0,
+      ready: this.stage.isRunning && this.producer.connected && this.joined && storeOk && stuck.length === 0,
       detail,
     };
   }
@@ -304,8 +298,7 @@ export class Worker {
   /** Finishes the batch in flight, commits it, and leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.running = false;
-    await this.consumer.disconnect();
+    await this.stage.stop();
     await this.feed.stop();
     await this.producer.disconnect();
   }
@@ -337,15 +330,22 @@ export class Worker {
         payload: { ...m, decoded },
       };
     });
-    const metrics = this.deps.metrics;
     const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n));
     this.lag.set(tp, lag);
-    if (metrics) {
+    const instrumentation = this.stage.instrumentation;
+    if (instrumentation.has(STAGE_EVENTS.CONSUMED)) {
+      const kinds: Record<string, number> = {};
       for (const r of records) {
         const kind = r.payload.decoded.ok ? r.payload.decoded.event.kind : 'invalid';
-        metrics.eventsConsumed.inc({ topic: batch.topic, kind });
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
       }
-      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
+      instrumentation.emit(STAGE_EVENTS.CONSUMED, {
+        stage: 'worker',
+        topic: batch.topic,
+        partition: batch.partition,
+        kinds,
+        lag,
+      });
     }
     const merge = this.mergeFor(batch.partition);
     merge.add(batch.topic, records, BigInt(batch.lastOffset()) + 1n >= BigInt(batch.highWatermark));
@@ -387,7 +387,7 @@ export class Worker {
     items: Array<BufferedRecord<FetchedRecord>>,
     payload: EachBatchPayload,
   ): Promise<void> {
-    const { heartbeat, isRunning, isStale } = payload;
+    const { heartbeat } = payload;
     const startedAt = performance.now();
     const log = this.deps.log;
     const env = this.deps.env;
@@ -413,30 +413,14 @@ export class Worker {
         maxTime = Math.max(maxTime, m.decoded.event.timestamp);
       }
     }
-    const retry = <T>(what: string, fn: () => Promise<T>) =>
-      retryUntilDone(fn, {
-        minDelayMs: 100,
-        maxDelayMs: 5000,
-        shouldContinue: () => this.running && isRunning() && !isStale(),
-        giveUpOn: (err) => groupMembershipError(err) !== undefined,
-        onRetry: async (err, attempt, delayMs) => {
-          this.stats.retries++;
-          this.deps.metrics?.retries.inc({ stage: what });
-          log.warn(
-            { err: (err as Error).message, what, partition, attempt, delayMs },
-            'retrying after a failure',
-          );
-          if (attempt === 1) this.pausePartition(partition);
-          await heartbeat().catch(() => {});
-        },
-      });
+    const retry = this.stage.batchRetry(payload, partition, () => this.pausePartition(partition));
     try {
       const marketReady =
         events.length === 0 ||
         (await retry('wait for market', () => this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS)));
       if (!marketReady) {
         this.stats.marketWaitTimeouts++;
-        this.deps.metrics?.marketWaitTimeouts.inc();
+        this.stage.instrumentation.emit(STAGE_EVENTS.MARKET_WAIT_TIMEOUT, { stage: 'worker', partition });
       }
       const outcome = await retry('evaluate', () => this.engine.evaluate(events));
       for (const f of outcome.failures) {
@@ -446,10 +430,10 @@ export class Worker {
         const where = { topic, partition, offset: String(f.seq) };
         dead.push(deadLetterMessage(f.code, `${eventId(f.event)}: ${f.reason}`, where, m?.key, m?.value));
       }
-      const alerts = outcome.alerts.map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
-      const recommendations = outcome.alerts
-        .filter((a) => RECOMMENDATION_LEVEL[a.recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
-        .map((a) => ({ key: a.accountId, value: JSON.stringify(a) }));
+      const [alerts, recommendations] = alertRecords(outcome.alerts, {
+        alerts: env.KEYGUARD_TOPIC_ALERTS,
+        recommendations: env.KEYGUARD_TOPIC_RECOMMENDATIONS,
+      });
       // Re-keyed for the campaign aggregator, in the same acked send: committed offsets imply they landed.
       const observations = outcome.observations.map((o) => ({
         key: groupKeyOf(o),
@@ -457,13 +441,12 @@ export class Worker {
       }));
       // In sends under the broker's size limit; a retry resumes after the sends already acked.
       const publication = this.producer.publication([
-        { topic: env.KEYGUARD_TOPIC_ALERTS, messages: alerts },
-        { topic: env.KEYGUARD_TOPIC_RECOMMENDATIONS, messages: recommendations },
+        alerts!,
+        recommendations!,
         { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
         { topic: env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS, messages: observations },
       ]);
       await retry('publish', () => publication.attempt());
-      this.deps.metrics?.campaignObservations.inc(observations.length);
       await retry('save baselines', () => this.engine.commit(outcome));
       const next = new Map<string, bigint>();
       for (const item of items) {
@@ -493,57 +476,31 @@ export class Worker {
       this.stats.batches++;
       if (!this.stats.partitions.includes(partition)) this.stats.partitions.push(partition);
       this.stats.events += items.length;
-      this.stats.alerts += alerts.length;
-      this.stats.recommendations += recommendations.length;
+      this.stats.alerts += outcome.alerts.length;
+      this.stats.recommendations += recommendations!.messages.length;
       this.stats.deadLetters += dead.length;
       const ms = performance.now() - startedAt;
-      this.observe(outcome.alerts, dead, appendedAt, items.length, ms);
+      const done = this.stage.instrumentation;
+      done.emit(STAGE_EVENTS.PUBLISHED, {
+        stage: 'worker',
+        alerts: outcome.alerts,
+        deadLetters: dead,
+        appendedAt,
+        observations: observations.length,
+      });
+      done.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partition, records: items.length, ms });
       this.stats.batchMsTotal += ms;
       this.stats.maxBatchMs = Math.max(this.stats.maxBatchMs, Math.round(ms));
       this.stats.maxBatchEvents = Math.max(this.stats.maxBatchEvents, items.length);
       await heartbeat();
     } catch (err) {
-      if (err instanceof RetryAbandoned) {
-        // Shutting down, or the partition moved: nothing was committed; the batch is redone.
+      // Shutting down, or the partition moved: nothing was committed; the batch is redone.
+      this.stage.abandoned(err, partition, () => {
         this.resumePartition(partition);
         this.merges.delete(partition);
         this.seekBack(partition);
-        log.info({ partition, err: err.message }, 'batch abandoned, will be redelivered');
-        // kafkajs rejoins the group when the membership error reaches it.
-        const membership = groupMembershipError(err.lastError);
-        if (membership) throw rejoinError(membership, err.lastError);
-        return;
-      }
-      throw err;
+      });
     }
-  }
-
-  private observe(
-    alerts: readonly Alert[],
-    dead: readonly Message[],
-    appendedAt: ReadonlyMap<string, number>,
-    records: number,
-    ms: number,
-    isBatch = true,
-  ): void {
-    const metrics = this.deps.metrics;
-    if (!metrics) return;
-    const now = Date.now();
-    for (const a of alerts) {
-      metrics.alerts.inc({ severity: a.severity, recommendation: a.recommendation });
-      if (a.symbol) metrics.alertsBySymbol.inc({ symbol: a.symbol });
-      for (const s of a.signals) metrics.signals.inc({ detector: s.detector });
-      if (a.valueAtRisk !== undefined)
-        metrics.valueAtRisk.inc({ currency: a.valueAtRiskCurrency ?? '' }, a.valueAtRisk);
-      metrics.eventToAlert.observe(Math.max(0, now - a.timestamp) / 1000);
-      const appended = appendedAt.get(a.eventIds[a.eventIds.length - 1] ?? '');
-      if (appended !== undefined) metrics.appendToAlert.observe(Math.max(0, now - appended) / 1000);
-    }
-    for (const d of dead)
-      metrics.deadLetters.inc({ code: String(d.headers?.['keyguard-error-code'] ?? 'unknown') });
-    if (!isBatch) return;
-    metrics.batchSize.observe(records);
-    metrics.batchDuration.observe(ms / 1000);
   }
 
   /** Sends fetching back to the first unprocessed record of each topic of a partition number. */
@@ -561,12 +518,13 @@ export class Worker {
 
   private pausePartition(partition: number): void {
     if (!this.paused.has(partition)) this.paused.set(partition, Date.now());
-    this.deps.metrics?.pausedPartitions.set(this.paused.size);
+    this.stage.instrumentation.emit(STAGE_EVENTS.PAUSED, { stage: 'worker', partitions: this.paused.size });
     this.consumer.pause(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
   }
 
   private resumePartition(partition: number): void {
-    if (this.paused.delete(partition)) this.deps.metrics?.pausedPartitions.set(this.paused.size);
+    if (this.paused.delete(partition))
+      this.stage.instrumentation.emit(STAGE_EVENTS.PAUSED, { stage: 'worker', partitions: this.paused.size });
     this.consumer.resume(this.accountTopics.map((topic) => ({ topic, partitions: [partition] })));
   }
 }

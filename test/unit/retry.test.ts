@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError, ErrorCodes, KeyguardError, StoreError } from '../../src/errors.js';
 import {
   groupMembershipError,
   RetryAbandoned,
@@ -49,5 +50,38 @@ describe('group membership errors', () => {
     expect(groupMembershipError(undefined)).toBeUndefined();
     const e = rejoinError('UNKNOWN_MEMBER_ID', new Error('wrapped'));
     expect(e).toMatchObject({ type: 'UNKNOWN_MEMBER_ID', name: 'KafkaJSProtocolError' });
+  });
+});
+
+describe('retryUntilDone and KeyguardError.retriable', () => {
+  it('retries a retriable KeyguardError (a store outage) and throws a non-retriable one at once', async () => {
+    let calls = 0;
+    const ok = await retryUntilDone(
+      async () => {
+        if (++calls < 2) throw new StoreError('redis down');
+        return 'saved';
+      },
+      { minDelayMs: 1, maxDelayMs: 2, shouldContinue: () => true },
+    );
+    expect([ok, calls]).toEqual(['saved', 2]);
+    calls = 0;
+    const bad = new ConfigError('bad threshold');
+    await expect(
+      retryUntilDone(
+        async () => {
+          calls++;
+          throw bad;
+        },
+        { minDelayMs: 1, maxDelayMs: 2, shouldContinue: () => true },
+      ),
+    ).rejects.toBe(bad);
+    expect(calls).toBe(1);
+  });
+
+  it('RetryAbandoned is a KeyguardError with its own code and the last failure as cause', () => {
+    const last = new Error('broker gone');
+    const e = new RetryAbandoned(last);
+    expect(e).toBeInstanceOf(KeyguardError);
+    expect([e.code, e.cause, e.lastError]).toEqual([ErrorCodes.RETRY_ABANDONED, last, last]);
   });
 });

@@ -1,8 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { breakerAlert, endpointWants } from '../../src/webhooks/dispatcher.js';
+import { breakerAlert } from '../../src/webhooks/breaker-announcer.js';
 import { EndpointLane } from '../../src/webhooks/endpoint-lane.js';
+import { endpointWants } from '../../src/webhooks/intake.js';
 import { OffsetWatermark } from '../../src/webhooks/offset-watermark.js';
 import { nextStep, parseRetryAfter } from '../../src/webhooks/retry-schedule.js';
 import { signDelivery } from '../../src/webhooks/signing.js';
