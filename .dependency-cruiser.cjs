@@ -10,7 +10,7 @@
  *   reaches the domain.
  */
 const LAYERS = [
-  ['foundation', '^src/(errors|logger)[.]ts$'],
+  ['foundation', '^src/(errors|logger|secret-fields)[.]ts$'],
   ['contract', '^src/events/'],
   ['scoring', '^src/scoring/'],
   ['config', '^src/config/'],

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   WEBHOOK_GAVE_UP: 'KG_ERR_WEBHOOK_GAVE_UP',
   WEBHOOK_ENDPOINT_DISABLED: 'KG_ERR_WEBHOOK_ENDPOINT_DISABLED',
   RETRY_ABANDONED: 'KG_ERR_RETRY_ABANDONED',
+  /** Test services: java, mvn or redis-server missing. */
+  MISSING_TOOL: 'KG_ERR_MISSING_TOOL',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -1,24 +1,12 @@
 import { type Logger, pino } from 'pino';
+import { SECRET_FIELDS } from './secret-fields.js';
 
 /** Anything that could be a secret is redacted wherever it appears in a log line. */
 export const REDACT_PATHS = [
-  'secret',
-  'apiSecret',
-  'passphrase',
-  'password',
-  'signature',
-  'authorization',
-  'token',
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
   'secrets',
   '*.secrets',
   '*.*.secrets',
-  '*.secret',
-  '*.apiSecret',
-  '*.passphrase',
-  '*.password',
-  '*.signature',
-  '*.authorization',
-  '*.token',
   'headers.authorization',
   'headers["webhook-signature"]',
   '*.headers.authorization',

@@ -13,7 +13,7 @@ import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { unusualSize } from '../detectors/unusual-size.js';
-import { ErrorCodes } from '../errors.js';
+import { type ErrorCode, ErrorCodes } from '../errors.js';
 import type { Observation } from '../events/observation.js';
 import {
   type AccountEvent,
@@ -57,7 +57,7 @@ export interface EventFailure {
   seq: number;
   source?: string;
   event: InputEvent;
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 

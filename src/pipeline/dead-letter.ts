@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Message } from 'kafkajs';
+import type { ErrorCode } from '../errors.js';
+import { SECRET_NAME } from '../secret-fields.js';
 
 /**
  * At most this much of the original travels in the dead letter (base64, so ~11 KB of record): a
@@ -21,7 +23,7 @@ export interface DeadLetterSource {
 }
 
 export interface DeadLetter {
-  code: string;
+  code: ErrorCode;
   reason: string;
   source: DeadLetterSource;
   key?: string;
@@ -36,10 +38,12 @@ export interface DeadLetter {
   at: string;
 }
 
-const SECRET_KEY = /secret|passphrase|password|signature|token|authorization|private.?key/i;
+const SECRET_KEY = SECRET_NAME;
 /** A secret-looking JSON member in text that does not parse: `"apiSecret" : "…"` (value cut or not). */
-const SECRET_PAIR =
-  /("[^"]*(?:secret|passphrase|password|signature|token|authorization|private.?key)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"?/gi;
+const SECRET_PAIR = new RegExp(
+  `("[^"]*(?:${SECRET_NAME.source})[^"]*"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"?`,
+  'gi',
+);
 
 function redactValue(value: unknown): { value: unknown; changed: boolean } {
   if (Array.isArray(value)) {
@@ -87,7 +91,7 @@ export function redactOriginal(bytes: Buffer): { bytes: Buffer; redacted: boolea
 }
 
 export function deadLetterMessage(
-  code: string,
+  code: ErrorCode,
   reason: string,
   source: DeadLetterSource,
   key: Buffer | null | undefined,

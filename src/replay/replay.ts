@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { CampaignEngine } from '../campaign/campaign-engine.js';
 import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
+import type { ErrorCode } from '../errors.js';
 import { decodeEvent, type EventClock, eventId } from '../events/decode.js';
 import { sameTimeRank } from '../events/event-order.js';
 import type { Alert, EventKind, InputEvent, Recommendation } from '../events/schema.js';
@@ -21,7 +22,7 @@ export interface ReplayInput {
 export interface RejectedLine {
   source: string;
   line: number;
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 

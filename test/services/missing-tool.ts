@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { ErrorCodes, KeyguardError } from '../../src/errors.js';
 
 /** A prerequisite (java, mvn, redis-server) is not installed: one message saying what to install. */
-export class MissingToolError extends Error {
-  readonly code = 'KG_ERR_MISSING_TOOL';
+export class MissingToolError extends KeyguardError {
   constructor(tool: string, install: string) {
-    super(`${tool} is not installed or not on PATH. Install it with: ${install}`);
+    super(ErrorCodes.MISSING_TOOL, `${tool} is not installed or not on PATH. Install it with: ${install}`);
     this.name = 'MissingToolError';
   }
 }
