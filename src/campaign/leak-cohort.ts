@@ -123,13 +123,13 @@ export function foldKeyAnomaly(
       apiKeyId: x.apiKeyId,
       timestamp: a.timestamp,
       severity: 'high',
-      score: 0.8,
+      score: cfg.alertScore,
       recommendation,
       cohort: x.label,
       signals: [
         {
           detector: 'leak_cohort',
-          score: 0.8,
+          score: cfg.alertScore,
           evidence: {
             summary: `key of cohort "${x.label}", ${keys.size} of whose keys turned anomalous together`,
             label: x.label,

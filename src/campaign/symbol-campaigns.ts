@@ -125,8 +125,8 @@ function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Bu
  * pump mostly clicks once; a stolen key is drained through several orders from the attacker's
  * machine. Only such buyers count towards (and join) a counterparty or label campaign.
  */
-function isDriven(b: Buyer): boolean {
-  return b.orders.size >= 2 || b.newClientIp;
+function isDriven(b: Buyer, cfg: CampaignConfig): boolean {
+  return b.orders.size >= cfg.drivenMinOrders || b.newClientIp;
 }
 
 /**
@@ -140,7 +140,7 @@ function isEvidenced(b: Buyer, cfg: CampaignConfig): boolean {
   if (RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
     return true;
   return (
-    isDriven(b) &&
+    isDriven(b, cfg) &&
     (b.newClientIp ||
       (b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
       (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
@@ -302,7 +302,7 @@ function campaignAlerts(
   const summary = `${size} accounts ${LINK_TEXT[kind]} ${value} buying ${trigger.symbol} for the first time within ${round(cfg.windowMs / 60_000, 1)} min`;
   const signal = (extra: Record<string, number | string>) => ({
     detector: 'campaign_fan_in',
-    score: 0.95,
+    score: cfg.alertScore,
     evidence: {
       summary,
       link: kind,
@@ -317,7 +317,7 @@ function campaignAlerts(
     exchange: trigger.exchange,
     timestamp: trigger.timestamp,
     severity: 'critical' as const,
-    score: 0.95,
+    score: cfg.alertScore,
     symbol: trigger.symbol,
     campaignId: campaign.id,
   };
@@ -366,7 +366,8 @@ function campaignAlerts(
     .filter(
       ([cp, n]) =>
         (kind === 'cp' && cp === value) ||
-        (n >= 2 && sold(cp, campaign.members) >= cfg.counterparty.minSoldToMembers * sold(cp)),
+        (n >= cfg.counterparty.minMembersSold &&
+          sold(cp, campaign.members) >= cfg.counterparty.minSoldToMembers * sold(cp)),
     )
     .map(([cp]) => cp);
   for (const cp of toFreeze) {

@@ -24,6 +24,8 @@ export const detectionConfigSchema = z
       fullRatio: z.number().gt(1),
       newPairFullOrders: z.number().int().min(2),
       fastGapMs: ms,
+      /** The burst score of two orders into a new pair at most `fastGapMs` apart (a script, not a person clicking). */
+      fastGapScore: unit,
       requirePreviousDay: z.boolean(),
     }),
     newPair: z.object({
@@ -98,6 +100,8 @@ export const detectionConfigSchema = z
     }),
     fusion: z.object({
       weights: z.partialRecord(detector, unit),
+      /** The weight of a detector `weights` does not name. */
+      defaultWeight: unit,
       reportMinScore: unit,
       rules: z.array(
         z.object({
@@ -119,6 +123,8 @@ export const detectionConfigSchema = z
       reviewWindowMs: z.number().int().nonnegative(),
       reviewGrowth: z.number().nonnegative(),
       revokeNeedsApiKey: z.boolean(),
+      /** A revoke is never reported with a lower score than this, whatever the weights say. */
+      revokeMinScore: unit,
     }),
     /**
      * Campaign fan-in and leak cohorts: first buys of illiquid pairs, re-keyed by symbol, and key
@@ -140,6 +146,8 @@ export const detectionConfigSchema = z
         /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
         /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
         minSoldToMembers: unit,
+        /** …and sold to at least this many members. */
+        minMembersSold: z.number().int().min(1),
         minKeyedShare: unit,
         /** Fan-in must exceed this many times the counterparty's own peak on previous days. */
         baselineRatio: z.number().min(1),
@@ -154,6 +162,10 @@ export const detectionConfigSchema = z
       minLivePremium: z.number().nonnegative(),
       /** …or spending this many times its usual largest order in the pair. */
       minSizeRatio: z.number().positive(),
+      /** A buyer is driven (a script, not a click) with this many orders into the new pair, or from a key's new IP. */
+      drivenMinOrders: z.number().int().min(1),
+      /** Score of a campaign alert (freeze or revoke). */
+      alertScore: unit,
       cohort: z.object({
         windowMs: ms,
         /** Distinct keys of one label with alerts (at least `minRecommendation`) within the window. */
@@ -165,6 +177,8 @@ export const detectionConfigSchema = z
         minHistoryMs: ms,
         /** What every anomalous key of a breached cohort gets besides the one platform alert listing them (`none`: nothing). */
         recommendation: z.enum(['none', 'review', 'revoke_key']),
+        /** Score of a cohort alert. */
+        alertScore: unit,
       }),
     }),
     /** Input sanity: how far ahead of the clock an event may be dated (else dead-lettered). */

@@ -7,12 +7,6 @@
  */
 
 import type { DetectionConfig } from '../config/detection.js';
-import { aboveLiveMarket } from '../detectors/above-live-market.js';
-import { keyContext } from '../detectors/key-context.js';
-import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
-import { offMarketFill } from '../detectors/off-market-fill.js';
-import { tradeBurst } from '../detectors/trade-burst.js';
-import { unusualSize } from '../detectors/unusual-size.js';
 import { type ErrorCode, ErrorCodes } from '../errors.js';
 import type { Observation } from '../events/observation.js';
 import {
@@ -42,8 +36,9 @@ import {
   accountKey,
   type BaselineStore,
 } from '../state/baseline-store.js';
+import { type AccountDetector, type DetectorFailure, scoreAccountEvent } from './account-detectors.js';
 import { firstBuyObservation } from './first-buy.js';
-import { fuse } from './fusion.js';
+import { fuse, type Verdict } from './fusion.js';
 
 export interface SequencedEvent {
   /** Monotonic position of the event in its source (Kafka offset, replay line number). */
@@ -70,25 +65,6 @@ export interface BatchOutcome {
   alreadyApplied: number;
   /** For the campaign aggregator: first buys of illiquid pairs and anomalous labelled keys. */
   observations: Observation[];
-}
-
-/** Runs every detector for one account event; pure given its arguments. */
-export function scoreAccountEvent(
-  event: AccountEvent,
-  account: AccountState,
-  market: ReturnType<MarketState['snapshot']>,
-  cfg: DetectionConfig,
-): Signal[] {
-  const signals: Signal[] = [tradeBurst(event, account, cfg), newIlliquidPair(event, account, market, cfg)];
-  const off = offMarketFill(event, market, cfg);
-  if (off) signals.push(off);
-  const key = keyContext(event, account, cfg);
-  if (key) signals.push(key);
-  const live = aboveLiveMarket(event, market, cfg);
-  if (live) signals.push(live);
-  const size = unusualSize(event, account, cfg);
-  if (size) signals.push(size);
-  return signals;
 }
 
 /**
@@ -145,6 +121,8 @@ export interface EngineOptions {
    * observations, market events ignored (`keyguard backfill`: warm baselines from history).
    */
   baselinesOnly?: boolean;
+  /** The per-account detectors to run (default: all of `ACCOUNT_DETECTORS`). */
+  detectors?: readonly AccountDetector[];
 }
 
 export class DetectionEngine {
@@ -207,8 +185,17 @@ export class DetectionEngine {
           applyAccountEvent(entry.state, event, this.cfg);
           continue;
         }
-        const alert = this.scoreAndFold(event, entry.state, outcome.observations);
+        const detectorFailures: DetectorFailure[] = [];
+        const alert = this.scoreAndFold(event, entry.state, outcome.observations, detectorFailures);
         if (alert) outcome.alerts.push(alert);
+        for (const f of detectorFailures)
+          outcome.failures.push({
+            seq,
+            source,
+            event,
+            code: ErrorCodes.DETECTOR_FAILED,
+            reason: `detector ${f.detector} failed (the others scored the event): ${f.error.message}`,
+          });
       } catch (err) {
         outcome.failures.push({
           seq,
@@ -233,74 +220,115 @@ export class DetectionEngine {
     return this.store.saveAccounts(outcome.updates);
   }
 
+  /** fold → score → decide → alert → observe, for one account event. */
   private scoreAndFold(
     event: AccountEvent,
     state: AccountState,
     observations: Observation[],
+    failures: DetectorFailure[],
   ): Alert | undefined {
     const cfg = this.cfg;
-    applyAccountEvent(state, event, cfg);
-    const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
-    if (beyondReference(event, market))
-      market.live = this.market.live(event.exchange, event.symbol, event.timestamp, ownPrints(event, state));
-    const signals = scoreAccountEvent(event, state, market, cfg).filter(
-      (s) => s.score >= cfg.fusion.reportMinScore,
-    );
+    const market = this.fold(event, state);
+    const signals = scoreAccountEvent(event, state, market, cfg, this.opts.detectors, failures);
     const verdict = signals.length > 0 ? fuse(signals, cfg.fusion, event.apiKeyId !== undefined) : undefined;
     if (cfg.campaign.enabled && event.kind === 'fill') {
       const first = firstBuyObservation(event, state, market, verdict?.recommendation ?? 'none', cfg);
       if (first) observations.push(first);
     }
-    if (!verdict) return undefined;
-    const level = RECOMMENDATION_LEVEL[verdict.recommendation];
-    if (level === 0) return undefined;
-    const last = state.alert;
-    if (last && level <= last.lvl && event.timestamp - last.t < cfg.fusion.cooldownMs) return undefined;
-    if (
-      verdict.recommendation === 'review' &&
-      repeatsReview(state, signals, verdict.score, event.timestamp, cfg)
-    )
-      return undefined;
-    state.alert = { t: event.timestamp, lvl: level };
-    const off = signals.find((s) => s.detector === 'off_market_fill');
-    const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
-    const valueAtRiskUsd =
-      valueAtRisk === undefined ? undefined : usdValue(event.symbol, valueAtRisk, cfg.size);
-    const alert: Alert = {
-      alertId: alertIdFor(
-        event.exchange,
-        event.accountId,
-        event.kind === 'order' ? event.id : event.order,
-        verdict.recommendation,
-      ),
-      exchange: event.exchange,
-      accountId: event.accountId,
-      ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
-      timestamp: event.timestamp,
-      severity: verdict.severity,
-      score: verdict.score,
-      recommendation: verdict.recommendation,
-      signals,
-      eventIds: [...state.ev],
-      symbol: event.symbol,
-      ...(valueAtRisk !== undefined ? { valueAtRisk, valueAtRiskCurrency: quoteOf(event.symbol) } : {}),
-      ...(valueAtRiskUsd !== undefined ? { valueAtRiskUsd: sig(valueAtRiskUsd, 6) } : {}),
-    };
-    const label = event.apiKeyId ? state.km?.[event.apiKeyId]?.lb : undefined;
-    if (cfg.campaign.enabled && label && event.apiKeyId) {
-      observations.push({
-        type: 'key_anomaly',
-        exchange: event.exchange,
-        label,
-        accountId: event.accountId,
-        apiKeyId: event.apiKeyId,
-        timestamp: event.timestamp,
-        alertId: alert.alertId,
-        recommendation: alert.recommendation,
-        score: alert.score,
-        symbol: event.symbol,
-      });
-    }
+    if (!verdict || !decide(event, state, signals, verdict, cfg)) return undefined;
+    const alert = buildAlert(event, state, signals, verdict, cfg);
+    const anomaly = keyAnomaly(event, state, alert, cfg);
+    if (anomaly) observations.push(anomaly);
     return alert;
   }
+
+  /** Folds the event into the account's baseline; the market as it stands for the event. */
+  private fold(event: AccountEvent, state: AccountState): MarketSnapshot {
+    applyAccountEvent(state, event, this.cfg);
+    const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
+    if (beyondReference(event, market))
+      market.live = this.market.live(event.exchange, event.symbol, event.timestamp, ownPrints(event, state));
+    return market;
+  }
+}
+
+/**
+ * Whether the verdict becomes an alert: an action at all, not a repeat of the same level within
+ * the cooldown, not a review repeating an open one. Notes the alert in the state when it is.
+ */
+function decide(
+  event: AccountEvent,
+  state: AccountState,
+  signals: readonly Signal[],
+  verdict: Verdict,
+  cfg: DetectionConfig,
+): boolean {
+  const level = RECOMMENDATION_LEVEL[verdict.recommendation];
+  if (level === 0) return false;
+  const last = state.alert;
+  if (last && level <= last.lvl && event.timestamp - last.t < cfg.fusion.cooldownMs) return false;
+  if (
+    verdict.recommendation === 'review' &&
+    repeatsReview(state, signals, verdict.score, event.timestamp, cfg)
+  )
+    return false;
+  state.alert = { t: event.timestamp, lvl: level };
+  return true;
+}
+
+/** The alert record: its id from the order and recommendation, the evidence, the value at risk. */
+function buildAlert(
+  event: AccountEvent,
+  state: AccountState,
+  signals: Signal[],
+  verdict: Verdict,
+  cfg: DetectionConfig,
+): Alert {
+  const off = signals.find((s) => s.detector === 'off_market_fill');
+  const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
+  const valueAtRiskUsd =
+    valueAtRisk === undefined ? undefined : usdValue(event.symbol, valueAtRisk, cfg.size);
+  return {
+    alertId: alertIdFor(
+      event.exchange,
+      event.accountId,
+      event.kind === 'order' ? event.id : event.order,
+      verdict.recommendation,
+    ),
+    exchange: event.exchange,
+    accountId: event.accountId,
+    ...(event.apiKeyId ? { apiKeyId: event.apiKeyId } : {}),
+    timestamp: event.timestamp,
+    severity: verdict.severity,
+    score: verdict.score,
+    recommendation: verdict.recommendation,
+    signals,
+    eventIds: [...state.ev],
+    symbol: event.symbol,
+    ...(valueAtRisk !== undefined ? { valueAtRisk, valueAtRiskCurrency: quoteOf(event.symbol) } : {}),
+    ...(valueAtRiskUsd !== undefined ? { valueAtRiskUsd: sig(valueAtRiskUsd, 6) } : {}),
+  };
+}
+
+/** For the leak-cohort aggregator: an alert on a labelled key. */
+function keyAnomaly(
+  event: AccountEvent,
+  state: AccountState,
+  alert: Alert,
+  cfg: DetectionConfig,
+): Observation | undefined {
+  const label = event.apiKeyId ? state.km?.[event.apiKeyId]?.lb : undefined;
+  if (!cfg.campaign.enabled || !label || !event.apiKeyId) return undefined;
+  return {
+    type: 'key_anomaly',
+    exchange: event.exchange,
+    label,
+    accountId: event.accountId,
+    apiKeyId: event.apiKeyId,
+    timestamp: event.timestamp,
+    alertId: alert.alertId,
+    recommendation: alert.recommendation,
+    score: alert.score,
+    symbol: event.symbol,
+  };
 }

@@ -37,7 +37,7 @@ export function fuse(
   let keep = 1;
   for (const s of signals) {
     byDetector.set(s.detector, Math.max(byDetector.get(s.detector) ?? 0, s.score));
-    const weight = cfg.weights[s.detector as keyof typeof cfg.weights] ?? 0.5;
+    const weight = cfg.weights[s.detector as keyof typeof cfg.weights] ?? cfg.defaultWeight;
     keep *= 1 - weight * s.score;
   }
   let score = 1 - keep;
@@ -54,7 +54,8 @@ export function fuse(
   if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey && !placedWithApiKey)
     recommendation = 'review';
   // A revoke is never reported as a low score, whatever the weights say.
-  if (RECOMMENDATION_LEVEL[recommendation] >= RECOMMENDATION_LEVEL.revoke_key) score = Math.max(score, 0.9);
+  if (RECOMMENDATION_LEVEL[recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
+    score = Math.max(score, cfg.revokeMinScore);
   const band =
     cfg.severityBands.find((b) => score >= b.minScore) ?? cfg.severityBands[cfg.severityBands.length - 1]!;
   return { score: round(score), severity: band.severity, recommendation };

@@ -56,7 +56,7 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
     const weight = account.act.f < sym.f ? 1 : cfg.newPair.newAccountWeight;
     fastGap = lastOrderGap(sym.t ?? [], at);
     // Two orders seconds apart into a pair never traded before: a script, not a person clicking.
-    const fast = fastGap !== undefined && fastGap <= cfg.burst.fastGapMs ? 0.5 : 0;
+    const fast = fastGap !== undefined && fastGap <= cfg.burst.fastGapMs ? cfg.burst.fastGapScore : 0;
     pairScore = weight * Math.max(fast, ramp(pairOrders, 1, cfg.burst.newPairFullOrders));
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
+import { ACCOUNT_DETECTORS } from '../../src/detection/account-detectors.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
@@ -122,6 +123,26 @@ describe('detection engine', () => {
     expect(outcome.failures).toHaveLength(1);
     expect(outcome.failures[0]).toMatchObject({ code: 'KG_ERR_DETECTOR_FAILED', seq: 1 });
     expect(outcome.updates.map((u) => u.accountId)).toContain('fine');
+  });
+
+  it('a detector that throws is reported while the others still score and the alert still comes', async () => {
+    const broken = {
+      name: 'key_context' as const,
+      score: () => {
+        throw new Error('corrupt key map');
+      },
+    };
+    const detectors = [...ACCOUNT_DETECTORS.filter((d) => d.name !== 'key_context'), broken];
+    const store = new MemoryBaselineStore(DAY * 15);
+    const e = new DetectionEngine(cfg, store, new MarketState(cfg), { detectors });
+    const events = attackStream();
+    const outcome = await processAll(e, events, { batchSize: events.length });
+    expect(outcome.alerts.some((a) => a.recommendation === 'revoke_key')).toBe(true);
+    expect(outcome.alerts.flatMap((a) => a.signals.map((s) => s.detector))).not.toContain('key_context');
+    const accountEvents = events.filter((x) => x.kind === 'order').length;
+    expect(outcome.failures).toHaveLength(accountEvents);
+    expect(outcome.failures[0]).toMatchObject({ code: 'KG_ERR_DETECTOR_FAILED' });
+    expect(outcome.failures[0]!.reason).toMatch(/^detector key_context failed .*corrupt key map/);
   });
 
   it('leaves the stored baseline untouched until commit', async () => {
