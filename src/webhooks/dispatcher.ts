@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import type { Alert } from '../events/schema.js';
-import { AckedProducer } from '../kafka/acked-producer.js';
+import type { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
@@ -23,6 +23,7 @@ import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { type DeadLetterSource, deadLetterMessage } from '../pipeline/dead-letter.js';
 import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
 import { RetryAbandoned } from '../pipeline/retry.js';
+import { stageProducer } from '../pipeline/stage-producer.js';
 import type { ScriptCommands } from '../state/commands/index.js';
 import { BreakerAnnouncer } from './breaker-announcer.js';
 import { type Delivery, webhookPayload } from './delivery.js';
@@ -89,11 +90,7 @@ export class WebhookDispatcher {
       log,
     });
     this.stage.instrumentation.on(STAGE_EVENTS.RETRY, ({ step }) => metrics.retries.inc({ stage: step }));
-    this.producer = new AckedProducer(
-      kafka,
-      env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
-      log.child({ module: 'producer' }),
-    );
+    this.producer = stageProducer(kafka, env, log);
     this.state = new DispatchState(
       redis,
       env.KEYGUARD_REDIS_PREFIX,

@@ -15,7 +15,7 @@ import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
 import { decodeRecord } from '../events/decode.js';
 import { observationSchema } from '../events/observation.js';
-import { AckedProducer } from '../kafka/acked-producer.js';
+import type { AckedProducer } from '../kafka/acked-producer.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import { recordStageMetrics } from '../observability/stage-metrics.js';
@@ -23,6 +23,7 @@ import { alertRecords } from '../pipeline/alert-routing.js';
 import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { deadLetterMessage } from '../pipeline/dead-letter.js';
 import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
+import { stageProducer } from '../pipeline/stage-producer.js';
 
 export interface CampaignAggregatorDeps {
   kafka: Kafka;
@@ -41,11 +42,7 @@ export class CampaignAggregator {
 
   constructor(private readonly deps: CampaignAggregatorDeps) {
     const { kafka, env } = deps;
-    this.producer = new AckedProducer(
-      kafka,
-      env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
-      deps.log.child({ module: 'producer' }),
-    );
+    this.producer = stageProducer(kafka, env, deps.log);
     this.stage = new ConsumerStage({
       name: 'campaign',
       kafka,

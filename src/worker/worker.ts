@@ -16,7 +16,7 @@ import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { groupKeyOf } from '../events/observation.js';
 import { isMarketEvent } from '../events/schema.js';
-import { AckedProducer } from '../kafka/acked-producer.js';
+import type { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
@@ -27,6 +27,7 @@ import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { deadLetterMessage } from '../pipeline/dead-letter.js';
 import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
 import { retryUntilDone } from '../pipeline/retry.js';
+import { stageProducer } from '../pipeline/stage-producer.js';
 import type { BaselineStore } from '../state/baseline-store.js';
 import { coPartitionedAssigner } from './copartitioned-assigner.js';
 import { MarketFeed } from './market-feed.js';
@@ -109,11 +110,7 @@ export class Worker {
 
   constructor(private readonly deps: WorkerDeps) {
     const { kafka, env, cfg } = deps;
-    this.producer = new AckedProducer(
-      kafka,
-      env.KEYGUARD_PRODUCER_MAX_BATCH_BYTES,
-      deps.log.child({ module: 'producer' }),
-    );
+    this.producer = stageProducer(kafka, env, deps.log);
     this.stage = new ConsumerStage({
       name: 'worker',
       kafka,
