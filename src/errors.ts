@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes (grep-able, documented in README). `retriable` tells the one retry
+ * Typed errors with stable codes (grep-able, listed in the README's error codes, which a test keeps equal to this list). `retriable` tells the one retry
  * helper whether trying again can help.
  */
 export const ErrorCodes = {

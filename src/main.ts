@@ -49,7 +49,7 @@ ${MARKET_FEED_USAGE}
 
 ${COLLECT_USAGE}
 
-Environment: see README (Configuration). Detection thresholds: config/detection.json.`;
+Environment: see docs/configuration.md. Detection thresholds: config/detection.json.`;
 
 /** Each command's own usage, for `keyguard <command> --help`. */
 const COMMAND_USAGE: Record<string, string> = {

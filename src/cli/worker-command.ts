@@ -15,7 +15,7 @@ export const WORKER_USAGE = `keyguard worker
   The streaming worker: consumes the account topics (shared by the consumer group) and the whole
   market topic, publishes alerts, recommendations and dead letters, keeps baselines in Redis, and
   runs the campaign aggregator. Serves /metrics, /healthz, /readyz on KEYGUARD_METRICS_PORT.
-  Needs KAFKA_BROKERS and REDIS_URL; every KEYGUARD_* variable is in the README (Configuration);
+  Needs KAFKA_BROKERS and REDIS_URL; every KEYGUARD_* variable is in docs/configuration.md;
   detection thresholds from KEYGUARD_DETECTION_CONFIG over config/detection.json.
   Stops on SIGTERM/SIGINT after committing the batch in flight.
 Exit status: 0 stopped cleanly, 1 failed or the shutdown overran, 2 configuration error.`;
@@ -44,7 +44,7 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
     onStateReset: (reset) => {
       metrics.stateResets.inc();
       redisLog.error(
-        { ...reset, runbook: 'README: Runbook, "State reset"' },
+        { ...reset, runbook: 'docs/operations.md: Runbook, KeyguardStateReset' },
         'baseline state was lost: every account looks new until its baselines are rebuilt',
       );
     },
@@ -77,7 +77,7 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
   else if (persistence !== 'aof')
     redisLog.warn(
       { persistence },
-      'Redis keeps the baselines without an append-only file: a restart loses them (run it with appendonly yes, appendfsync everysec; README: State durability)',
+      'Redis keeps the baselines without an append-only file: a restart loses them (run it with appendonly yes, appendfsync everysec; docs/streaming-worker.md: State durability)',
     );
   const ops = await startOpsServer(env.KEYGUARD_METRICS_PORT, metrics.registry, () => worker.readiness());
   log.info({ port: ops.port }, 'serving /metrics, /healthz, /readyz');

@@ -151,6 +151,8 @@ export class DetectionEngine {
       observations: [],
     };
 
+    /** Detectors that threw on the event in hand (reused: most events have none). */
+    const detectorFailures: DetectorFailure[] = [];
     for (const { seq, event, source = 'replay' } of batch) {
       outcome.eventsByKind[event.kind]++;
       if (event.kind === 'trade' || event.kind === 'ticker') {
@@ -185,17 +187,19 @@ export class DetectionEngine {
           applyAccountEvent(entry.state, event, this.cfg);
           continue;
         }
-        const detectorFailures: DetectorFailure[] = [];
         const alert = this.scoreAndFold(event, entry.state, outcome.observations, detectorFailures);
         if (alert) outcome.alerts.push(alert);
-        for (const f of detectorFailures)
-          outcome.failures.push({
-            seq,
-            source,
-            event,
-            code: ErrorCodes.DETECTOR_FAILED,
-            reason: `detector ${f.detector} failed (the others scored the event): ${f.error.message}`,
-          });
+        if (detectorFailures.length > 0) {
+          for (const f of detectorFailures)
+            outcome.failures.push({
+              seq,
+              source,
+              event,
+              code: ErrorCodes.DETECTOR_FAILED,
+              reason: `detector ${f.detector} failed (the others scored the event): ${f.error.message}`,
+            });
+          detectorFailures.length = 0;
+        }
       } catch (err) {
         outcome.failures.push({
           seq,

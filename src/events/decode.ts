@@ -10,13 +10,9 @@ export type DecodeResult = { ok: true; event: InputEvent } | { ok: false; code: 
 /** A record that did not decode: the error code and a reason naming the offending field. */
 export type DecodeFailure = { ok: false; code: ErrorCode; reason: string };
 
-/** Step one of every decoding: the bytes as JSON. */
-function parseJson(text: string, code: ErrorCode): { ok: true; json: unknown } | DecodeFailure {
-  try {
-    return { ok: true, json: JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, code, reason: `not JSON: ${(err as Error).message}` };
-  }
+/** Step one of every decoding, the bytes as JSON, failed. */
+function notJson(code: ErrorCode, err: unknown): DecodeFailure {
+  return { ok: false, code, reason: `not JSON: ${(err as Error).message}` };
 }
 
 /**
@@ -29,9 +25,13 @@ export function decodeRecord<T>(
   code: ErrorCode,
 ): { ok: true; value: T } | DecodeFailure {
   const text = typeof value === 'string' ? value : (value?.toString('utf8') ?? '');
-  const parsed = parseJson(text, code);
-  if (!parsed.ok) return parsed;
-  const r = schema.safeParse(parsed.json);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return notJson(code, err);
+  }
+  const r = schema.safeParse(json);
   return r.success ? { ok: true, value: r.data } : { ok: false, code, reason: describeIssues(r.error, 5) };
 }
 
@@ -92,9 +92,13 @@ export function decodeEvent(text: string, clock?: EventClock): DecodeResult {
       reason: `event is ${text.length} bytes, over the ${MAX_EVENT_BYTES}-byte limit`,
     };
   }
-  const parsed = parseJson(text, ErrorCodes.EVENT_NOT_JSON);
-  if (!parsed.ok) return parsed;
-  const decoded = validateEvent(parsed.json);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return notJson(ErrorCodes.EVENT_NOT_JSON, err);
+  }
+  const decoded = validateEvent(json);
   return decoded.ok && clock ? checkEventTime(decoded.event, clock) : decoded;
 }
 

@@ -17,7 +17,7 @@ export interface ReceivedRequest {
 export type Answer = number | { status: number; headers?: Record<string, string> } | 'hang';
 
 /**
- * A platform's webhook receiver on 127.0.0.1, written the way README tells platforms to: verify
+ * A platform's webhook receiver on 127.0.0.1, written the way docs/webhooks.md tells platforms to: verify
  * with the `standardwebhooks` library, deduplicate by `webhook-id`, answer 2xx only when accepted.
  * `answers` scripts the responses per webhook-id (or for every request).
  */

@@ -15,7 +15,7 @@ export interface LocalRedis {
 }
 
 /**
- * Redis as production needs it (README: State durability): an append-only file fsynced every
+ * Redis as production needs it (docs/streaming-worker.md: State durability): an append-only file fsynced every
  * second, in `dataDir` (a fresh temporary folder when none is given). `dataDir: null`: no
  * persistence at all, for the drill that proves a lost state is noticed.
  */
