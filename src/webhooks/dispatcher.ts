@@ -32,7 +32,7 @@ import { EndpointLane } from './endpoint-lane.js';
 import { attemptDelivery, resultLabel } from './http-attempt.js';
 import { decodeDelivery, decodeRecommendation, fanOut } from './intake.js';
 import { beforeAttempt, type DeadLetterAction, nextAction } from './next-action.js';
-import { OffsetWatermark } from './offset-watermark.js';
+import { type OffsetWatermark, PartitionWatermarks } from './offset-watermark.js';
 import { RetryScheduler } from './retry-scheduler.js';
 import type { Endpoint, WebhookConfig } from './webhook-config.js';
 
@@ -57,7 +57,7 @@ export class WebhookDispatcher {
   private readonly scheduler: RetryScheduler;
   private readonly endpoints: Map<string, Endpoint>;
   private readonly lanes = new Map<string, EndpointLane>();
-  private readonly watermarks = new Map<string, OffsetWatermark>();
+  private readonly watermarks = new PartitionWatermarks();
   private readonly paused = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
@@ -202,20 +202,10 @@ export class WebhookDispatcher {
     return this.state.enable(endpointId);
   }
 
-  private watermark(topic: string, partition: number): OffsetWatermark {
-    const key = `${topic}/${partition}`;
-    let wm = this.watermarks.get(key);
-    if (!wm) {
-      wm = new OffsetWatermark();
-      this.watermarks.set(key, wm);
-    }
-    return wm;
-  }
-
   private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (!this.running || isStale()) return;
     const { topic, partition } = batch;
-    const wm = this.watermark(topic, partition);
+    const wm = this.watermarks.of(topic, partition);
     const fresh = batch.messages.filter((m) => wm.track(m.offset));
     // Fetching moves on; the offsets are committed by the watermark once the work is settled.
     for (const m of batch.messages) resolveOffset(m.offset);
@@ -478,23 +468,11 @@ export class WebhookDispatcher {
 
   private async commitDue(): Promise<void> {
     if (!this.joined) return;
-    const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
-    const marks: Array<[OffsetWatermark, string]> = [];
-    for (const [key, wm] of this.watermarks) {
-      const offset = wm.toCommit();
-      if (offset === undefined) continue;
-      const slash = key.lastIndexOf('/');
-      offsets.push({ topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)), offset });
-      marks.push([wm, offset]);
-    }
-    if (offsets.length === 0) return;
-    try {
-      await this.consumer.commitOffsets(offsets);
-      for (const [wm, offset] of marks) wm.committedAt(offset);
-    } catch (err) {
-      // A rebalance in progress, a broker restart: the next tick tries again.
+    // A rebalance in progress, a broker restart: the next tick tries again.
+    const failed = await this.watermarks.commit((offsets) => this.consumer.commitOffsets(offsets));
+    if (failed) {
       this.deps.metrics.retries.inc({ stage: 'commit offsets' });
-      this.deps.log.debug({ err: (err as Error).message }, 'commit failed, will retry');
+      this.deps.log.debug({ err: failed.message }, 'commit failed, will retry');
     }
   }
 }

@@ -44,3 +44,55 @@ export class OffsetWatermark {
     this.committed = BigInt(offset);
   }
 }
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * The watermarks of every partition this dispatcher holds, and their commit: what is due is
+ * committed in one request; a failed commit (a rebalance in progress, a broker restart) is
+ * simply tried again on the next tick.
+ */
+export class PartitionWatermarks {
+  private readonly byPartition = new Map<string, { topic: string; partition: number; wm: OffsetWatermark }>();
+
+  of(topic: string, partition: number): OffsetWatermark {
+    const key = `${topic}/${partition}`;
+    let entry = this.byPartition.get(key);
+    if (!entry) {
+      entry = { topic, partition, wm: new OffsetWatermark() };
+      this.byPartition.set(key, entry);
+    }
+    return entry.wm;
+  }
+
+  /** After a rejoin everything is fetched again from the committed offsets: forget it all. */
+  clear(): void {
+    this.byPartition.clear();
+  }
+
+  /** Commits every partition's watermark that moved; the error when the commit failed. */
+  async commit(
+    commitOffsets: (offsets: TopicPartitionOffset[]) => Promise<void>,
+  ): Promise<Error | undefined> {
+    const offsets: TopicPartitionOffset[] = [];
+    const marks: Array<[OffsetWatermark, string]> = [];
+    for (const { topic, partition, wm } of this.byPartition.values()) {
+      const offset = wm.toCommit();
+      if (offset === undefined) continue;
+      offsets.push({ topic, partition, offset });
+      marks.push([wm, offset]);
+    }
+    if (offsets.length === 0) return undefined;
+    try {
+      await commitOffsets(offsets);
+    } catch (err) {
+      return err as Error;
+    }
+    for (const [wm, offset] of marks) wm.committedAt(offset);
+    return undefined;
+  }
+}

@@ -4,7 +4,7 @@ import { ConfigError } from '../../src/errors.js';
 import { breakerAlert } from '../../src/webhooks/breaker-announcer.js';
 import { EndpointLane } from '../../src/webhooks/endpoint-lane.js';
 import { endpointWants } from '../../src/webhooks/intake.js';
-import { OffsetWatermark } from '../../src/webhooks/offset-watermark.js';
+import { OffsetWatermark, PartitionWatermarks } from '../../src/webhooks/offset-watermark.js';
 import { nextStep, parseRetryAfter } from '../../src/webhooks/retry-schedule.js';
 import { signDelivery } from '../../src/webhooks/signing.js';
 import { isLocalHost, parseWebhookConfig } from '../../src/webhooks/webhook-config.js';
@@ -240,5 +240,33 @@ describe('breaker alert', () => {
       accountId: '*',
     });
     expect(a.signals[0]?.evidence.summary).toMatch(/51 automatic-action recommendations/);
+  });
+});
+
+describe('partition watermarks', () => {
+  it('commits what moved in one request, keeps it due when the commit fails, forgets all on clear', async () => {
+    const marks = new PartitionWatermarks();
+    const a = marks.of('recs', 0);
+    const b = marks.of('retry', 1);
+    for (const o of ['5', '6']) a.track(o);
+    b.track('9');
+    a.finish('5');
+    const seen: unknown[] = [];
+    const failed = await marks.commit(async () => {
+      throw new Error('rebalancing');
+    });
+    expect(failed?.message).toBe('rebalancing');
+    expect(await marks.commit(async (offsets) => void seen.push(offsets))).toBeUndefined();
+    // The first unfinished offset of each partition: 6 (5 is done), and 9 (nothing done yet).
+    expect(seen).toEqual([
+      [
+        { topic: 'recs', partition: 0, offset: '6' },
+        { topic: 'retry', partition: 1, offset: '9' },
+      ],
+    ]);
+    expect(await marks.commit(async (offsets) => void seen.push(offsets))).toBeUndefined();
+    expect(seen).toHaveLength(1); // nothing moved since
+    marks.clear();
+    expect(marks.of('recs', 0)).not.toBe(a);
   });
 });
