@@ -69,6 +69,20 @@ module.exports = {
       to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer'] },
     },
     {
+      name: 'ccxt-in-adapters',
+      comment: 'ccxt (large and slow to load) only where exchanges are talked to: ingest, market-data, collector and the commands that run them',
+      severity: 'error',
+      from: { pathNot: ['^src/(ingest|market-data|collector)/', '^src/cli/(convert|collect|market-feed)-command[.]ts$'] },
+      to: { path: 'node_modules/ccxt' },
+    },
+    {
+      name: 'commands-load-on-demand',
+      comment: 'main.ts imports each command when it runs, so --help and other commands do not load them all',
+      severity: 'error',
+      from: { path: '^src/main[.]ts$' },
+      to: { path: '^src/cli/.+-command[.]ts$', dependencyTypesNot: ['dynamic-import'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: { path: '^src/' },
@@ -86,6 +100,11 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.js'],
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types'],
+    },
   },
 };

@@ -5,15 +5,17 @@
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import v8 from 'node:v8';
-import { BACKFILL_USAGE, backfillCommand } from './cli/backfill-command.js';
-import { COLLECT_USAGE, collectCommand } from './cli/collect-command.js';
-import { CONVERT_USAGE, convertCommand } from './cli/convert-command.js';
-import { DEMO_USAGE, demoCommand } from './cli/demo-command.js';
-import { MARKET_FEED_USAGE, marketFeedCommand } from './cli/market-feed-command.js';
-import { REPLAY_USAGE, replayCommand } from './cli/replay-command.js';
-import { SIMULATE_USAGE, simulateCommand } from './cli/simulate-command.js';
-import { WEBHOOKS_USAGE, webhooksCommand } from './cli/webhooks-command.js';
-import { WORKER_USAGE, workerCommand } from './cli/worker-command.js';
+import {
+  BACKFILL_USAGE,
+  COLLECT_USAGE,
+  CONVERT_USAGE,
+  DEMO_USAGE,
+  MARKET_FEED_USAGE,
+  REPLAY_USAGE,
+  SIMULATE_USAGE,
+  WEBHOOKS_USAGE,
+  WORKER_USAGE,
+} from './cli/usage.js';
 import { loadDetectionConfig } from './config/detection.js';
 import { loadRuntimeEnv } from './config/runtime.js';
 import { KeyguardError } from './errors.js';
@@ -94,23 +96,31 @@ export async function main(
     const loadConfig = (file?: string) => loadDetectionConfig(file ?? env.KEYGUARD_DETECTION_CONFIG);
     switch (command) {
       case 'demo':
-        return await demoCommand(loadConfig, log, stdout);
+        return await (await import('./cli/demo-command.js')).demoCommand(loadConfig, log, stdout);
       case 'replay':
-        return (await replayCommand(rest, loadConfig, log, stdout, stderr)).exitCode;
+        return (
+          await (await import('./cli/replay-command.js')).replayCommand(rest, loadConfig, log, stdout, stderr)
+        ).exitCode;
       case 'backfill':
-        return await backfillCommand(rest, env, loadConfig, log, stderr);
+        return await (await import('./cli/backfill-command.js')).backfillCommand(
+          rest,
+          env,
+          loadConfig,
+          log,
+          stderr,
+        );
       case 'convert':
-        return convertCommand(rest, stdout, stderr);
+        return (await import('./cli/convert-command.js')).convertCommand(rest, stdout, stderr);
       case 'simulate':
-        return await simulateCommand(rest, stdout, stderr);
+        return await (await import('./cli/simulate-command.js')).simulateCommand(rest, stdout, stderr);
       case 'worker':
-        return await workerCommand(env, loadConfig(), log);
+        return await (await import('./cli/worker-command.js')).workerCommand(env, loadConfig(), log);
       case 'market-feed':
-        return await marketFeedCommand(env, log);
+        return await (await import('./cli/market-feed-command.js')).marketFeedCommand(env, log);
       case 'collect':
-        return await collectCommand(env, log);
+        return await (await import('./cli/collect-command.js')).collectCommand(env, log);
       case 'webhooks':
-        return await webhooksCommand(rest, env, log);
+        return await (await import('./cli/webhooks-command.js')).webhooksCommand(rest, env, log);
       case undefined:
       case 'help':
       case '--help':

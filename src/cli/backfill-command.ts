@@ -21,23 +21,6 @@ import { replay } from '../replay/replay.js';
 import { wholeNumber } from './options.js';
 import { openStore } from './stores.js';
 
-export const BACKFILL_USAGE = `keyguard backfill FILE… [options]      (a JSONL export)
-keyguard backfill --since TIME [options]  (the account topics, from TIME to their current end)
-  Folds past contract events into the baselines in Redis, emitting no alerts: accounts are judged
-  against their real past from the first minute (a new deployment, or Redis lost its data).
-  Idempotent: a file's events are numbered in event-time order under the run's name, a topic's by
-  their offsets under the worker's own source names (a worker skips what the backfill folded, and
-  the other way round), so a run again, or after a crash, skips what the store holds.
-  --redis URL         the Redis the workers use (default: REDIS_URL)
-  --redis-prefix P    the workers' prefix (default: KEYGUARD_REDIS_PREFIX, kg:)
-  --name NAME         a file run's name, positions are kept under it (default: the files' names)
-  --since TIME        read the account and apikey topics (KEYGUARD_TOPIC_ORDERS, _FILLS, _APIKEYS)
-                      from TIME (ISO 8601, or epoch ms) through KAFKA_BROKERS (or --kafka HOSTS)
-  --config FILE       detection config overrides (JSON, any subset of config/detection.json)
-  --batch N           events per batch (default 2000)
-  --reorder-ms N      event-time reordering slack (default 60000)
-Exit status: 0 every line folded, 3 some lines rejected (each reported on stderr), 2 usage error.`;
-
 /** Progress lines at most this often (events). */
 const PROGRESS_EVERY = 100_000;
 

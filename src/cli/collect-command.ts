@@ -14,10 +14,6 @@ import { RetryAbandoned } from '../pipeline/retry.js';
 import { redisConnection } from '../state/redis-connection.js';
 import { untilSignalled } from './shutdown.js';
 
-export const COLLECT_USAGE = `keyguard collect
-  For each connected key in KEYGUARD_COLLECT_CONFIG, polls its own trades and orders through ccxt
-  since the cursor kept in Redis and publishes contract fill/order events (KAFKA_BROKERS, REDIS_URL).`;
-
 export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<number> {
   if (!env.KAFKA_BROKERS || !env.REDIS_URL || !env.KEYGUARD_COLLECT_CONFIG) {
     throw new ConfigError('the collector needs KAFKA_BROKERS, REDIS_URL and KEYGUARD_COLLECT_CONFIG');

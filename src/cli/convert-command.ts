@@ -13,18 +13,6 @@ import {
   parseNativePayload,
 } from '../ingest/native-payloads.js';
 
-export const CONVERT_USAGE = `keyguard convert --exchange EX --kind KIND --account ID [options] [FILE]
-  Turns an exchange's own payload (JSON; executionReport messages also as JSONL) into contract
-  events (JSONL on stdout), through ccxt's parsers. FILE defaults to stdin.
-  --exchange EX       binance | kucoin (the exchange's id in ccxt; also the events' exchange)
-  --kind KIND         trades (fetchMyTrades response) | orders (fetchOrders/open/closed) |
-                      executionReport (Binance user-data messages) |
-                      ccxt-trades | ccxt-orders (ccxt unified Trade/Order objects, any exchange)
-  --account ID        the account they belong to      --api-key ID   the key that placed them
-  --symbols S,S       the markets they may mention, as BASE/QUOTE (native kinds: exchange market
-                      ids map back to unified symbols through them)
-Exit status: 0 all converted, 3 some items rejected (each reported on stderr), 2 usage error.`;
-
 const KINDS = [...NATIVE_KINDS, 'ccxt-trades', 'ccxt-orders'] as const;
 
 function parsePayload(text: string): unknown {

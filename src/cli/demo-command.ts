@@ -12,10 +12,6 @@ import { syntheticScenario } from '../simulate/synthetic-scenario.js';
 import { replayCommand } from './replay-command.js';
 import { writeEvents } from './simulate-command.js';
 
-export const DEMO_USAGE = `keyguard demo
-  Simulates a short stream with one attack, replays it on the embedded store (no Kafka, no Redis),
-  writes .keyguard/demo/{events.jsonl,alerts.jsonl,truth.json} and prints the alerts readably.`;
-
 function when(ts: number): string {
   return new Date(ts).toISOString().replace('T', ' ').replace('.000Z', 'Z');
 }

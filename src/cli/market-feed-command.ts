@@ -12,10 +12,6 @@ import { MarketFeedMetrics } from '../observability/market-feed-metrics.js';
 import { retryUntilDone } from '../pipeline/retry.js';
 import { untilSignalled } from './shutdown.js';
 
-export const MARKET_FEED_USAGE = `keyguard market-feed
-  Polls tickers and public trades of the venues in KEYGUARD_MARKET_FEED_CONFIG through ccxt and
-  publishes contract ticker/trade events to the market topic (KAFKA_BROKERS, KEYGUARD_TOPIC_MARKET).`;
-
 export async function marketFeedCommand(env: RuntimeEnv, log: Logger): Promise<number> {
   if (!env.KAFKA_BROKERS || !env.KEYGUARD_MARKET_FEED_CONFIG) {
     throw new ConfigError('the market feed needs KAFKA_BROKERS and KEYGUARD_MARKET_FEED_CONFIG');

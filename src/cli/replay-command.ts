@@ -17,16 +17,6 @@ import {
 import { wholeNumber } from './options.js';
 import { openCampaignStore, openStore } from './stores.js';
 
-export const REPLAY_USAGE = `keyguard replay [FILE…] [options]
-  Reads contract events as JSONL (files, or stdin when none), writes alerts as JSONL.
-  --out FILE          write alerts to FILE (default: stdout)
-  --redis URL         keep baselines in Redis instead of memory
-  --redis-prefix P    key prefix in Redis (default: a fresh prefix per run, printed)
-  --config FILE       detection config overrides (JSON, any subset of config/detection.json)
-  --batch N           events per batch (default 2000)
-  --reorder-ms N      event-time reordering slack (default 60000)
-Exit status: 0 all lines processed, 3 some lines rejected (each reported on stderr), 2 usage error.`;
-
 export interface ReplayCommandResult {
   summary: ReplaySummary;
   exitCode: number;

@@ -6,13 +6,6 @@ import { UsageError } from '../errors.js';
 import type { Scenario } from '../simulate/scenario.js';
 import { syntheticScenario } from '../simulate/synthetic-scenario.js';
 
-export const SIMULATE_USAGE = `keyguard simulate [options]
-  Generates contract events (JSONL) for benign accounts of several kinds and attacked accounts,
-  on synthetic markets with a pump, plus the ground truth.
-  --out FILE        events (default: stdout)
-  --truth FILE      ground truth as JSON (which accounts are victims, their malicious fills)
-  --seed N          (default 1)   --days N (default 2)   --accounts N (default 40)   --victims N (default 1)`;
-
 function int(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);

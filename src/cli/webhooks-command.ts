@@ -10,12 +10,6 @@ import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { loadWebhookConfig } from '../webhooks/webhook-config.js';
 import { untilSignalled } from './shutdown.js';
 
-export const WEBHOOKS_USAGE = `keyguard webhooks [options]
-  Delivers recommendations (the recommendations topic) to the endpoints in KEYGUARD_WEBHOOKS_CONFIG,
-  signed per Standard Webhooks, with durable retries and the revocation circuit breaker.
-  --dry-run         log and count what would be sent, send nothing (also KEYGUARD_WEBHOOKS_DRY_RUN=true)
-  --enable ID       re-enable an endpoint disabled by a 410 Gone, then exit`;
-
 export async function webhooksCommand(argv: string[], env: RuntimeEnv, log: Logger): Promise<number> {
   const { values } = parseArgs({
     args: argv,

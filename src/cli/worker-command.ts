@@ -11,15 +11,6 @@ import { CampaignAggregator } from '../worker/campaign-aggregator.js';
 import { Worker } from '../worker/worker.js';
 import { untilSignalled } from './shutdown.js';
 
-export const WORKER_USAGE = `keyguard worker
-  The streaming worker: consumes the account topics (shared by the consumer group) and the whole
-  market topic, publishes alerts, recommendations and dead letters, keeps baselines in Redis, and
-  runs the campaign aggregator. Serves /metrics, /healthz, /readyz on KEYGUARD_METRICS_PORT.
-  Needs KAFKA_BROKERS and REDIS_URL; every KEYGUARD_* variable is in docs/configuration.md;
-  detection thresholds from KEYGUARD_DETECTION_CONFIG over config/detection.json.
-  Stops on SIGTERM/SIGINT after committing the batch in flight.
-Exit status: 0 stopped cleanly, 1 failed or the shutdown overran, 2 configuration error.`;
-
 export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: Logger): Promise<number> {
   if (!env.KAFKA_BROKERS || !env.REDIS_URL) {
     throw new ConfigError('the worker needs KAFKA_BROKERS and REDIS_URL');
