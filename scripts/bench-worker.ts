@@ -18,7 +18,7 @@ import { createLogger } from '../src/logger.js';
 import { tuneHeapForStreaming } from '../src/main.js';
 import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
 import { RedisBaselineStore } from '../src/state/redis-store.js';
-import { Worker } from '../src/worker/worker.js';
+import { Worker, type WorkerStats } from '../src/worker/worker.js';
 import { testEnv } from '../test/helpers/kafka.js';
 import { committedRecords, WorkerProcess, waitForMembers } from '../test/helpers/worker-process.js';
 import { startServices } from '../test/services/harness.js';
@@ -86,6 +86,13 @@ async function startWorker(env: RuntimeEnv) {
   return { worker, store };
 }
 
+/** Where a batch's time goes: mean and slowest ms of each step, in the order a batch takes them. */
+function stepsLine(steps: WorkerStats['steps']): string {
+  return Object.entries(steps)
+    .map(([step, s]) => `${step} ${(s.totalMs / s.count).toFixed(1)} ms (max ${s.maxMs})`)
+    .join(', ');
+}
+
 const pct = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
@@ -135,6 +142,7 @@ console.log(
   console.log(
     `Redis: ${store.roundTrips} round trips for ${worker.stats.events} account events = ${((store.roundTrips / worker.stats.events) * 1000).toFixed(2)} per 1,000 events (${worker.stats.batches} batches)`,
   );
+  console.log(`  per batch: ${stepsLine(worker.stats.steps)}`);
   await worker.stop();
   await store.close();
   process.env.BENCH_RATE = String(totalRate);
@@ -201,6 +209,7 @@ console.log(
     console.log(
       `  worker batches: ${st.batches}, mean ${(st.batchMsTotal / st.batches).toFixed(1)} ms, slowest ${st.maxBatchMs} ms, largest ${st.maxBatchEvents} events`,
     );
+    console.log(`  per batch: ${stepsLine(st.steps)}`);
   }
 }
 await services.stop();

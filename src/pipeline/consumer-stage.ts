@@ -121,8 +121,10 @@ export class ConsumerStage {
     onFirstFailure: () => void,
   ): StepRetry {
     const { heartbeat, isRunning, isStale } = payload;
-    return (step, fn) =>
-      retryUntilDone(fn, {
+    const timed = this.instrumentation.has(STAGE_EVENTS.STEP_DONE);
+    return async (step, fn) => {
+      const startedAt = timed ? performance.now() : 0;
+      const result = await retryUntilDone(fn, {
         ...STEP_DELAY,
         shouldContinue: () => this.running && isRunning() && !isStale(),
         giveUpOn: (err) => groupMembershipError(err) !== undefined,
@@ -144,6 +146,15 @@ export class ConsumerStage {
           await heartbeat().catch(() => {});
         },
       });
+      if (timed)
+        this.instrumentation.emit(STAGE_EVENTS.STEP_DONE, {
+          stage: this.opts.name,
+          step,
+          partition,
+          ms: performance.now() - startedAt,
+        });
+      return result;
+    };
   }
 
   /**

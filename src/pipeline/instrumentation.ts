@@ -11,6 +11,8 @@ export const STAGE_EVENTS = {
   CONSUMED: 'consumed',
   /** A step failed and is retried after `delayMs`. */
   RETRY: 'retry',
+  /** A step of a batch done, retries included: where a batch's time goes. */
+  STEP_DONE: 'step_done',
   /** Alerts and dead letters acknowledged by Kafka (before the offsets are committed). */
   PUBLISHED: 'published',
   /** A batch done: committed. */
@@ -28,6 +30,7 @@ export const STAGE_EVENTS = {
 export interface StageEventPayloads {
   consumed: { stage: string; topic: string; partition: number; kinds: Record<string, number>; lag?: number };
   retry: { stage: string; step: string; partition?: number; attempt: number; delayMs: number; error: string };
+  step_done: { stage: string; step: string; partition: number; ms: number };
   published: {
     stage: string;
     alerts: readonly Alert[];

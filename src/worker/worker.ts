@@ -64,6 +64,8 @@ export interface WorkerStats {
   batchMsTotal: number;
   /** Partition numbers this worker has processed batches of. */
   partitions: number[];
+  /** Per step of a batch (wait for market, evaluate, publish, save baselines, commit offsets): count, total and slowest ms. */
+  steps: Record<string, { count: number; totalMs: number; maxMs: number }>;
 }
 
 export class Worker {
@@ -106,6 +108,7 @@ export class Worker {
     maxBatchEvents: 0,
     batchMsTotal: 0,
     partitions: [],
+    steps: {},
   };
 
   constructor(private readonly deps: WorkerDeps) {
@@ -128,6 +131,12 @@ export class Worker {
     this.consumer = this.stage.consumer;
     const events = this.stage.instrumentation;
     events.on(STAGE_EVENTS.RETRY, () => this.stats.retries++);
+    events.on(STAGE_EVENTS.STEP_DONE, ({ step, ms }) => {
+      const s = (this.stats.steps[step] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      s.count++;
+      s.totalMs += ms;
+      s.maxMs = Math.max(s.maxMs, Math.round(ms));
+    });
     if (deps.metrics) recordStageMetrics(events, deps.metrics);
     this.market = new MarketState(cfg, () => this.accountFloor());
     this.engine = new DetectionEngine(cfg, deps.store, this.market);
