@@ -127,7 +127,7 @@ function compile(schema: ZodLike): Check {
       return (v) => {
         if (typeof v !== 'object' || v === null) return false;
         const check = byTag.get((v as Record<string, unknown>)[key]);
-        return check !== undefined && check(v);
+        return check?.(v) ?? false;
       };
     }
     default:
