@@ -82,6 +82,8 @@ export const detectionConfigSchema = z
       windowMs: ms,
       /** With fewer prints in the window, the latest this many within maxAgeMs. */
       minPrints: z.number().int().min(1),
+      /** At most the latest this many prints: a flood of prints in one pair must not make every event's reading slow. */
+      maxPrints: z.number().int().min(10).max(100_000),
       maxAgeMs: ms,
       /** The "high" of the live market: this quantile of the others' prices (the low: 1 − it). */
       quantile: z.number().min(0.5).max(1),

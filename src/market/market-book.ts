@@ -265,6 +265,7 @@ export class MarketBook {
       if (own.length > 0 && own.includes(p.id)) continue;
       prices.push(p.price);
       oldest = p.at;
+      if (prices.length >= c.maxPrints) break; // bounded work per event, however busy the pair
     }
     if (prices.length === 0) return undefined;
     if (prices.length > 1) prices.sort((a, b) => a - b);

@@ -238,6 +238,23 @@ describe('live market (market book)', () => {
     expect(others.high).toBe(1e-6);
     expect(others.prints).toBe(cfg.liveMarket.minPrints);
   });
+
+  it('reads at most the latest maxPrints prints of a flooded window (bounded work per event)', () => {
+    const book = new MarketBook('binance', 'YOYOW/BTC', cfg);
+    const n = cfg.liveMarket.maxPrints * 3;
+    // 3× maxPrints prints within the last 10 s: the older two thirds at 1e-6, the latest third at 2e-6.
+    for (let i = 0; i < n; i++)
+      book.applyTrade(
+        print({
+          id: `p${i}`,
+          timestamp: T0 - 9_000 + Math.floor((i * 9_000) / n),
+          price: i < (2 * n) / 3 ? 1e-6 : 2e-6,
+        }),
+      );
+    const live = book.live(T0, [])!;
+    expect(live.prints).toBe(cfg.liveMarket.maxPrints);
+    expect([live.low, live.high]).toEqual([2e-6, 2e-6]);
+  });
 });
 
 describe('unusual_size', () => {
