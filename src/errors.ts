@@ -1,6 +1,6 @@
 /**
- * Typed errors with stable codes (grep-able, listed in the README's error codes, which a test keeps equal to this list). `retriable` tells the one retry
- * helper whether trying again can help.
+ * Typed errors with stable codes (grep-able; the README's error codes are this list, kept equal by
+ * a test). `retriable` tells the one retry helper whether trying again can help.
  */
 export const ErrorCodes = {
   CONFIG_INVALID: 'KG_ERR_CONFIG_INVALID',
