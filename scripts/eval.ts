@@ -345,6 +345,13 @@ async function perturbRun(): Promise<void> {
   const worst = new Map<string, { value: number; where: string }>();
   const atDefault = new Map<string, number>();
   const worse = (dir: 'low' | 'high', a: number, b: number) => (dir === 'low' ? a < b : a > b);
+  /** Per benign behaviour: the worst false-revoke rate and the worst share of account-days reviewed. */
+  const byBehaviour = new Map<
+    string,
+    { revoked: number; revokedAt: string; reviewed: number; reviewedAt: string }
+  >();
+  const alertIds = createHash('sha256');
+  let alertCount = 0;
   let runs = 0;
   for (const [name, params] of perturbations()) {
     for (const seed of seeds) {
@@ -353,10 +360,20 @@ async function perturbRun(): Promise<void> {
       for (const [i, m] of list.entries()) {
         const scenario = scenarioFor(m, i, seed, params, victims.int(minVictims, maxVictims ?? minVictims));
         if (!scenario) continue;
-        evals.push(evaluate(scenario.truth, firstRevokes(await keyguard(scenario, cfg)), scenario));
+        const alerts = await keyguard(scenario, cfg);
+        for (const a of alerts) alertIds.update(`${a.alertId}\n`);
+        alertCount += alerts.length;
+        evals.push(evaluate(scenario.truth, firstRevokes(alerts), scenario));
       }
       runs++;
       const table = summarize(evals);
+      for (const [kind, b] of Object.entries(table.benign)) {
+        const w = byBehaviour.get(kind) ?? { revoked: -1, revokedAt: '', reviewed: -1, reviewedAt: '' };
+        if (b.rate > w.revoked) Object.assign(w, { revoked: b.rate, revokedAt: `${name}, seed ${seed}` });
+        if (b.reviewedDayShare > w.reviewed)
+          Object.assign(w, { reviewed: b.reviewedDayShare, reviewedAt: `${name}, seed ${seed}` });
+        byBehaviour.set(kind, w);
+      }
       for (const [figure, dir, read] of FIGURES) {
         const value = read(table);
         if (value === undefined) continue;
@@ -381,6 +398,13 @@ async function perturbRun(): Promise<void> {
     const d = atDefault.get(figure);
     console.log(`| ${figure} | ${fmt(w.value)} | ${w.where} | ${d === undefined ? '-' : fmt(d)} |`);
   }
+  console.log('\n| benign behaviour | worst false revokes | where | worst account-days reviewed | where |');
+  console.log('|---|---|---|---|---|');
+  for (const [kind, w] of [...byBehaviour].sort(([a], [b]) => a.localeCompare(b)))
+    console.log(
+      `| ${kind} | ${pct(w.revoked, 2)} | ${w.revokedAt} | ${pct(w.reviewed, 2)} | ${w.reviewedAt} |`,
+    );
+  console.log(`\nalert ids (every run): ${alertCount}, sha256 ${alertIds.digest('hex')}`);
 }
 
 if (args.perturb) await perturbRun();
