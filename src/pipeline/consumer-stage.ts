@@ -129,19 +129,7 @@ export class ConsumerStage {
         shouldContinue: () => this.running && isRunning() && !isStale(),
         giveUpOn: (err) => groupMembershipError(err) !== undefined,
         onRetry: async (err, attempt, delayMs) => {
-          const error = (err as Error).message;
-          this.instrumentation.emit(STAGE_EVENTS.RETRY, {
-            stage: this.opts.name,
-            step,
-            partition,
-            attempt,
-            delayMs,
-            error,
-          });
-          this.opts.log.warn(
-            { err: error, what: step, partition, attempt, delayMs },
-            'retrying after a failure',
-          );
+          this.reportRetry(step, err, attempt, delayMs, partition);
           if (attempt === 1) onFirstFailure();
           await heartbeat().catch(() => {});
         },
@@ -171,18 +159,31 @@ export class ConsumerStage {
       ...STEP_DELAY,
       shouldContinue,
       onRetry: async (err, attempt, delayMs) => {
-        const error = (err as Error).message;
-        this.instrumentation.emit(STAGE_EVENTS.RETRY, {
-          stage: this.opts.name,
-          step,
-          attempt,
-          delayMs,
-          error,
-        });
-        this.opts.log.warn({ stage: step, attempt, delayMs, err: error }, 'retrying');
+        this.reportRetry(step, err, attempt, delayMs);
         await heartbeat?.().catch(() => undefined);
       },
     });
+  }
+
+  /** One failed attempt of a step: the RETRY event and the log line operators grep for. */
+  private reportRetry(
+    step: string,
+    err: unknown,
+    attempt: number,
+    delayMs: number,
+    partition?: number,
+  ): void {
+    const error = (err as Error).message;
+    const where = partition === undefined ? {} : { partition };
+    this.instrumentation.emit(STAGE_EVENTS.RETRY, {
+      stage: this.opts.name,
+      step,
+      attempt,
+      delayMs,
+      error,
+      ...where,
+    });
+    this.opts.log.warn({ err: error, what: step, attempt, delayMs, ...where }, 'retrying after a failure');
   }
 
   /**
