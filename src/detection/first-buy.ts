@@ -13,7 +13,7 @@ import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import type { MarketSnapshot } from '../market/market-book.js';
 import { round } from '../scoring/scale.js';
-import type { AccountState } from '../state/account-state.js';
+import { type AccountState, newPairHistory } from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */
 export function firstBuyObservation(
@@ -24,8 +24,8 @@ export function firstBuyObservation(
   cfg: DetectionConfig,
 ): FirstBuy | undefined {
   if (fill.side !== 'buy') return undefined;
-  const sym = account.syms[fill.symbol];
-  if (!sym || fill.timestamp - sym.f > cfg.newPair.windowMs) return undefined;
+  const sym = newPairHistory(account, fill.symbol, fill.timestamp, cfg);
+  if (!sym) return undefined;
   if (illiquidity(market, cfg).score < cfg.campaign.minIlliquidity) return undefined;
   const meta = fill.apiKeyId ? account.km?.[fill.apiKeyId] : undefined;
   const ref = market.reference?.price;

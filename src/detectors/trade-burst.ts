@@ -12,6 +12,7 @@ import { ramp, round } from '../scoring/scale.js';
 import {
   type AccountState,
   type Activity,
+  newPairHistory,
   newPairWindowCount,
   previousPeak,
   startOfDay,
@@ -47,11 +48,11 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
   const keyActivity = event.apiKeyId ? account.keys[event.apiKeyId] : undefined;
   const key = keyActivity ? reading(keyActivity, at, cfg.burst) : undefined;
 
-  const sym = account.syms[event.symbol];
+  const sym = newPairHistory(account, event.symbol, at, cfg);
   let pairScore = 0;
   let pairOrders = 0;
   let fastGap: number | undefined;
-  if (sym && at - sym.f <= cfg.newPair.windowMs) {
+  if (sym) {
     pairOrders = newPairWindowCount(sym, at, cfg.burst.windowMs);
     const weight = account.act.f < sym.f ? 1 : cfg.newPair.newAccountWeight;
     fastGap = lastOrderGap(sym.t ?? [], at);

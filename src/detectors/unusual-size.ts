@@ -9,7 +9,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { ramp, round, sig } from '../scoring/scale.js';
-import { type AccountState, previousPeak, usdValue } from '../state/account-state.js';
+import { type AccountState, newPairHistory, previousPeak, usdValue } from '../state/account-state.js';
 
 /**
  * `spend` against the account's largest order on the previous days (floored at `size.minOrderUsd`),
@@ -37,8 +37,8 @@ export function unusualSize(
   cfg: DetectionConfig,
 ): Signal | undefined {
   if (event.side !== 'buy') return undefined;
-  const sym = account.syms[event.symbol];
-  if (!sym || event.timestamp - sym.f > cfg.newPair.windowMs) return undefined;
+  const sym = newPairHistory(account, event.symbol, event.timestamp, cfg);
+  if (!sym) return undefined;
   const c = cfg.size;
   let placing = 0;
   if (event.kind === 'order' && event.price !== undefined) {

@@ -144,6 +144,17 @@ export function newAccountState(at: number): AccountState {
   return { v: 1, orders: 0, act: newActivity(at), keys: {}, syms: {}, recent: [], ev: [] };
 }
 
+/** The account's history in `symbol` while that pair is new to it at `at` (first traded within `newPair.windowMs`). */
+export function newPairHistory(
+  account: AccountState,
+  symbol: string,
+  at: number,
+  cfg: DetectionConfig,
+): SymbolHistory | undefined {
+  const sym = account.syms[symbol];
+  return sym && at - sym.f <= cfg.newPair.windowMs ? sym : undefined;
+}
+
 /** Orders in a pair new to the account within the burst window ending at `at`. */
 export function newPairWindowCount(sym: SymbolHistory, at: number, windowMs: number): number {
   if (!sym.t) return 0;
