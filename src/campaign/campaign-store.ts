@@ -8,7 +8,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import { isNewer } from '../state/baseline-store.js';
 import { campaignGroupKey } from '../state/keys.js';
 import { type RedisErrorListener, redisConnection } from '../state/redis-connection.js';
-import { StateHashes } from '../state/state-hashes.js';
+import { StateHashes, type StateHashesOptions } from '../state/state-hashes.js';
 import type { CohortState } from './leak-cohort.js';
 import type { SymbolCampaignState } from './symbol-campaigns.js';
 
@@ -64,10 +64,9 @@ export class RedisCampaignStore implements CampaignStore {
     url: string,
     private readonly keyPrefix: string,
     ttlSeconds: number,
-    onRoundTrip?: (operation: 'load' | 'save', seconds: number, ok: boolean) => void,
-    onConnectionError?: RedisErrorListener,
+    opts: StateHashesOptions & { onConnectionError?: RedisErrorListener } = {},
   ) {
-    this.hashes = new StateHashes(redisConnection(url, onConnectionError), ttlSeconds, onRoundTrip);
+    this.hashes = new StateHashes(redisConnection(url, opts.onConnectionError), ttlSeconds, opts);
   }
 
   async loadGroups(groups: readonly string[]): Promise<Map<string, StoredGroup>> {

@@ -35,5 +35,5 @@ export function openCampaignStore(
   onConnectionError?: RedisErrorListener,
 ): CampaignStore {
   if (!redisUrl) return new MemoryCampaignStore();
-  return new RedisCampaignStore(redisUrl, prefix, campaignTtlSeconds(cfg), undefined, onConnectionError);
+  return new RedisCampaignStore(redisUrl, prefix, campaignTtlSeconds(cfg), { onConnectionError });
 }

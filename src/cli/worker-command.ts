@@ -23,8 +23,13 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
     metrics.redisErrors.inc({ operation: 'connection' });
     redisLog.warn({ err: err.message }, 'redis connection error');
   };
+  const replicaWait = {
+    replicas: env.KEYGUARD_REDIS_WAIT_REPLICAS,
+    timeoutMs: env.KEYGUARD_REDIS_WAIT_TIMEOUT_MS,
+  };
   const store = new RedisBaselineStore({
     url: env.REDIS_URL,
+    replicaWait,
     keyPrefix: env.KEYGUARD_REDIS_PREFIX,
     ttlSeconds: cfg.state.ttlSeconds,
     onRoundTrip: (operation, seconds, ok) => {
@@ -46,11 +51,14 @@ export async function workerCommand(env: RuntimeEnv, cfg: DetectionConfig, log: 
     env.REDIS_URL,
     env.KEYGUARD_REDIS_PREFIX,
     campaignTtlSeconds(cfg),
-    (operation, seconds, ok) => {
-      metrics.redisRoundTrip.observe({ operation: `campaign ${operation}` }, seconds);
-      if (!ok) metrics.redisErrors.inc({ operation: `campaign ${operation}` });
+    {
+      onRoundTrip: (operation, seconds, ok) => {
+        metrics.redisRoundTrip.observe({ operation: `campaign ${operation}` }, seconds);
+        if (!ok) metrics.redisErrors.inc({ operation: `campaign ${operation}` });
+      },
+      onConnectionError,
+      replicaWait,
     },
-    onConnectionError,
   );
   const campaigns = cfg.campaign.enabled
     ? new CampaignAggregator({

@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 /**
  * Where the collector has got to, per key and symbol, in Redis: one hash per key, one field per
  * `<symbol>|<trades|orders>`, read and written in one round trip per poll. A poll that publishes
@@ -5,7 +6,6 @@
  * pending record is cleared in the same transaction that moves the cursors, so a crash in between
  * leaves exactly what is needed to finish the poll without publishing anything twice.
  */
-import type { Redis } from 'ioredis';
 import { StoreError } from '../errors.js';
 import type { AccountEvent } from '../events/schema.js';
 import type { TimeCursor } from '../ingest/time-cursor.js';
@@ -32,7 +32,7 @@ export interface PendingPoll {
 
 export class CursorStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

@@ -12,10 +12,17 @@ export const runtimeEnvSchema = z.object({
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port…]')
     .optional(),
+  /** One server (`redis://host:port`) or a Redis Cluster's seed nodes (`redis+cluster://host:port,host:port`). */
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'expected redis://host:port')
+    .regex(/^rediss?(\+cluster)?:\/\//, 'expected redis://host:port or redis+cluster://host:port,host:port')
     .optional(),
+  /**
+   * Replicas that must hold a batch's baselines (Redis WAIT on every node written) before its offsets
+   * are committed: 1 where Redis has replicas (a cluster), so a failover cannot lose committed state.
+   */
+  KEYGUARD_REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+  KEYGUARD_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
   KEYGUARD_REDIS_PREFIX: z.string().min(1).default('kg:'),
   KEYGUARD_DETECTION_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -27,9 +27,12 @@ export function breakerKeys(prefix: string): [actions: string, decisions: string
   ];
 }
 
-/** Endpoints disabled by a 410 Gone: endpoint id -> why and when. */
+/**
+ * Endpoints disabled by a 410 Gone: endpoint id -> why and when. In the breaker's slot: both are
+ * read in one round trip.
+ */
 export function disabledEndpointsKey(prefix: string): string {
-  return `${prefix}webhooks:disabled-endpoints`;
+  return `${prefix}webhooks:{breaker}:disabled-endpoints`;
 }
 
 /** The collector's cursors for one exchange key: field `<symbol>|<trades|orders>` -> `{since, ids}`. */

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { AccountState } from './account-state.js';
 import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
 import { accountKey } from './baseline-store.js';
-import type { ScriptCommands } from './commands/index.js';
 import { accountStateKey, stateEpochKey } from './keys.js';
-import { type RedisErrorListener, redisConnection } from './redis-connection.js';
-import { StateHashes } from './state-hashes.js';
+import { type RedisClient, type RedisErrorListener, redisConnection } from './redis-connection.js';
+import { type ReplicaWait, StateHashes } from './state-hashes.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -18,6 +17,8 @@ export interface RedisStoreOptions {
   onConnectionError?: RedisErrorListener;
   /** The baselines were lost (see `openEpoch`): count it, log it, alert on it. */
   onStateReset?: (reset: StateReset) => void;
+  /** Replicas that must hold a batch's baselines before its offsets may be committed (see ReplicaWait). */
+  replicaWait?: ReplicaWait;
 }
 
 export interface StateReset {
@@ -35,7 +36,7 @@ function newEpoch(): string {
 /** Baselines in Redis: one state hash per account (see StateHashes: two round trips per batch). */
 export class RedisBaselineStore implements BaselineStore {
   readonly kind = 'redis' as const;
-  readonly redis: Redis & ScriptCommands;
+  readonly redis: RedisClient;
   private readonly hashes: StateHashes;
   /** The state epoch this process works in (undefined until the first load or `openEpoch`). */
   private epoch?: string;
@@ -43,7 +44,10 @@ export class RedisBaselineStore implements BaselineStore {
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.redis = redisConnection(opts.url, opts.onConnectionError);
-    this.hashes = new StateHashes(this.redis, opts.ttlSeconds, opts.onRoundTrip);
+    this.hashes = new StateHashes(this.redis, opts.ttlSeconds, {
+      onRoundTrip: opts.onRoundTrip,
+      replicaWait: opts.replicaWait,
+    });
   }
 
   /** Round trips made so far (for benchmarks). */
@@ -143,17 +147,13 @@ export class RedisBaselineStore implements BaselineStore {
   /**
    * How Redis persists the baselines: `aof` (append-only file), `rdb` (snapshots only: a crash loses
    * up to the snapshot interval), `none`, or `unknown` (CONFIG is not allowed, e.g. a managed
-   * service; then its own settings apply).
+   * service; then its own settings apply). On a cluster, the weakest of its masters.
    */
   async persistence(): Promise<'aof' | 'rdb' | 'none' | 'unknown'> {
-    try {
-      const aof = (await this.redis.config('GET', 'appendonly')) as string[];
-      if (aof[1] === 'yes') return 'aof';
-      const save = (await this.redis.config('GET', 'save')) as string[];
-      return save[1] ? 'rdb' : 'none';
-    } catch {
-      return 'unknown';
-    }
+    const servers = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const kinds = await Promise.all(servers.map((server) => serverPersistence(server)));
+    for (const weakest of ['unknown', 'none', 'rdb'] as const) if (kinds.includes(weakest)) return weakest;
+    return 'aof';
   }
 
   /** Readiness: Redis answers. */
@@ -163,5 +163,18 @@ export class RedisBaselineStore implements BaselineStore {
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+async function serverPersistence(
+  server: Pick<RedisClient, 'config'>,
+): Promise<'aof' | 'rdb' | 'none' | 'unknown'> {
+  try {
+    const aof = (await server.config('GET', 'appendonly')) as string[];
+    if (aof[1] === 'yes') return 'aof';
+    const save = (await server.config('GET', 'save')) as string[];
+    return save[1] ? 'rdb' : 'none';
+  } catch {
+    return 'unknown';
   }
 }

@@ -3,11 +3,11 @@
  * window of automatic-action recommendations, one atomic script for every dispatcher in the group)
  * and the endpoints disabled by a 410. One pipeline per batch reads and updates both.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { StoreError } from '../errors.js';
 import type { Alert } from '../events/schema.js';
-import type { ScriptCommands } from '../state/commands/index.js';
 import { breakerKeys, disabledEndpointsKey } from '../state/keys.js';
+import type { RedisClient } from '../state/redis-connection.js';
 import type { BreakerNote } from './delivery.js';
 import type { WebhookConfig } from './webhook-config.js';
 
@@ -38,7 +38,7 @@ export class DispatchState {
   private readonly disabledKey: string;
 
   constructor(
-    private readonly redis: Redis & ScriptCommands,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly breaker: WebhookConfig['breaker'],
     private readonly onRoundTrip?: (operation: string, seconds: number, ok: boolean) => void,

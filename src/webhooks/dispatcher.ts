@@ -11,7 +11,6 @@
  * to the retry or dead-letter topic with the broker's ack, or dry-run): a crash anywhere redoes
  * the record, never loses it. Receivers deduplicate by `webhook-id`.
  */
-import type { Redis } from 'ioredis';
 import type { EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import type { Alert } from '../events/schema.js';
@@ -24,7 +23,7 @@ import { type DeadLetterSource, deadLetterMessage } from '../pipeline/dead-lette
 import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
 import { RetryAbandoned } from '../pipeline/retry.js';
 import { stageProducer } from '../pipeline/stage-producer.js';
-import type { ScriptCommands } from '../state/commands/index.js';
+import type { RedisClient } from '../state/redis-connection.js';
 import { BreakerAnnouncer } from './breaker-announcer.js';
 import { type Delivery, webhookPayload } from './delivery.js';
 import { DispatchState } from './dispatch-state.js';
@@ -38,7 +37,7 @@ import type { Endpoint, WebhookConfig } from './webhook-config.js';
 
 export interface DispatcherDeps {
   kafka: Kafka;
-  redis: Redis & ScriptCommands;
+  redis: RedisClient;
   env: RuntimeEnv;
   cfg: WebhookConfig;
   metrics: WebhookMetrics;

@@ -2,14 +2,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Counter, Gauge } from 'prom-client';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
-import { redisConnection } from '../../src/state/redis-connection.js';
+import { type RedisClient, redisConnection } from '../../src/state/redis-connection.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { parseWebhookConfig } from '../../src/webhooks/webhook-config.js';
 import { T0 } from './events.js';
@@ -80,7 +79,7 @@ export function writeWebhookConfig(raw: Record<string, unknown>): string {
 export interface RunningDispatcher {
   dispatcher: WebhookDispatcher;
   metrics: WebhookMetrics;
-  redis: Redis;
+  redis: RedisClient;
   stop(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
@@ -7,7 +8,15 @@ import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { newAccountState } from '../../src/state/account-state.js';
 import { accountKey, type BaselineStore } from '../../src/state/baseline-store.js';
-import { accountStateKey } from '../../src/state/keys.js';
+import { keySlot } from '../../src/state/key-slot.js';
+import {
+  accountStateKey,
+  breakerKeys,
+  campaignGroupKey,
+  collectorCursorKey,
+  disabledEndpointsKey,
+  stateEpochKey,
+} from '../../src/state/keys.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 
@@ -24,6 +33,13 @@ const factories: Record<string, () => BaselineStore> = {
       url: inject('redisUrl'),
       keyPrefix: `test:${randomUUID()}:`,
       ttlSeconds: cfg.state.ttlSeconds,
+    }),
+  'redis cluster': () =>
+    new RedisBaselineStore({
+      url: inject('redisClusterUrl'),
+      keyPrefix: `test:${randomUUID()}:`,
+      ttlSeconds: cfg.state.ttlSeconds,
+      replicaWait: { replicas: 1, timeoutMs: 5000 },
     }),
 };
 
@@ -162,6 +178,56 @@ describe('redis store specifics', () => {
       retriable: true,
     });
     store.redis.disconnect();
+  });
+});
+
+describe('redis cluster specifics', () => {
+  it('sends one pipeline per master, puts every key layout in the slot the cluster computes, and returns once a replica holds the write', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const store = new RedisBaselineStore({
+      url: inject('redisClusterUrl'),
+      keyPrefix: prefix,
+      ttlSeconds: 3600,
+      replicaWait: { replicas: 1, timeoutMs: 5000 },
+    });
+    opened.push(store);
+    const refs = Array.from({ length: 500 }, (_, i) => ({ exchange: 'binance', accountId: `acct-${i}` }));
+    await store.loadAccounts(refs);
+    expect(store.roundTrips).toBe(3); // 500 accounts and the epoch spread over three masters
+    expect(
+      await store.saveAccounts(
+        refs.map((r, i) => ({ ...r, positions: { replay: i + 1 }, state: stateWith(i) })),
+      ),
+    ).toBe(500);
+    expect(store.roundTrips).toBe(6);
+    expect(await store.persistence()).toBe('aof');
+
+    const redis = store.redis as Cluster;
+    const keys = [
+      ...refs.slice(0, 50).map((r) => accountStateKey(prefix, r)),
+      accountStateKey(prefix, { exchange: 'bin{ance', accountId: 'a:{b}:c' }),
+      stateEpochKey(prefix),
+      ...breakerKeys(prefix),
+      disabledEndpointsKey(prefix),
+      campaignGroupKey(prefix, 'symbol:binance:YOYOW/BTC'),
+      collectorCursorKey(prefix, 'binance', 'acct-1', 'key-1'),
+      'no tag at all',
+      'x{}y{z}',
+    ];
+    for (const key of keys) expect(keySlot(key), key).toBe(await redis.cluster('KEYSLOT', key));
+    // The breaker's state is read in one pipeline, so all of it shares a slot.
+    expect(new Set([...breakerKeys(prefix), disabledEndpointsKey(prefix)].map(keySlot)).size).toBe(1);
+
+    // WAIT returned: the replica of the account's master already holds the state.
+    const key = accountStateKey(prefix, refs[7]!);
+    const master = redis.slots[keySlot(key)]!;
+    const replica = new Redis(`redis://${master[1]}`);
+    try {
+      await replica.readonly();
+      expect(await replica.hget(key, 's')).toBe(JSON.stringify(stateWith(7)));
+    } finally {
+      replica.disconnect();
+    }
   });
 });
 

@@ -18,6 +18,10 @@ afterAll(async () => {
 const factories: Record<string, () => CampaignStore> = {
   memory: () => new MemoryCampaignStore(),
   redis: () => new RedisCampaignStore(inject('redisUrl'), `test:${randomUUID()}:`, 3600),
+  'redis cluster': () =>
+    new RedisCampaignStore(inject('redisClusterUrl'), `test:${randomUUID()}:`, 3600, {
+      replicaWait: { replicas: 1, timeoutMs: 5000 },
+    }),
 };
 
 const T0 = Date.UTC(2022, 10, 14, 12);

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,10 +28,10 @@ function commandName(file: string): { name: string; numberOfKeys: number } {
   return { name, numberOfKeys: Number(m[2]) };
 }
 
-export function defineScriptCommands(redis: Redis): Redis & ScriptCommands {
+export function defineScriptCommands<C extends Redis | Cluster>(redis: C): C & ScriptCommands {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua'))) {
     const { name, numberOfKeys } = commandName(file);
     redis.defineCommand(name, { numberOfKeys, lua: readFileSync(path.join(dir, file), 'utf8') });
   }
-  return redis as Redis & ScriptCommands;
+  return redis as C & ScriptCommands;
 }
