@@ -154,42 +154,6 @@ describe('webhook dispatcher', () => {
     );
   });
 
-  it('410 Gone disables the endpoint: later deliveries are dead-lettered, others continue; --enable restores it', async () => {
-    const env = testEnv(brokers, redisUrl);
-    const secret = newSecret();
-    let gone = true;
-    const retired = await receiver(secret, () => (gone ? 410 : 200));
-    const live = await receiver(secret);
-    const d = await dispatcher(env, {
-      endpoints: [
-        endpoint('retired', retired, secret, { maxConcurrency: 1 }),
-        endpoint('live', live, secret),
-      ],
-    });
-    const first = [recommendation()];
-    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, first);
-    await retired.waitFor(() => retired.requests.length === 1, 15_000, 'the 410');
-    const later = Array.from({ length: 4 }, () => recommendation());
-    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, later);
-    await live.waitFor(() => live.accepted.size === 5, 15_000, 'all 5 at the live endpoint');
-
-    const dead = await deadLetters(env, 5);
-    expect(dead).toHaveLength(5);
-    expect(dead.every((x) => x.code === 'KG_ERR_WEBHOOK_ENDPOINT_DISABLED')).toBe(true);
-    expect(dead[0]?.reason).toMatch(/410 Gone/);
-    const original = JSON.parse(Buffer.from(dead[4]!.originalBase64, 'base64').toString('utf8'));
-    expect(original).toMatchObject({ endpointId: 'retired', webhookId: expect.any(String) });
-    expect(retired.requests).toHaveLength(1);
-    expect(await metricValue(d.metrics.endpointDisabled, { endpoint: 'retired' })).toBe(1);
-
-    // The platform fixed its receiver: an operator re-enables the endpoint.
-    gone = false;
-    expect(await d.dispatcher.enableEndpoint('retired')).toBe(true);
-    const after = recommendation();
-    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, [after]);
-    await retired.waitFor(() => retired.accepted.has(after.alertId), 15_000, 'delivery after --enable');
-  });
-
   it('gives up after the configured attempts, dead-letters with the last error, and never follows a redirect', async () => {
     const env = testEnv(brokers, redisUrl);
     const secret = newSecret();
@@ -284,9 +248,51 @@ describe('webhook dispatcher', () => {
     expect([...r.accepted.keys()].sort()).toEqual([...first, ...second].map((x) => x.alertId).sort());
     expect(r.requests.every((q) => q.verified)).toBe(true);
   });
+});
+
+// The dispatcher's Redis state (disabled endpoints, the breaker's script) on one server and on a cluster.
+describe.each([
+  ['redis', redisUrl],
+  ['redis cluster', inject('redisClusterUrl')],
+])('webhook dispatcher state on %s', (_kind, url) => {
+  it('410 Gone disables the endpoint: later deliveries are dead-lettered, others continue; --enable restores it', async () => {
+    const env = testEnv(brokers, url);
+    const secret = newSecret();
+    let gone = true;
+    const retired = await receiver(secret, () => (gone ? 410 : 200));
+    const live = await receiver(secret);
+    const d = await dispatcher(env, {
+      endpoints: [
+        endpoint('retired', retired, secret, { maxConcurrency: 1 }),
+        endpoint('live', live, secret),
+      ],
+    });
+    const first = [recommendation()];
+    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, first);
+    await retired.waitFor(() => retired.requests.length === 1, 15_000, 'the 410');
+    const later = Array.from({ length: 4 }, () => recommendation());
+    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, later);
+    await live.waitFor(() => live.accepted.size === 5, 15_000, 'all 5 at the live endpoint');
+
+    const dead = await deadLetters(env, 5);
+    expect(dead).toHaveLength(5);
+    expect(dead.every((x) => x.code === 'KG_ERR_WEBHOOK_ENDPOINT_DISABLED')).toBe(true);
+    expect(dead[0]?.reason).toMatch(/410 Gone/);
+    const original = JSON.parse(Buffer.from(dead[4]!.originalBase64, 'base64').toString('utf8'));
+    expect(original).toMatchObject({ endpointId: 'retired', webhookId: expect.any(String) });
+    expect(retired.requests).toHaveLength(1);
+    expect(await metricValue(d.metrics.endpointDisabled, { endpoint: 'retired' })).toBe(1);
+
+    // The platform fixed its receiver: an operator re-enables the endpoint.
+    gone = false;
+    expect(await d.dispatcher.enableEndpoint('retired')).toBe(true);
+    const after = recommendation();
+    await publishRecommendations(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, [after]);
+    await retired.waitFor(() => retired.accepted.has(after.alertId), 15_000, 'delivery after --enable');
+  });
 
   it('the revocation breaker turns automatic actions into reviews above the configured rate, announces it once, and resets', async () => {
-    const env = testEnv(brokers, redisUrl);
+    const env = testEnv(brokers, url);
     const secret = newSecret();
     const r = await receiver(secret);
     const d = await dispatcher(env, {
