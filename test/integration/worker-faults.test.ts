@@ -2,100 +2,37 @@
  * Crash, outage and scale-out: each disturbed run must end with the same Redis baselines and the
  * same set of alert ids as an undisturbed run of the same stream.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadDetectionConfig } from '../../src/config/detection.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
-import type { Alert, InputEvent } from '../../src/events/schema.js';
-import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
-import { FAST_FORWARD_OVERRIDES } from '../helpers/fast-forward.js';
+import type { InputEvent } from '../../src/events/schema.js';
 import { inProcessRun } from '../helpers/in-process.js';
-import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
+import { createTopics, kafkaClient, produceInOrder, testEnv } from '../helpers/kafka.js';
 import {
   committedRecords,
-  WorkerProcess,
+  type WorkerProcess,
   waitForMembers,
   waitUntil,
   waitUntilConsumed,
 } from '../helpers/worker-process.js';
+import { faultScenario, processedEvents, runWorkers, startedWorker } from '../helpers/worker-runs.js';
 import { startLocalRedis } from '../services/redis.js';
 
-// Workers that restart re-read the market from the start of the test while their account backlog is
-// days behind in event time: keep that much market history so snapshots stay exact.
-const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-cfg-')), 'detection.json');
-writeFileSync(configFile, JSON.stringify(FAST_FORWARD_OVERRIDES));
-const cfg = loadDetectionConfig(configFile);
-const scenario = syntheticScenario({ seed: 13, days: 2, accounts: 10, victims: 1, attackStrength: 'strong' });
-const events = scenario.events;
-const third = Math.floor(events.length / 3);
+const { configFile, cfg, events, third } = faultScenario();
 let expectedIds: string[] = [];
 
-type Dump = Record<string, { state: unknown; positions: Record<string, string> }>;
-
-/** All baselines under the run's prefix, with run-specific names (prefix, topic names) taken out. */
-async function dump(redisUrl: string, env: RuntimeEnv): Promise<Dump> {
-  const redis = new Redis(redisUrl);
-  const prefix = env.KEYGUARD_REDIS_PREFIX;
-  const topicPrefix = env.KEYGUARD_TOPIC_ORDERS.replace(/account-events$/, '');
-  const out: Dump = {};
-  for (const key of await redis.keys(`${prefix}acct:*`)) {
-    const fields = await redis.hgetall(key);
-    const positions: Record<string, string> = {};
-    for (const [name, value] of Object.entries(fields)) {
-      if (name.startsWith('p:')) positions[name.slice(2).replace(topicPrefix, '')] = value;
-    }
-    out[key.slice(prefix.length)] = { state: JSON.parse(fields.s!), positions };
-  }
-  await redis.quit();
-  return out;
-}
-
-async function alertIds(env: RuntimeEnv): Promise<string[]> {
-  const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
-  const alerts = await collect<Alert>(
-    kafka,
-    env.KEYGUARD_TOPIC_ALERTS,
-    (v) => new Set(v.map((a) => a.alertId)).size >= expectedIds.length,
-    30_000,
-  );
-  return [...new Set(alerts.map((a) => a.alertId))].sort();
-}
-
-async function run(
+const run = (
   redisUrl: string,
   script: (env: RuntimeEnv, send: (part: readonly InputEvent[]) => Promise<void>) => Promise<WorkerProcess[]>,
-) {
-  const brokers = inject('kafkaBrokers');
-  const env = testEnv(brokers, redisUrl, { KEYGUARD_DETECTION_CONFIG: configFile, LOG_LEVEL: 'info' });
-  const kafka = kafkaClient(brokers);
-  await createTopics(kafka, env);
-  const workers = await script(env, (part) => produceInOrder(kafka, env, part));
-  await waitUntilConsumed(kafka, env, 90_000);
-  const stopped: number[] = [];
-  for (const w of workers) {
-    const t0 = Date.now();
-    await w.stop();
-    stopped.push(Date.now() - t0);
-    expect((await w.exit)!.code, w.output.slice(-2000)).toBe(0);
-  }
-  expect(Math.max(...stopped)).toBeLessThan(10_000);
-  return { ids: await alertIds(env), state: await dump(redisUrl, env), workers };
-}
-
-/** Events a worker process processed, from its "stopped" log line. */
-function processed(w: WorkerProcess): number {
-  const line = w.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
-  return line ? JSON.parse(line).stats.events : 0;
-}
-
-function started(env: RuntimeEnv): WorkerProcess {
-  const w = new WorkerProcess(env);
-  w.start();
-  return w;
-}
+) =>
+  runWorkers(
+    { brokers: inject('kafkaBrokers'), redisUrl, configFile, expectedAlerts: expectedIds.length },
+    script,
+  );
+const started = startedWorker;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -245,7 +182,7 @@ describe('worker faults (real Kafka and Redis, workers as processes)', () => {
       return [first, second];
     });
     // Both took part: the partitions were shared after the rebalance.
-    expect(result.workers.map(processed).every((n) => n > 0)).toBe(true);
+    expect(result.workers.map(processedEvents).every((n) => n > 0)).toBe(true);
     expect(result.ids).toEqual(baseline.ids);
     expect(result.state).toEqual(baseline.state);
   }, 180_000);

@@ -1,0 +1,138 @@
+/**
+ * Whole-stream worker runs for the fault tests: each disturbed run must end with the same alert ids
+ * and the same Redis baselines as an undisturbed one.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { loadDetectionConfig } from '../../src/config/detection.js';
+import type { RuntimeEnv } from '../../src/config/runtime.js';
+import type { Alert, InputEvent } from '../../src/events/schema.js';
+import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import { parseRedisTarget } from '../../src/state/redis-connection.js';
+import { FAST_FORWARD_OVERRIDES } from './fast-forward.js';
+import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from './kafka.js';
+import { WorkerProcess, waitUntilConsumed } from './worker-process.js';
+
+/**
+ * The fault tests' stream (two days, ten accounts, one strong attack) and a detection config that
+ * keeps days of market history: workers that restart re-read the market from the start of the test
+ * while their account backlog is days behind in event time, and snapshots must stay exact.
+ */
+export function faultScenario() {
+  const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-cfg-')), 'detection.json');
+  writeFileSync(configFile, JSON.stringify(FAST_FORWARD_OVERRIDES));
+  const cfg = loadDetectionConfig(configFile);
+  const events = syntheticScenario({
+    seed: 13,
+    days: 2,
+    accounts: 10,
+    victims: 1,
+    attackStrength: 'strong',
+  }).events;
+  return { configFile, cfg, events, third: Math.floor(events.length / 3) };
+}
+
+export type BaselineDump = Record<string, { state: unknown; positions: Record<string, string> }>;
+
+/**
+ * Every baseline under the run's prefix (on every master of a cluster), with run-specific names
+ * (prefix, topic names) taken out.
+ */
+export async function dumpBaselines(redisUrl: string, env: RuntimeEnv): Promise<BaselineDump> {
+  const target = parseRedisTarget(redisUrl);
+  const redis = target.cluster ? new Cluster(target.nodes, { scaleReads: 'master' }) : new Redis(redisUrl);
+  const prefix = env.KEYGUARD_REDIS_PREFIX;
+  const topicPrefix = env.KEYGUARD_TOPIC_ORDERS.replace(/account-events$/, '');
+  const out: BaselineDump = {};
+  try {
+    const servers = redis instanceof Cluster ? await mastersOf(redis) : [redis];
+    const keys = (await Promise.all(servers.map((s) => s.keys(`${prefix}acct:*`)))).flat();
+    for (const key of keys) {
+      const fields = await redis.hgetall(key);
+      const positions: Record<string, string> = {};
+      for (const [name, value] of Object.entries(fields)) {
+        if (name.startsWith('p:')) positions[name.slice(2).replace(topicPrefix, '')] = value;
+      }
+      out[key.slice(prefix.length)] = { state: JSON.parse(fields.s!), positions };
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return out;
+}
+
+async function mastersOf(cluster: Cluster): Promise<Redis[]> {
+  await cluster.ping(); // the node list arrives with the connection
+  return cluster.nodes('master');
+}
+
+/** The distinct alert ids on the run's alerts topic, once `expected` of them are there (or 30 s). */
+export async function alertIdsOf(env: RuntimeEnv, expected: number): Promise<string[]> {
+  const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
+  const alerts = await collect<Alert>(
+    kafka,
+    env.KEYGUARD_TOPIC_ALERTS,
+    (v) => new Set(v.map((a) => a.alertId)).size >= expected,
+    30_000,
+  );
+  return [...new Set(alerts.map((a) => a.alertId))].sort();
+}
+
+export function startedWorker(env: RuntimeEnv): WorkerProcess {
+  const w = new WorkerProcess(env);
+  w.start();
+  return w;
+}
+
+/** Events a worker process processed, from its "stopped" log line. */
+export function processedEvents(w: WorkerProcess): number {
+  const line = w.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
+  return line ? JSON.parse(line).stats.events : 0;
+}
+
+export interface RunSetting {
+  brokers: string[];
+  redisUrl: string;
+  /** The detection config file the workers read. */
+  configFile: string;
+  /** How many distinct alert ids the run should publish (the collection waits for them). */
+  expectedAlerts: number;
+  env?: Partial<Record<keyof RuntimeEnv, string>>;
+}
+
+/**
+ * Creates the run's topics, lets `script` start workers and send the stream (disturbing what it
+ * likes meanwhile), waits until the group has consumed everything, stops the workers (each must
+ * exit 0 within 10 s) and returns the alert ids and the baselines.
+ */
+export async function runWorkers(
+  setting: RunSetting,
+  script: (env: RuntimeEnv, send: (part: readonly InputEvent[]) => Promise<void>) => Promise<WorkerProcess[]>,
+) {
+  const env = testEnv(setting.brokers, setting.redisUrl, {
+    KEYGUARD_DETECTION_CONFIG: setting.configFile,
+    LOG_LEVEL: 'info',
+    ...setting.env,
+  });
+  const kafka = kafkaClient(setting.brokers);
+  await createTopics(kafka, env);
+  const workers = await script(env, (part) => produceInOrder(kafka, env, part));
+  await waitUntilConsumed(kafka, env, 90_000);
+  const stopped: number[] = [];
+  for (const w of workers) {
+    const t0 = Date.now();
+    await w.stop();
+    stopped.push(Date.now() - t0);
+    expect((await w.exit)!.code, w.output.slice(-2000)).toBe(0);
+  }
+  expect(Math.max(...stopped)).toBeLessThan(10_000);
+  return {
+    env,
+    ids: await alertIdsOf(env, setting.expectedAlerts),
+    state: await dumpBaselines(setting.redisUrl, env),
+    workers,
+  };
+}
