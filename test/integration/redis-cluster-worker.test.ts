@@ -1,4 +1,3 @@
-
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { isMarketEvent } from '../../src/events/schema.js';
 import { keySlot } from '../../src/state/key-slot.js';

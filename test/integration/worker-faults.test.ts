@@ -2,7 +2,7 @@
  * Crash, outage and scale-out: each disturbed run must end with the same Redis baselines and the
  * same set of alert ids as an undisturbed run of the same stream.
  */
-import { mkdtempSync, } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
