@@ -6,7 +6,7 @@ import type { RuntimeEnv } from '../config/runtime.js';
 import { ConfigError } from '../errors.js';
 import { venueClient } from '../ingest/ccxt-client.js';
 import { kafkaConnection } from '../kafka/connection.js';
-import { createMissingTopics } from '../kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { CollectorMetrics } from '../observability/collector-metrics.js';
 import { startOpsServer } from '../observability/http-server.js';
@@ -26,11 +26,7 @@ export async function collectCommand(env: RuntimeEnv, log: Logger): Promise<numb
   redis.on('error', (err) => clog.warn({ err: err.message }, 'redis connection error'));
   const cursors = new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX);
   const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);
-  await createMissingTopics(
-    kafka,
-    [env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS],
-    env.KEYGUARD_INPUT_PARTITIONS,
-  );
+  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS], topicLayout(env));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   let stopping = false;

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import type { MarketEvent } from '../events/schema.js';
 import { venueClient } from '../ingest/ccxt-client.js';
 import { kafkaConnection } from '../kafka/connection.js';
-import { createMissingTopics } from '../kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { loadMarketFeedConfig } from '../market-data/feed-config.js';
 import { VenuePoller } from '../market-data/venue-poller.js';
@@ -20,7 +20,7 @@ export async function marketFeedCommand(env: RuntimeEnv, log: Logger): Promise<n
   const feedLog = log.child({ module: 'market-feed' });
   const metrics = new MarketFeedMetrics(cfg.venues.map((v) => v.exchange));
   const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);
-  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET], env.KEYGUARD_INPUT_PARTITIONS);
+  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET], topicLayout(env));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   let stopping = false;

@@ -40,6 +40,10 @@ export const runtimeEnvSchema = z.object({
   /** Internal: first buys and anomalous labelled keys, re-keyed by symbol and label for the campaign aggregator. */
   KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS: z.string().min(1).default('keyguard.campaign-observations'),
   KEYGUARD_INPUT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  /** Copies of every topic keyguard creates: 1 for a single broker; 3 for a production cluster. */
+  KEYGUARD_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
+  /** min.insync.replicas of the topics keyguard creates (default: 2 from 3 copies up, else 1). */
+  KEYGUARD_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).optional(),
   KEYGUARD_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(10000),
   /** Largest send to Kafka: keep it under the broker's (and topic's) message.max.bytes, 1 MiB by default. */
   KEYGUARD_PRODUCER_MAX_BATCH_BYTES: z.coerce.number().int().min(16_384).default(524_288),

@@ -1,10 +1,33 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import type { RuntimeEnv } from '../config/runtime.js';
+import { ErrorCodes, KeyguardError } from '../errors.js';
+
+/** How keyguard creates the topics it needs: partitions, and copies on how many brokers. */
+export interface TopicLayout {
+  partitions: number;
+  /** Brokers holding a copy of every partition: 1 for a single broker, 3 in production. */
+  replicationFactor: number;
+  /**
+   * Copies an acks=all write needs before it is acknowledged: with 3 copies and 2 here, one broker
+   * can be lost without losing an acknowledged record or stopping writes.
+   */
+  minInsyncReplicas: number;
+}
+
+export function topicLayout(env: RuntimeEnv): TopicLayout {
+  const replicationFactor = env.KEYGUARD_REPLICATION_FACTOR;
+  return {
+    partitions: env.KEYGUARD_INPUT_PARTITIONS,
+    replicationFactor,
+    minInsyncReplicas: env.KEYGUARD_MIN_INSYNC_REPLICAS ?? (replicationFactor >= 3 ? 2 : 1),
+  };
+}
 
 /** Creates the topics that do not exist yet (another process creating one first is fine). */
 export async function createMissingTopics(
   kafka: Kafka,
   topics: readonly string[],
-  partitions: number,
+  layout: TopicLayout,
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -14,13 +37,46 @@ export async function createMissingTopics(
     if (missing.length === 0) return;
     await admin
       .createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+        // kafkajs' own wait fails on a cluster whose brokers learn of a new topic one after the
+        // other ("does not host this topic-partition"): waitForLeaders below tolerates that.
+        waitForLeaders: false,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: layout.partitions,
+          replicationFactor: layout.replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(layout.minInsyncReplicas) }],
+        })),
       })
       .catch((err: Error) => {
         if (!/already exists/i.test(err.message)) throw err;
       });
+    await waitForLeaders(admin, missing, layout.partitions);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Until every partition of `topics` has a leader, for at most 60 s (a fresh cluster may take seconds). */
+async function waitForLeaders(admin: Admin, topics: string[], partitions: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      const led = meta.topics.every(
+        (t) => t.partitions.length >= partitions && t.partitions.every((p) => p.leader >= 0),
+      );
+      if (led) return;
+      last = 'partitions without a leader';
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable) throw err;
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new KeyguardError(
+    ErrorCodes.TOPIC_LAYOUT,
+    `topics ${topics.join(', ')} have no leader for every partition after 60 s: ${last}`,
+    { retriable: true },
+  );
 }

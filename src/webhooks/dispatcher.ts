@@ -15,7 +15,7 @@ import type { EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import type { Alert } from '../events/schema.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
-import { createMissingTopics } from '../kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
 import { ConsumerStage } from '../pipeline/consumer-stage.js';
@@ -126,7 +126,7 @@ export class WebhookDispatcher {
         e.KEYGUARD_TOPIC_WEBHOOK_RETRY,
         e.KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER,
       ],
-      e.KEYGUARD_INPUT_PARTITIONS,
+      topicLayout(e),
     );
   }
 

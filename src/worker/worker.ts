@@ -17,7 +17,7 @@ import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { groupKeyOf } from '../events/observation.js';
 import { isMarketEvent } from '../events/schema.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
-import { createMissingTopics } from '../kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
@@ -209,7 +209,7 @@ export class Worker {
         e.KEYGUARD_TOPIC_DEAD_LETTER,
         e.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
       ];
-      await createMissingTopics(this.deps.kafka, [...inputs, ...outputs], e.KEYGUARD_INPUT_PARTITIONS);
+      await createMissingTopics(this.deps.kafka, [...inputs, ...outputs], topicLayout(e));
       const meta = await admin.fetchTopicMetadata({ topics: this.accountTopics });
       const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
       if (new Set(counts.values()).size > 1) {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import { loadRuntimeEnv } from '../../src/config/runtime.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { isMarketEvent } from '../../src/events/schema.js';
+import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 
 export function kafkaClient(brokers: string[]): Kafka {
   // TEST_KAFKA_LOG=warn (or info, debug) shows kafkajs' own logs when a test needs explaining.
@@ -44,24 +45,22 @@ export function testEnv(brokers: string[], redisUrl: string, over: Record<string
   });
 }
 
+/** The test's topics, as the worker would create them (partitions and replication from `env`). */
 export async function createTopics(kafka: Kafka, env: RuntimeEnv): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = [
-    env.KEYGUARD_TOPIC_ORDERS,
-    env.KEYGUARD_TOPIC_FILLS,
-    env.KEYGUARD_TOPIC_MARKET,
-    env.KEYGUARD_TOPIC_APIKEYS,
-    env.KEYGUARD_TOPIC_ALERTS,
-    env.KEYGUARD_TOPIC_RECOMMENDATIONS,
-    env.KEYGUARD_TOPIC_DEAD_LETTER,
-    env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
-  ];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [...new Set(topics)].map((topic) => ({ topic, numPartitions: 3 })),
-  });
-  await admin.disconnect();
+  await createMissingTopics(
+    kafka,
+    [
+      env.KEYGUARD_TOPIC_ORDERS,
+      env.KEYGUARD_TOPIC_FILLS,
+      env.KEYGUARD_TOPIC_MARKET,
+      env.KEYGUARD_TOPIC_APIKEYS,
+      env.KEYGUARD_TOPIC_ALERTS,
+      env.KEYGUARD_TOPIC_RECOMMENDATIONS,
+      env.KEYGUARD_TOPIC_DEAD_LETTER,
+      env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
+    ],
+    topicLayout(env),
+  );
 }
 
 /** Routes contract events to their topics the way an exchange would: accounts by account, markets by symbol. */
@@ -89,9 +88,7 @@ export async function produceInOrder(
   events: readonly InputEvent[],
   chunk = 1000,
 ) {
-  // Idempotent: a retried send on a busy machine must not duplicate records (offsets shift otherwise).
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await connectedProducer(kafka);
   for (let i = 0; i < events.length; i += chunk) {
     const topicMessages = [...routed(env, events.slice(i, i + chunk))].map(([topic, messages]) => ({
       topic,
@@ -102,13 +99,32 @@ export async function produceInOrder(
   await producer.disconnect();
 }
 
+/**
+ * An idempotent producer (a retried send on a busy machine must not duplicate records: offsets
+ * would shift). kafkajs asks the broker the metadata names as controller for a producer id and gives
+ * up at once when it is a broker just killed (until the cluster fences it, ~3 s): connecting is
+ * tried again, for at most 10 s.
+ */
+async function connectedProducer(kafka: Kafka): Promise<Producer> {
+  for (let attempt = 1; ; attempt++) {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await producer.connect();
+      return producer;
+    } catch (err) {
+      await producer.disconnect().catch(() => {});
+      if (attempt >= 20 || !(err as { retriable?: boolean }).retriable) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export async function produce(
   kafka: Kafka,
   topicMessages: Map<string, Message[]>,
   chunk = 2000,
 ): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await connectedProducer(kafka);
   for (const [topic, messages] of topicMessages) {
     for (let i = 0; i < messages.length; i += chunk) {
       await producer.send({ topic, messages: messages.slice(i, i + chunk), acks: -1 });

@@ -7,31 +7,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { loadDetectionConfig } from '../../src/config/detection.js';
+import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
+import { MemoryCampaignStore } from '../../src/campaign/campaign-store.js';
+import { type DetectionConfig, loadDetectionConfig } from '../../src/config/detection.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import type { Alert, InputEvent } from '../../src/events/schema.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { parseRedisTarget } from '../../src/state/redis-connection.js';
 import { FAST_FORWARD_OVERRIDES } from './fast-forward.js';
+import { inProcessRun } from './in-process.js';
 import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from './kafka.js';
 import { WorkerProcess, waitUntilConsumed } from './worker-process.js';
 
 /**
- * The fault tests' stream (two days, ten accounts, one strong attack) and a detection config that
+ * The fault tests' stream (two days, ten accounts, one strong attack, unless `size` says otherwise) and a detection config that
  * keeps days of market history: workers that restart re-read the market from the start of the test
  * while their account backlog is days behind in event time, and snapshots must stay exact.
  */
-export function faultScenario() {
+export function faultScenario(size: { accounts: number; victims: number } = { accounts: 10, victims: 1 }) {
   const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-cfg-')), 'detection.json');
   writeFileSync(configFile, JSON.stringify(FAST_FORWARD_OVERRIDES));
   const cfg = loadDetectionConfig(configFile);
-  const events = syntheticScenario({
-    seed: 13,
-    days: 2,
-    accounts: 10,
-    victims: 1,
-    attackStrength: 'strong',
-  }).events;
+  const events = syntheticScenario({ seed: 13, days: 2, ...size, attackStrength: 'strong' }).events;
   return { configFile, cfg, events, third: Math.floor(events.length / 3) };
 }
 
@@ -67,6 +64,22 @@ export async function dumpBaselines(redisUrl: string, env: RuntimeEnv): Promise<
 async function mastersOf(cluster: Cluster): Promise<Redis[]> {
   await cluster.ping(); // the node list arrives with the connection
   return cluster.nodes('master');
+}
+
+/**
+ * The alert ids a worker must publish for `events`: replay's, campaign alerts included (the worker
+ * runs the campaign aggregator too).
+ */
+export async function replayedAlertIds(
+  events: readonly InputEvent[],
+  cfg: DetectionConfig,
+): Promise<string[]> {
+  const replayed = await inProcessRun(
+    events,
+    cfg,
+    new CampaignEngine(cfg.campaign, new MemoryCampaignStore()),
+  );
+  return [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
 }
 
 /** The distinct alert ids on the run's alerts topic, once `expected` of them are there (or 30 s). */
@@ -120,7 +133,14 @@ export async function runWorkers(
   const kafka = kafkaClient(setting.brokers);
   await createTopics(kafka, env);
   const workers = await script(env, (part) => produceInOrder(kafka, env, part));
-  await waitUntilConsumed(kafka, env, 90_000);
+  try {
+    await waitUntilConsumed(kafka, env, 90_000);
+  } catch (err) {
+    // Say where the workers are stuck: the end of each one's log.
+    const tails = workers.map((w, i) => `--- worker ${i + 1}:\n${w.output.slice(-4000)}`).join('\n');
+    await Promise.all(workers.map((w) => w.stop().catch(() => {})));
+    throw new Error(`${(err as Error).message}\n${tails}`);
+  }
   const stopped: number[] = [];
   for (const w of workers) {
     const t0 = Date.now();

@@ -12,7 +12,7 @@ import { CursorStore } from '../../src/collector/cursor-store.js';
 import { KeyCollector } from '../../src/collector/key-collector.js';
 import { KafkaPollPublisher, type PollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, FillEvent } from '../../src/events/schema.js';
-import { createMissingTopics } from '../../src/kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import { collectorCursorKey } from '../../src/state/keys.js';
@@ -65,7 +65,7 @@ it("a connected key's trades and orders become contract events once each, across
     }),
   );
   const env = testEnv(brokers, redisUrl, { LOG_LEVEL: 'debug' });
-  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_FILLS], 3);
+  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_FILLS], topicLayout(env));
   const extra = { KEYGUARD_COLLECT_CONFIG: file, KG_TEST_KEY_7: `${apiKey}:${secret}` };
   const events = (n: number) =>
     collect<AccountEvent>(kafka, env.KEYGUARD_TOPIC_FILLS, (v) => v.length >= n, 30_000);
@@ -138,7 +138,7 @@ it('a poll interrupted after publishing, or before, is finished on restart witho
   const exchange = await new FakeExchange().start();
   cleanups.push(() => exchange.close());
   const env = testEnv(brokers, redisUrl);
-  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_FILLS], 3);
+  await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_FILLS], topicLayout(env));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   cleanups.push(() => producer.disconnect());

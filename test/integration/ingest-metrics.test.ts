@@ -10,7 +10,7 @@ import { KeyCollector } from '../../src/collector/key-collector.js';
 import { KafkaPollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, MarketEvent } from '../../src/events/schema.js';
 import { venueClient } from '../../src/ingest/ccxt-client.js';
-import { createMissingTopics } from '../../src/kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { parseMarketFeedConfig } from '../../src/market-data/feed-config.js';
 import { VenuePoller } from '../../src/market-data/venue-poller.js';
@@ -33,7 +33,7 @@ describe('market feed and collector metrics', () => {
     const brokers = inject('kafkaBrokers');
     const env = testEnv(brokers, inject('redisUrl'));
     const kafka = kafkaClient(brokers);
-    await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET, env.KEYGUARD_TOPIC_FILLS], 3);
+    await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET, env.KEYGUARD_TOPIC_FILLS], topicLayout(env));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     cleanup.push(() => producer.disconnect());

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { MarketEvent, TickerEvent, TradeEvent } from '../../src/events/schema.js';
 import { venueClient } from '../../src/ingest/ccxt-client.js';
-import { createMissingTopics } from '../../src/kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { parseMarketFeedConfig } from '../../src/market-data/feed-config.js';
 import { VenuePoller } from '../../src/market-data/venue-poller.js';
@@ -63,7 +63,7 @@ describe('market feed', () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-feed-')), 'feed.json');
     writeFileSync(file, JSON.stringify(feedConfig(exchange)));
     const env = testEnv(brokers, inject('redisUrl'), { LOG_LEVEL: 'info' });
-    await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET], 3);
+    await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_MARKET], topicLayout(env));
     const feed = new WorkerProcess(env, 'market-feed', { KEYGUARD_MARKET_FEED_CONFIG: file });
     feed.start();
     cleanups.push(() => feed.stop());

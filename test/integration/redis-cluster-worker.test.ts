@@ -2,13 +2,13 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { isMarketEvent } from '../../src/events/schema.js';
 import { keySlot } from '../../src/state/key-slot.js';
 import { accountStateKey } from '../../src/state/keys.js';
-import { inProcessRun } from '../helpers/in-process.js';
 import { kafkaClient } from '../helpers/kafka.js';
 import { committedRecords, waitUntil } from '../helpers/worker-process.js';
-import { faultScenario, runWorkers, startedWorker } from '../helpers/worker-runs.js';
+import { faultScenario, replayedAlertIds, runWorkers, startedWorker } from '../helpers/worker-runs.js';
 import { startLocalRedisCluster } from '../services/redis-cluster.js';
 
-const { configFile, cfg, events, third } = faultScenario();
+// Three victims, one campaign: eleven alerts whose ids must all come through.
+const { configFile, cfg, events, third } = faultScenario({ accounts: 12, victims: 3 });
 let expectedIds: string[] = [];
 
 const setting = (redisUrl: string, waitReplicas: string) => ({
@@ -23,8 +23,7 @@ describe('worker on a Redis Cluster', () => {
   let single: Awaited<ReturnType<typeof runWorkers>>;
 
   beforeAll(async () => {
-    const replayed = await inProcessRun(events, cfg);
-    expectedIds = [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
+    expectedIds = await replayedAlertIds(events, cfg);
     single = await runWorkers(setting(inject('redisUrl'), '0'), async (_env, send) => {
       const w = startedWorker(_env);
       await send(events);
