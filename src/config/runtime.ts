@@ -22,7 +22,7 @@ export const runtimeEnvSchema = z.object({
    * are committed: 1 where Redis has replicas (a cluster), so a failover cannot lose committed state.
    */
   KEYGUARD_REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
-  KEYGUARD_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
+  KEYGUARD_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(2000),
   KEYGUARD_REDIS_PREFIX: z.string().min(1).default('kg:'),
   KEYGUARD_DETECTION_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -5,6 +5,12 @@ import { defineScriptCommands, type ScriptCommands } from './commands/index.js';
 /** Told of every connection error (refused, reset, reconnect failed): log it and count it. */
 export type RedisErrorListener = (err: Error) => void;
 
+/**
+ * A command without a reply for this long fails (and its batch is retried) instead of waiting
+ * forever: a connection half-open after a crash or a failover must not wedge a partition.
+ */
+const COMMAND_TIMEOUT_MS = 15_000;
+
 /** One Redis server or a Redis Cluster, with keyguard's scripts defined on it. */
 export type RedisClient = (Redis | Cluster) & ScriptCommands;
 
@@ -72,6 +78,7 @@ export function redisConnection(url: string, onError: RedisErrorListener = () =>
       scaleReads: 'master',
       redisOptions: {
         maxRetriesPerRequest: 2,
+        commandTimeout: COMMAND_TIMEOUT_MS,
         ...(target.username ? { username: target.username } : {}),
         ...(target.password !== undefined ? { password: target.password } : {}),
         ...(target.tls ? { tls: {} } : {}),
@@ -85,7 +92,11 @@ export function redisConnection(url: string, onError: RedisErrorListener = () =>
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
     });
   } else {
-    redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2 });
+    redis = new Redis(url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 2,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+    });
   }
   redis.on('error', onError);
   return defineScriptCommands(redis);
