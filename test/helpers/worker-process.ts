@@ -78,28 +78,42 @@ async function groupOffsets(
   }
 }
 
-/** Waits until the worker group has committed every account-topic offset (it processed everything). */
+/**
+ * Waits until the worker group has committed every account-topic offset (it processed everything)
+ * and, when the workers published campaign observations, until their campaign aggregator group has
+ * committed those too (its alerts are out).
+ */
 export async function waitUntilConsumed(kafka: Kafka, env: RuntimeEnv, timeoutMs: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  const topics = [
+  const accountTopics = [
     ...new Set([env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS, env.KEYGUARD_TOPIC_APIKEYS]),
   ];
+  const high = async (topic: string) =>
+    new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  /** Records of `topics` that `groupId` has not committed yet (infinite while its coordinator loads). */
+  const behindOf = async (groupId: string, topics: string[]): Promise<number> => {
+    const committed = await groupOffsets(admin, groupId, topics);
+    if (!committed) return Number.POSITIVE_INFINITY;
+    let behind = 0;
+    for (const t of committed) {
+      const highs = await high(t.topic);
+      for (const p of t.partitions) {
+        const c = Number(p.offset) < 0 ? 0 : Number(p.offset);
+        behind += Math.max(0, (highs.get(p.partition) ?? 0) - c);
+      }
+    }
+    return behind;
+  };
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      let behind = 0;
-      const committed = await groupOffsets(admin, env.KEYGUARD_GROUP_ID, topics);
-      if (!committed) behind = Number.POSITIVE_INFINITY; // the coordinator is not ready yet
-      for (const t of committed ?? []) {
-        const high = new Map(
-          (await admin.fetchTopicOffsets(t.topic)).map((o) => [o.partition, Number(o.high)]),
-        );
-        for (const p of t.partitions) {
-          const h = high.get(p.partition) ?? 0;
-          const c = Number(p.offset) < 0 ? 0 : Number(p.offset);
-          behind += Math.max(0, h - c);
-        }
+      let behind = await behindOf(env.KEYGUARD_GROUP_ID, accountTopics);
+      if (behind === 0) {
+        const observations = env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS;
+        const published = [...(await high(observations).catch(() => new Map<number, number>())).values()];
+        if (published.some((h) => h > 0))
+          behind = await behindOf(`${env.KEYGUARD_GROUP_ID}-campaigns`, [observations]);
       }
       if (behind === 0) return;
       if (Date.now() > deadline)

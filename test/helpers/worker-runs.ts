@@ -20,15 +20,29 @@ import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from './k
 import { WorkerProcess, waitUntilConsumed } from './worker-process.js';
 
 /**
- * The fault tests' stream (two days, ten accounts, one strong attack, unless `size` says otherwise) and a detection config that
+ * The fault tests' stream (two days, ten accounts, one strong attack, unless `size` says otherwise;
+ * `campaigns: false` switches the campaign aggregator off — its alerts depend on how far the account
+ * partitions run apart, see `replayedAlertIds`) and a detection config that
  * keeps days of market history: workers that restart re-read the market from the start of the test
  * while their account backlog is days behind in event time, and snapshots must stay exact.
  */
-export function faultScenario(size: { accounts: number; victims: number } = { accounts: 10, victims: 1 }) {
+export function faultScenario(
+  size: { accounts: number; victims: number; campaigns?: boolean } = { accounts: 10, victims: 1 },
+) {
   const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'keyguard-cfg-')), 'detection.json');
-  writeFileSync(configFile, JSON.stringify(FAST_FORWARD_OVERRIDES));
+  const overrides =
+    size.campaigns === false
+      ? { ...FAST_FORWARD_OVERRIDES, campaign: { enabled: false } }
+      : FAST_FORWARD_OVERRIDES;
+  writeFileSync(configFile, JSON.stringify(overrides));
   const cfg = loadDetectionConfig(configFile);
-  const events = syntheticScenario({ seed: 13, days: 2, ...size, attackStrength: 'strong' }).events;
+  const events = syntheticScenario({
+    seed: 13,
+    days: 2,
+    accounts: size.accounts,
+    victims: size.victims,
+    attackStrength: 'strong',
+  }).events;
   return { configFile, cfg, events, third: Math.floor(events.length / 3) };
 }
 
@@ -67,18 +81,19 @@ async function mastersOf(cluster: Cluster): Promise<Redis[]> {
 }
 
 /**
- * The alert ids a worker must publish for `events`: replay's, campaign alerts included (the worker
- * runs the campaign aggregator too).
+ * The alert ids a worker must publish for `events`: replay's, campaign alerts included when
+ * campaigns are on. The worker's campaign alerts equal replay's only while its account partitions
+ * stay within the campaign window of each other in event time: the aggregator drops a first buy
+ * older than its newest minus the window, and a backlog read partition by partition runs them apart.
  */
 export async function replayedAlertIds(
   events: readonly InputEvent[],
   cfg: DetectionConfig,
 ): Promise<string[]> {
-  const replayed = await inProcessRun(
-    events,
-    cfg,
-    new CampaignEngine(cfg.campaign, new MemoryCampaignStore()),
-  );
+  const campaigns = cfg.campaign.enabled
+    ? new CampaignEngine(cfg.campaign, new MemoryCampaignStore())
+    : undefined;
+  const replayed = await inProcessRun(events, cfg, campaigns);
   return [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
 }
 

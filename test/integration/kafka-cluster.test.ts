@@ -17,8 +17,9 @@ import {
 } from '../helpers/worker-runs.js';
 import { type LocalKafkaCluster, startLocalKafkaCluster } from '../services/kafka.js';
 
-// Three victims, one campaign: eleven alerts whose ids must all come through.
-const { configFile, cfg, events, third } = faultScenario({ accounts: 12, victims: 3 });
+// Three victims: seven alerts whose ids must all come through. Campaigns off: their alerts depend on
+// how far apart the partitions run (see replayedAlertIds), which a fault changes by design.
+const { configFile, cfg, events, third } = faultScenario({ accounts: 12, victims: 3, campaigns: false });
 let expectedIds: string[] = [];
 let kafkaCluster: LocalKafkaCluster;
 

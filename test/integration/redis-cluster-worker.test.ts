@@ -7,8 +7,9 @@ import { committedRecords, waitUntil } from '../helpers/worker-process.js';
 import { faultScenario, replayedAlertIds, runWorkers, startedWorker } from '../helpers/worker-runs.js';
 import { startLocalRedisCluster } from '../services/redis-cluster.js';
 
-// Three victims, one campaign: eleven alerts whose ids must all come through.
-const { configFile, cfg, events, third } = faultScenario({ accounts: 12, victims: 3 });
+// Three victims: seven alerts whose ids must all come through. Campaigns off: their alerts depend on
+// how far apart the partitions run (see replayedAlertIds), which a fault changes by design.
+const { configFile, cfg, events, third } = faultScenario({ accounts: 12, victims: 3, campaigns: false });
 let expectedIds: string[] = [];
 
 const setting = (redisUrl: string, waitReplicas: string) => ({
