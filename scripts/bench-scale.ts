@@ -9,11 +9,15 @@
  *   npm run bench:scale -- [--accounts N] [--workers 1,2,4] [--partitions 12] [--redis-cluster]
  */
 import { parseArgs } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import { loadDetectionConfig } from '../src/config/detection.js';
 import type { RuntimeEnv } from '../src/config/runtime.js';
+import { decodeEvent } from '../src/events/decode.js';
 import { isMarketEvent } from '../src/events/schema.js';
+import { MarketState } from '../src/market/market-state.js';
 import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
+import { parseRedisTarget } from '../src/state/redis-connection.js';
 import { createTopics, produceInOrder, testEnv } from '../test/helpers/kafka.js';
 import {
   committedRecords,
@@ -76,6 +80,25 @@ async function assignment(env: RuntimeEnv): Promise<number[]> {
   }
 }
 
+/** CPU seconds (user + sys) the Redis servers have used so far: every master of a cluster. */
+async function redisCpuSeconds(): Promise<number> {
+  const target = parseRedisTarget(redisUrl);
+  const redis = target.cluster ? new Cluster(target.nodes) : new Redis(redisUrl);
+  try {
+    if (redis instanceof Cluster) await redis.ping(); // the node list arrives with the connection
+    const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    let total = 0;
+    for (const server of servers) {
+      const info = await server.info('cpu');
+      for (const key of ['used_cpu_sys', 'used_cpu_user'])
+        total += Number(new RegExp(`^${key}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+    }
+    return total;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Sum of a counter or histogram count over every series in a worker's /metrics. */
 async function metricSum(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -108,6 +131,7 @@ for (const n of args.workers.split(',').map(Number)) {
   await produceInOrder(kafka, env, scenario.events);
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(await freePort());
+  const redisCpuBefore = await redisCpuSeconds();
   const started = Date.now();
   const workers = ports.map((port) => {
     const w = new WorkerProcess(env, 'worker', { KEYGUARD_METRICS_PORT: String(port) });
@@ -124,8 +148,9 @@ for (const n of args.workers.split(',').map(Number)) {
   const afterFormed = seconds - formedMs / 1000;
   let roundTrips = 0;
   for (const port of ports) roundTrips += await metricSum(port, 'keyguard_redis_round_trip_seconds_count');
+  const redisCpu = (await redisCpuSeconds()) - redisCpuBefore;
   for (const w of workers) await w.stop();
-  const ids = await alertIdsOf(env, accountIds.size);
+  const ids = await alertIdsOf(env);
   rows.push({
     workers: n,
     seconds,
@@ -142,11 +167,28 @@ for (const n of args.workers.split(',').map(Number)) {
       `(${seconds.toFixed(1)} s from launch, processes starting included; ${Math.round(accountEvents / afterFormed)}/s over the ${afterFormed.toFixed(1)} s after the group formed); ` +
       `group of ${n} formed ${(formedMs / 1000).toFixed(1)} s after launch; ` +
       `partitions per member ${partitions.join('/')}; events per member ${row.events.join('/')}; ` +
-      `Redis round trips ${roundTrips} (${((roundTrips / accountEvents) * 1000).toFixed(1)} per 1,000 events); ` +
+      `Redis round trips ${roundTrips} (${((roundTrips / accountEvents) * 1000).toFixed(1)} per 1,000 events), ` +
+      `Redis CPU ${redisCpu.toFixed(1)} s (${((redisCpu / accountEvents) * 1e6).toFixed(1)} µs per event); ` +
       `alerts: per account ${ids.filter((id) => accountIds.has(id)).length} of replay's ${accountIds.size}, ` +
       `campaign ${ids.filter((id) => campaignIds.has(id)).length} of replay's ${campaignIds.size}, ` +
       `${ids.filter((id) => !accountIds.has(id) && !campaignIds.has(id)).length} not in replay; ` +
       `${rows.length > 1 ? (ids.join() === rows[0]!.ids.join() ? 'the same ids as 1 worker' : 'NOT the ids of 1 worker') : ''}`,
+  );
+}
+
+// What every worker pays for reading the whole market topic: decode, validate and fold each print.
+{
+  const prints = scenario.events.filter(isMarketEvent).map((e) => JSON.stringify(e));
+  const market = new MarketState(cfg);
+  const t0 = performance.now();
+  for (let round = 0; round < 5; round++)
+    for (const text of prints) {
+      const decoded = decodeEvent(text);
+      if (decoded.ok && isMarketEvent(decoded.event)) market.apply(decoded.event);
+    }
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `market: one process decodes, validates and folds ${Math.round((5 * prints.length) / seconds)} prints/s on one core (${prints.length} prints × 5, in process, Kafka fetch not included); every worker process pays this for the whole market topic`,
   );
 }
 

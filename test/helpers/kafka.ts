@@ -162,3 +162,43 @@ export async function collect<T>(
   await consumer.disconnect();
   return values;
 }
+
+/**
+ * Every record of a topic, up to the end each partition had when called (a topic the producers have
+ * finished with: all of it, without guessing how many to wait for). Fails after `timeoutMs`.
+ */
+export async function collectAll<T>(
+  kafka: Kafka,
+  topic: string,
+  timeoutMs: number,
+  parse: (m: Buffer) => T = (b) => JSON.parse(b.toString('utf8')) as T,
+): Promise<T[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  await admin.disconnect();
+  const next = new Map<number, number>();
+  const complete = () => [...ends].every(([p, high]) => (next.get(p) ?? 0) >= high);
+  const values: T[] = [];
+  if (complete()) return values;
+  const consumer = kafka.consumer({ groupId: `collect-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let finish: (ok: boolean) => void = () => {};
+  const finished = new Promise<boolean>((r) => {
+    finish = r;
+  });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      if (message.value) values.push(parse(message.value));
+      next.set(partition, Number(message.offset) + 1);
+      if (complete()) finish(true);
+    },
+  });
+  const timer = setTimeout(() => finish(false), timeoutMs);
+  const ok = await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  if (!ok) throw new Error(`${topic}: not read to its end within ${timeoutMs} ms (${values.length} records)`);
+  return values;
+}

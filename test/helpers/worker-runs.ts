@@ -16,7 +16,7 @@ import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { parseRedisTarget } from '../../src/state/redis-connection.js';
 import { FAST_FORWARD_OVERRIDES } from './fast-forward.js';
 import { inProcessRun } from './in-process.js';
-import { collect, createTopics, kafkaClient, produceInOrder, testEnv } from './kafka.js';
+import { collectAll, createTopics, kafkaClient, produceInOrder, testEnv } from './kafka.js';
 import { WorkerProcess, waitUntilConsumed } from './worker-process.js';
 
 /**
@@ -97,15 +97,10 @@ export async function replayedAlertIds(
   return [...new Set(replayed.alerts.map((a) => a.alertId))].sort();
 }
 
-/** The distinct alert ids on the run's alerts topic, once `expected` of them are there (or 30 s). */
-export async function alertIdsOf(env: RuntimeEnv, expected: number): Promise<string[]> {
+/** The distinct alert ids on the run's alerts topic, read to its end (call once the workers are done). */
+export async function alertIdsOf(env: RuntimeEnv): Promise<string[]> {
   const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
-  const alerts = await collect<Alert>(
-    kafka,
-    env.KEYGUARD_TOPIC_ALERTS,
-    (v) => new Set(v.map((a) => a.alertId)).size >= expected,
-    30_000,
-  );
+  const alerts = await collectAll<Alert>(kafka, env.KEYGUARD_TOPIC_ALERTS, 30_000);
   return [...new Set(alerts.map((a) => a.alertId))].sort();
 }
 
@@ -126,8 +121,6 @@ export interface RunSetting {
   redisUrl: string;
   /** The detection config file the workers read. */
   configFile: string;
-  /** How many distinct alert ids the run should publish (the collection waits for them). */
-  expectedAlerts: number;
   env?: Partial<Record<keyof RuntimeEnv, string>>;
 }
 
@@ -166,7 +159,7 @@ export async function runWorkers(
   expect(Math.max(...stopped)).toBeLessThan(10_000);
   return {
     env,
-    ids: await alertIdsOf(env, setting.expectedAlerts),
+    ids: await alertIdsOf(env),
     state: await dumpBaselines(setting.redisUrl, env),
     workers,
   };

@@ -27,7 +27,6 @@ const setting = () => ({
   brokers: kafkaCluster.brokers,
   redisUrl: inject('redisUrl'),
   configFile,
-  expectedAlerts: expectedIds.length,
   env: { KEYGUARD_REPLICATION_FACTOR: '3' },
 });
 

@@ -16,7 +16,6 @@ const setting = (redisUrl: string, waitReplicas: string) => ({
   brokers: inject('kafkaBrokers'),
   redisUrl,
   configFile,
-  expectedAlerts: expectedIds.length,
   env: { KEYGUARD_REDIS_WAIT_REPLICAS: waitReplicas, KEYGUARD_REDIS_WAIT_TIMEOUT_MS: '1000' },
 });
 

@@ -27,11 +27,7 @@ let expectedIds: string[] = [];
 const run = (
   redisUrl: string,
   script: (env: RuntimeEnv, send: (part: readonly InputEvent[]) => Promise<void>) => Promise<WorkerProcess[]>,
-) =>
-  runWorkers(
-    { brokers: inject('kafkaBrokers'), redisUrl, configFile, expectedAlerts: expectedIds.length },
-    script,
-  );
+) => runWorkers({ brokers: inject('kafkaBrokers'), redisUrl, configFile }, script);
 const started = startedWorker;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
