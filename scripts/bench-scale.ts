@@ -2,7 +2,8 @@
  * `npm run bench:scale`: 1, 2 and 4 worker processes in one consumer group on the same stream
  * (real Kafka, real Redis — or a real Redis Cluster with `--redis-cluster`). Prints, per run:
  * throughput, how long the group took to form, the partitions each member holds, events each
- * processed, Redis round trips, and whether the alert ids equal the one-worker run's. Figures only;
+ * processed, Redis round trips and CPU, and the alerts against replay and the one-worker run; then
+ * what each process pays for the market topic and what Redis pays per account update. Figures only;
  * it asserts nothing. On a 2-core machine (broker, Redis and the workers sharing it) this shows
  * correctness and the overhead of more members, not a linear speed-up.
  *
@@ -17,7 +18,10 @@ import { decodeEvent } from '../src/events/decode.js';
 import { isMarketEvent } from '../src/events/schema.js';
 import { MarketState } from '../src/market/market-state.js';
 import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
+import { type AccountState, newAccountState } from '../src/state/account-state.js';
+import { accountStateKey } from '../src/state/keys.js';
 import { parseRedisTarget } from '../src/state/redis-connection.js';
+import { RedisBaselineStore } from '../src/state/redis-store.js';
 import { createTopics, produceInOrder, testEnv } from '../test/helpers/kafka.js';
 import {
   committedRecords,
@@ -189,6 +193,38 @@ for (const n of args.workers.split(',').map(Number)) {
   const seconds = (performance.now() - t0) / 1000;
   console.log(
     `market: one process decodes, validates and folds ${Math.round((5 * prints.length) / seconds)} prints/s on one core (${prints.length} prints × 5, in process, Kafka fetch not included); every worker process pays this for the whole market topic`,
+  );
+}
+
+// What Redis pays per account update in live traffic (small batches of distinct accounts): one
+// load and one save of a ~1.1 KB state each, Redis CPU from INFO, memory per account.
+{
+  const n = 50_000;
+  const batch = 100;
+  const prefix = `bench-${Date.now()}:`;
+  const store = new RedisBaselineStore({ url: redisUrl, keyPrefix: prefix, ttlSeconds: 3600 });
+  const state = { ...newAccountState(0), pad: 'x'.repeat(900) } as AccountState;
+  const cpuBefore = await redisCpuSeconds();
+  const t0 = performance.now();
+  for (let position = 1; position <= 2; position++)
+    for (let i = 0; i < n; i += batch) {
+      const refs = Array.from({ length: batch }, (_, j) => ({ exchange: 'bench', accountId: `a${i + j}` }));
+      await store.loadAccounts(refs);
+      await store.saveAccounts(refs.map((ref) => ({ ...ref, positions: { p: position }, state })));
+    }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = (await redisCpuSeconds()) - cpuBefore;
+  const sample = await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      store.redis.memory('USAGE', accountStateKey(prefix, { exchange: 'bench', accountId: `a${i}` })),
+    ),
+  );
+  const bytes = sample.reduce((sum: number, b) => sum + Number(b), 0) / sample.length;
+  await store.close();
+  console.log(
+    `Redis per account update (load + save of a ${JSON.stringify(state).length}-byte state, batches of ${batch} distinct accounts): ` +
+      `${((cpu / (2 * n)) * 1e6).toFixed(1)} µs of Redis CPU (${Math.round((2 * n) / cpu)} updates/s per Redis core), ` +
+      `${Math.round((2 * n) / seconds)} updates/s from one client; MEMORY USAGE ${Math.round(bytes)} B per account`,
   );
 }
 
