@@ -148,7 +148,7 @@ for (const n of args.workers.split(',').map(Number)) {
   while ((await committedRecords(kafka, env)) < accountEvents) await new Promise((r) => setTimeout(r, 50));
   const seconds = (Date.now() - started) / 1000;
   // The campaign aggregator trails the account topics: its alerts are out once it has caught up.
-  await waitUntilConsumed(kafka, env, 120_000);
+  await waitUntilConsumed(kafka, env, 120_000, { campaigns: true });
   const afterFormed = seconds - formedMs / 1000;
   let roundTrips = 0;
   for (const port of ports) roundTrips += await metricSum(port, 'keyguard_redis_round_trip_seconds_count');

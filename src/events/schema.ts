@@ -151,6 +151,8 @@ export const signalSchema = z.object({
 });
 
 export const alertSchema = z.object({
+  /** The record's schema version (`RECORD_SCHEMA_VERSION`, events/records.ts); absent before version 1. */
+  schemaVersion: z.number().int().positive().optional(),
   alertId: nonEmpty,
   exchange: nonEmpty,
   accountId: nonEmpty,

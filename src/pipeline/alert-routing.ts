@@ -4,6 +4,7 @@
  * Both keyed by account, so one account's records stay in order.
  */
 import type { Message } from 'kafkajs';
+import { alertRecordJson, schemaHeader } from '../events/records.js';
 import { type Alert, RECOMMENDATION_LEVEL } from '../events/schema.js';
 import type { TopicMessages } from '../kafka/acked-producer.js';
 
@@ -16,7 +17,7 @@ export function alertRecords(alerts: readonly Alert[], topics: AlertTopics): Top
   const all: Message[] = [];
   const actions: Message[] = [];
   for (const a of alerts) {
-    const m = { key: a.accountId, value: JSON.stringify(a) };
+    const m = { key: a.accountId, value: alertRecordJson(a), headers: schemaHeader('alert') };
     all.push(m);
     if (RECOMMENDATION_LEVEL[a.recommendation] >= RECOMMENDATION_LEVEL.revoke_key) actions.push(m);
   }

@@ -5,7 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Message } from 'kafkajs';
+import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
+import {
+  type deadLetterSchema,
+  type deadLetterSourceSchema,
+  RECORD_SCHEMA_VERSION,
+  schemaHeader,
+} from '../events/records.js';
 import { SECRET_NAME } from '../secret-fields.js';
 
 /**
@@ -15,28 +22,8 @@ import { SECRET_NAME } from '../secret-fields.js';
  */
 export const DEAD_LETTER_MAX_ORIGINAL = 8 * 1024;
 
-export interface DeadLetterSource {
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp?: string;
-}
-
-export interface DeadLetter {
-  code: ErrorCode;
-  reason: string;
-  source: DeadLetterSource;
-  key?: string;
-  /** The original value, base64 (it may not be text). */
-  originalBase64: string;
-  originalBytes: number;
-  /** SHA-256 of the original bytes as they were (before redaction), hex. */
-  originalSha256: string;
-  truncated: boolean;
-  /** Secret-looking fields of a JSON original were replaced by "[redacted]". */
-  redacted: boolean;
-  at: string;
-}
+export type DeadLetterSource = z.infer<typeof deadLetterSourceSchema>;
+export type DeadLetter = Omit<z.infer<typeof deadLetterSchema>, 'code'> & { code: ErrorCode };
 
 const SECRET_KEY = SECRET_NAME;
 /** A secret-looking JSON member in text that does not parse: `"apiSecret" : "…"` (value cut or not). */
@@ -101,6 +88,7 @@ export function deadLetterMessage(
   const { bytes, redacted } = redactOriginal(raw);
   const kept = bytes.subarray(0, DEAD_LETTER_MAX_ORIGINAL);
   const record: DeadLetter = {
+    schemaVersion: RECORD_SCHEMA_VERSION,
     code,
     reason,
     source,
@@ -116,6 +104,7 @@ export function deadLetterMessage(
     key: key ? key.subarray(0, 1024) : null,
     value: JSON.stringify(record),
     headers: {
+      ...schemaHeader('dead-letter'),
       'keyguard-error-code': code,
       'keyguard-source': `${source.topic}/${source.partition}/${source.offset}`,
     },

@@ -11,6 +11,7 @@ import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
 import type { ErrorCode } from '../errors.js';
 import { decodeEvent, type EventClock, eventId } from '../events/decode.js';
 import { sameTimeRank } from '../events/event-order.js';
+import { alertRecordJson } from '../events/records.js';
 import type { Alert, EventKind, InputEvent, Recommendation } from '../events/schema.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
@@ -62,7 +63,7 @@ async function writeLine(out: Writable, text: string): Promise<void> {
 
 /** Writes alerts as JSONL, waiting for the stream when it is full (stdout in a pipe). */
 export function jsonlAlertWriter(out: Writable): (alert: Alert) => Promise<void> {
-  return (alert) => writeLine(out, JSON.stringify(alert));
+  return (alert) => writeLine(out, alertRecordJson(alert));
 }
 
 export async function replay(

@@ -4,29 +4,22 @@
  * to the retry topic as this record, so the wait survives a restart of the dispatcher.
  */
 import { z } from 'zod';
-import { type Alert, alertSchema, recommendationSchema } from '../events/schema.js';
+import {
+  type breakerNoteSchema,
+  deliveredRecommendationSchema,
+  type webhookPayloadSchema,
+} from '../events/records.js';
+import type { Alert } from '../events/schema.js';
 
-/** Set when the revocation circuit breaker turned an automatic action into a review. */
-export const breakerNoteSchema = z.object({
-  downgradedFrom: recommendationSchema,
-  reason: z.string(),
-  actionsInWindow: z.number().int(),
-  windowSeconds: z.number(),
-  maxActions: z.number().int(),
-});
 export type BreakerNote = z.infer<typeof breakerNoteSchema>;
 
 /** What the endpoint receives (Standard Webhooks' `{ type, timestamp, data }` envelope). */
-export interface WebhookPayload {
-  type: string;
-  timestamp: string;
-  data: Alert & { breaker?: BreakerNote };
-}
+export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
 export const deliverySchema = z.object({
   webhookId: z.string().min(1),
   endpointId: z.string().min(1),
-  recommendation: alertSchema.extend({ breaker: breakerNoteSchema.optional() }),
+  recommendation: deliveredRecommendationSchema,
   /** Attempts made so far. */
   attempts: z.number().int().min(0),
   /** Wall-clock ms: when the next attempt may be made. */

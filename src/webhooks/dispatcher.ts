@@ -13,6 +13,7 @@
  */
 import type { EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
+import { alertRecordJson, schemaHeader } from '../events/records.js';
 import type { Alert } from '../events/schema.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics, topicLayout } from '../kafka/topics.js';
@@ -104,7 +105,9 @@ export class WebhookDispatcher {
       metrics,
       log,
       publishAlert: (alert) =>
-        this.publish(env.KEYGUARD_TOPIC_ALERTS, [{ key: 'platform', value: JSON.stringify(alert) }]),
+        this.publish(env.KEYGUARD_TOPIC_ALERTS, [
+          { key: 'platform', value: alertRecordJson(alert), headers: schemaHeader('alert') },
+        ]),
       markAnnounced: (trippedAt) => this.retry('breaker', () => this.state.markAnnounced(trippedAt)),
     });
     this.scheduler = new RetryScheduler(metrics);

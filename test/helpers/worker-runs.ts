@@ -142,7 +142,7 @@ export async function runWorkers(
   await createTopics(kafka, env);
   const workers = await script(env, (part) => produceInOrder(kafka, env, part));
   try {
-    await waitUntilConsumed(kafka, env, 90_000);
+    await waitUntilConsumed(kafka, env, 90_000, { campaigns: true });
   } catch (err) {
     // Say where the workers are stuck: the end of each one's log.
     const tails = workers.map((w, i) => `--- worker ${i + 1}:\n${w.output.slice(-4000)}`).join('\n');
