@@ -12,6 +12,7 @@
  * reference re-anchors to it. Where the last hour has fewer than `minPrints` prints, older normal
  * minutes (up to `maxAgeMs`) are used.
  */
+import { median as selectMedian } from 'simple-statistics';
 import type { DetectionConfig } from '../config/detection.js';
 
 export interface MinuteBucket {
@@ -38,11 +39,13 @@ export interface ReferencePrice {
   venues?: string[];
 }
 
+/**
+ * The median (the mean of the two middle values for an even count); NaN for none. simple-statistics'
+ * selection is 2.5–3× faster than sorting from 15 values up and gives the same values
+ * (closing note of issue #18: 80,000 random lists of 3–240 values compared).
+ */
 export function median(values: readonly number[]): number {
-  const sorted = Float64Array.from(values).sort(); // typed arrays sort numerically, fast
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return values.length === 0 ? Number.NaN : selectMedian(values as number[]);
 }
 
 /** Computes the reference at event time `at` from closed minute buckets (oldest first). */
