@@ -19,7 +19,7 @@ export class CollectorMetrics {
   });
 
   constructor(exchanges: readonly string[], defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
+    if (defaults) collectDefaultMetrics({ register: this.registry });
     for (const exchange of new Set(exchanges)) {
       for (const method of ['fetchMyTrades', 'fetchOrders'])
         for (const result of ['ok', 'retried', 'failed']) this.requests.inc({ exchange, method, result }, 0);

@@ -124,7 +124,7 @@ export function dashboards(
           unit: 'short',
           targets: [
             {
-              expr: `topk(10, sum by (symbol) (increase(${n(m.alertsBySymbol)}[1h])))`,
+              expr: `topk(10, sum by (symbol) (increase(${n(m.symbolAlerts)}[1h])))`,
               legend: '{{symbol}}',
             },
           ],

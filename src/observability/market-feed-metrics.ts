@@ -37,7 +37,7 @@ export class MarketFeedMetrics {
   });
 
   constructor(exchanges: readonly string[], defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
+    if (defaults) collectDefaultMetrics({ register: this.registry });
     for (const exchange of exchanges) {
       for (const method of FEED_METHODS)
         for (const result of FEED_RESULTS) this.requests.inc({ exchange, method, result }, 0);

@@ -41,9 +41,9 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
-  readonly alertsBySymbol = new Counter({
-    name: 'keyguard_alerts_by_symbol_total',
-    help: 'Alerts published, by market symbol (bounded by the markets that raise alerts)',
+  readonly symbolAlerts = new Counter({
+    name: 'keyguard_symbol_alerts_total',
+    help: 'Alerts published about a market symbol (the label is bounded by the markets that raise alerts)',
     labelNames: ['symbol'] as const,
     registers: [this.registry],
   });
@@ -150,7 +150,7 @@ export class WorkerMetrics {
   });
 
   constructor(defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
+    if (defaults) collectDefaultMetrics({ register: this.registry });
     // Known label values start at 0, so dashboards and alert rules see a series before the first event.
     for (const severity of severitySchema.options) {
       for (const recommendation of ['review', 'revoke_key', 'freeze_account'])

@@ -22,7 +22,7 @@ export function recordStageMetrics(
     if (observations !== undefined) metrics.campaignObservations.inc(observations);
     for (const a of alerts) {
       metrics.alerts.inc({ severity: a.severity, recommendation: a.recommendation });
-      if (a.symbol) metrics.alertsBySymbol.inc({ symbol: a.symbol });
+      if (a.symbol) metrics.symbolAlerts.inc({ symbol: a.symbol });
       for (const s of a.signals) metrics.signals.inc({ detector: s.detector });
       if (!appendedAt) continue; // a campaign alert: its value and latency are its members'
       if (a.valueAtRisk !== undefined)

@@ -136,7 +136,7 @@ export class WebhookMetrics {
   });
 
   constructor(endpointIds: readonly string[], defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'keyguard_' });
+    if (defaults) collectDefaultMetrics({ register: this.registry });
     for (const endpoint of endpointIds) {
       for (const outcome of DELIVERY_OUTCOMES) this.deliveries.inc({ endpoint, outcome }, 0);
       for (const result of ATTEMPT_RESULTS) this.attempts.inc({ endpoint, result }, 0);

@@ -48,7 +48,11 @@ describe('webhook dispatcher metrics and health endpoints', () => {
     expect(sample(text, 'keyguard_webhook_breaker_trips_total')).toBe(1);
     expect(sample(text, 'keyguard_webhook_breaker_open')).toBe(1);
     expect(sample(text, 'keyguard_webhook_downgraded_total', { recommendation: 'revoke_key' })).toBe(2);
-    expect(text).toMatch(/keyguard_process_cpu_seconds_total/);
+    // Default process metrics under their standard names; no label name inside a metric name.
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(text).not.toMatch(/^keyguard_(process|nodejs)_/m);
+    expect(text.match(/^keyguard_\w*_by_\w*/gm) ?? []).toEqual([]);
     // Bounded labels: no recommendation, account or key id is ever a label value.
     for (const r of recs) {
       expect(text).not.toContain(r.alertId);

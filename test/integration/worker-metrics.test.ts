@@ -76,7 +76,11 @@ describe('worker metrics and health endpoints', () => {
     expect(sample(text, 'keyguard_batch_records_count')).toBeGreaterThan(0);
     expect(sample(text, 'keyguard_kafka_append_to_alert_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'keyguard_consumer_lag_records')).toBe(0);
-    expect(text).toMatch(/keyguard_process_cpu_seconds_total/);
+    // Default process metrics under their standard names; no label name inside a metric name.
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(text).not.toMatch(/^keyguard_(process|nodejs)_/m);
+    expect(text.match(/^keyguard_\w*_by_\w*/gm) ?? []).toEqual([]);
     // Bounded labels: no account or key id is ever a label value.
     expect(text).not.toMatch(/acct-a\d+/);
 
