@@ -32,6 +32,10 @@ const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#
  */
 export function parseRedisTarget(url: string): RedisTarget {
   if (!/^rediss?\+cluster:/.test(url)) {
+    if (!/^rediss?:\/\//.test(url) || !URL.canParse(url))
+      throw new ConfigError(
+        `cannot read the Redis address "${url}": expected redis://host:port or redis+cluster://host:port,…`,
+      );
     const u = new URL(url);
     return {
       cluster: false,

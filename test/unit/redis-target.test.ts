@@ -34,6 +34,9 @@ describe('Redis connection strings', () => {
     expect(() => parseRedisTarget('redis+cluster://a:7000,b')).toThrow(/"b" is not host:port/);
     expect(() => parseRedisTarget('redis+cluster://a:99999')).toThrow(/"a:99999"/);
     expect(() => parseRedisTarget('redis+cluster://')).toThrow(/expected redis\+cluster/);
+    expect(() => parseRedisTarget('127.0.0.1:6379')).toThrow(
+      /cannot read the Redis address "127.0.0.1:6379"/,
+    );
   });
 });
 
