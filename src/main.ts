@@ -112,7 +112,13 @@ export async function main(
       case 'convert':
         return (await import('./cli/convert-command.js')).convertCommand(rest, stdout, stderr);
       case 'simulate':
-        return await (await import('./cli/simulate-command.js')).simulateCommand(rest, stdout, stderr);
+        return await (await import('./cli/simulate-command.js')).simulateCommand(
+          rest,
+          env,
+          log,
+          stdout,
+          stderr,
+        );
       case 'worker':
         return await (await import('./cli/worker-command.js')).workerCommand(env, loadConfig(), log);
       case 'market-feed':

@@ -59,7 +59,10 @@ export const SIMULATE_USAGE = `keyguard simulate [options]
   on synthetic markets with a pump, plus the ground truth.
   --out FILE        events (default: stdout)
   --truth FILE      ground truth as JSON (which accounts are victims, their malicious fills)
-  --seed N          (default 1)   --days N (default 2)   --accounts N (default 40)   --victims N (default 1)`;
+  --seed N          (default 1)   --days N (default 2)   --accounts N (default 40)   --victims N (default 1)
+  --to-kafka        publish to the input topics instead (KAFKA_BROKERS, KEYGUARD_TOPIC_*): accounts
+                    keyed by account, markets by venue and symbol, in event-time order
+  --rate N          with --to-kafka: at most N events per second (default: as fast as acknowledged)`;
 
 export const WEBHOOKS_USAGE = `keyguard webhooks [options]
   Delivers recommendations (the recommendations topic) to the endpoints in KEYGUARD_WEBHOOKS_CONFIG,

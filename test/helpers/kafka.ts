@@ -3,8 +3,8 @@ import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import { loadRuntimeEnv } from '../../src/config/runtime.js';
 import type { InputEvent } from '../../src/events/schema.js';
-import { isMarketEvent } from '../../src/events/schema.js';
 import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
+import { routeEvents } from '../../src/simulate/publish.js';
 
 export function kafkaClient(brokers: string[]): Kafka {
   // TEST_KAFKA_LOG=warn (or info, debug) shows kafkajs' own logs when a test needs explaining.
@@ -63,23 +63,8 @@ export async function createTopics(kafka: Kafka, env: RuntimeEnv): Promise<void>
   );
 }
 
-/** Routes contract events to their topics the way an exchange would: accounts by account, markets by symbol. */
-export function routed(env: RuntimeEnv, events: readonly InputEvent[]): Map<string, Message[]> {
-  const out = new Map<string, Message[]>();
-  const add = (topic: string, m: Message) => {
-    const list = out.get(topic) ?? [];
-    list.push(m);
-    out.set(topic, list);
-  };
-  for (const e of events) {
-    const value = JSON.stringify(e);
-    if (isMarketEvent(e)) add(env.KEYGUARD_TOPIC_MARKET, { key: `${e.exchange}:${e.symbol}`, value });
-    else if (e.kind === 'order') add(env.KEYGUARD_TOPIC_ORDERS, { key: e.accountId, value });
-    else if (e.kind === 'fill') add(env.KEYGUARD_TOPIC_FILLS, { key: e.accountId, value });
-    else add(env.KEYGUARD_TOPIC_APIKEYS, { key: e.accountId, value });
-  }
-  return out;
-}
+/** Routes contract events to their topics the way an exchange would (what `simulate --to-kafka` does). */
+export const routed = routeEvents;
 
 /** Produces a stream the way it happens: in event-time order, a chunk at a time, to every topic. */
 export async function produceInOrder(

@@ -29,11 +29,12 @@ function requiredVariables(command: string): string[] {
 }
 
 describe('docker-compose.yml', () => {
-  it('has Kafka 3.9 (KRaft), Redis, Prometheus, Grafana, the worker, the market feed and the dispatcher', () => {
+  it('has Kafka 3.9 (KRaft), Redis, Prometheus, Grafana, the worker, the market feed, the dispatcher and a simulator', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'grafana',
       'kafka',
       'keyguard-market-feed',
+      'keyguard-simulator',
       'keyguard-webhooks',
       'keyguard-worker',
       'prometheus',
@@ -63,7 +64,19 @@ describe('docker-compose.yml', () => {
 
   it('runs every keyguard service from the image of the Dockerfile: a real command, its required variables set, healthy before its dependants start', () => {
     const keyguard = Object.entries(compose.services).filter(([name]) => name.startsWith('keyguard-'));
-    expect(keyguard.length).toBe(3);
+    expect(keyguard.length).toBe(4);
+    // The simulator publishes a stream with attacks to the topics the worker reads.
+    const simulator = compose.services['keyguard-simulator']!;
+    expect(simulator.command!.slice(0, 2)).toEqual(['simulate', '--to-kafka']);
+    expect(Number(simulator.command![simulator.command!.indexOf('--victims') + 1])).toBeGreaterThan(0);
+    const worker = compose.services['keyguard-worker']!.environment!;
+    for (const topic of [
+      'KEYGUARD_TOPIC_ORDERS',
+      'KEYGUARD_TOPIC_FILLS',
+      'KEYGUARD_TOPIC_MARKET',
+      'KEYGUARD_TOPIC_APIKEYS',
+    ])
+      expect(simulator.environment![topic], topic).toBe(worker[topic]);
     for (const [name, service] of keyguard) {
       expect(service.build, name).toBe('.');
       expect(service.image, name).toBe('keyguard:local');
