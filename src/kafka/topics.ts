@@ -23,6 +23,18 @@ export function topicLayout(env: RuntimeEnv): TopicLayout {
   };
 }
 
+/** The topics keyguard's input arrives on: orders, fills (often the same topic), market, API keys. */
+export function inputTopics(env: RuntimeEnv): string[] {
+  return [
+    ...new Set([
+      env.KEYGUARD_TOPIC_ORDERS,
+      env.KEYGUARD_TOPIC_FILLS,
+      env.KEYGUARD_TOPIC_MARKET,
+      env.KEYGUARD_TOPIC_APIKEYS,
+    ]),
+  ];
+}
+
 /** Creates the topics that do not exist yet (another process creating one first is fine). */
 export async function createMissingTopics(
   kafka: Kafka,

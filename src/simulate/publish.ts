@@ -6,7 +6,7 @@
 import type { Kafka, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { type InputEvent, isMarketEvent } from '../events/schema.js';
-import { createMissingTopics, topicLayout } from '../kafka/topics.js';
+import { createMissingTopics, inputTopics, topicLayout } from '../kafka/topics.js';
 
 /** The topic and record of each event, grouped by topic (order kept within each). */
 export function routeEvents(env: RuntimeEnv, events: readonly InputEvent[]): Map<string, Message[]> {
@@ -40,16 +40,7 @@ export async function publishEvents(
   events: readonly InputEvent[],
   opts: PublishOptions = {},
 ): Promise<number> {
-  await createMissingTopics(
-    kafka,
-    [
-      env.KEYGUARD_TOPIC_ORDERS,
-      env.KEYGUARD_TOPIC_FILLS,
-      env.KEYGUARD_TOPIC_MARKET,
-      env.KEYGUARD_TOPIC_APIKEYS,
-    ],
-    topicLayout(env),
-  );
+  await createMissingTopics(kafka, inputTopics(env), topicLayout(env));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const chunk = opts.chunk ?? 500;

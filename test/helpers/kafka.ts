@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import { loadRuntimeEnv } from '../../src/config/runtime.js';
 import type { InputEvent } from '../../src/events/schema.js';
-import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
+import { createMissingTopics, inputTopics, topicLayout } from '../../src/kafka/topics.js';
 import { routeEvents } from '../../src/simulate/publish.js';
 
 export function kafkaClient(brokers: string[]): Kafka {
@@ -47,20 +47,13 @@ export function testEnv(brokers: string[], redisUrl: string, over: Record<string
 
 /** The test's topics, as the worker would create them (partitions and replication from `env`). */
 export async function createTopics(kafka: Kafka, env: RuntimeEnv): Promise<void> {
-  await createMissingTopics(
-    kafka,
-    [
-      env.KEYGUARD_TOPIC_ORDERS,
-      env.KEYGUARD_TOPIC_FILLS,
-      env.KEYGUARD_TOPIC_MARKET,
-      env.KEYGUARD_TOPIC_APIKEYS,
-      env.KEYGUARD_TOPIC_ALERTS,
-      env.KEYGUARD_TOPIC_RECOMMENDATIONS,
-      env.KEYGUARD_TOPIC_DEAD_LETTER,
-      env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
-    ],
-    topicLayout(env),
-  );
+  const outputs = [
+    env.KEYGUARD_TOPIC_ALERTS,
+    env.KEYGUARD_TOPIC_RECOMMENDATIONS,
+    env.KEYGUARD_TOPIC_DEAD_LETTER,
+    env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
+  ];
+  await createMissingTopics(kafka, [...inputTopics(env), ...outputs], topicLayout(env));
 }
 
 /** Routes contract events to their topics the way an exchange would (what `simulate --to-kafka` does). */
