@@ -59,7 +59,8 @@ const MEMBERSHIP_ERRORS: Record<string, string> = {
 
 /**
  * The consumer is no longer a member of its group's current generation (the coordinator forgot it
- * after a broker restart, or a rebalance is under way): commits fail until kafkajs rejoins, which
+ * after a broker restart, or a rebalance is under way), or its coordinator is gone (the broker died):
+ * commits fail until kafkajs rejoins, which
  * it does only once an error of that type reaches it from the batch handler. Retrying in place
  * would wait forever. Returns the kafkajs error type, or undefined.
  */
@@ -70,6 +71,13 @@ export function groupMembershipError(err: unknown): string | undefined {
     depth++
   ) {
     if (e.type && e.type in MEMBERSHIP_ERRORS) return e.type;
+    // The coordinator's broker died and left the metadata: kafkajs keeps asking for it by id ("Broker
+    // N not found in the cached metadata") and looks up the new coordinator only when it rejoins.
+    if (
+      (e as { name?: string }).name === 'KafkaJSBrokerNotFound' ||
+      e.type === 'GROUP_COORDINATOR_NOT_AVAILABLE'
+    )
+      return 'NOT_COORDINATOR_FOR_GROUP';
     const byMessage = Object.entries(MEMBERSHIP_ERRORS).find(([, message]) => e?.message?.includes(message));
     if (byMessage) return byMessage[0];
     e = e.cause as typeof e;

@@ -94,7 +94,11 @@ describe('three-broker Kafka', () => {
         async () => (await committedRecords(kafka, env).catch(() => 0)) > committedAtKill,
         90_000,
         'the workers committing again without the broker',
-      );
+      ).catch((err: Error) => {
+        throw new Error(
+          `${err.message}\n${workers.map((w, i) => `--- worker ${i + 1}:\n${w.output.slice(-3000)}`).join('\n')}`,
+        );
+      });
       timings.resumedAfterMs = Date.now() - killedAt;
       await victim.start();
       timings.restartedAfterMs = Date.now() - killedAt;

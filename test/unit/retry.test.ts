@@ -51,6 +51,21 @@ describe('group membership errors', () => {
     const e = rejoinError('UNKNOWN_MEMBER_ID', new Error('wrapped'));
     expect(e).toMatchObject({ type: 'UNKNOWN_MEMBER_ID', name: 'KafkaJSProtocolError' });
   });
+
+  it('include a coordinator that is gone, so the batch gives up and kafkajs rejoins and finds the new one', () => {
+    // What kafkajs' offset manager throws for ever once the coordinator's broker left the metadata.
+    const gone = Object.assign(new Error('Broker 2 not found in the cached metadata'), {
+      name: 'KafkaJSBrokerNotFound',
+    });
+    expect(groupMembershipError(gone)).toBe('NOT_COORDINATOR_FOR_GROUP');
+    expect(groupMembershipError({ type: 'GROUP_COORDINATOR_NOT_AVAILABLE' })).toBe(
+      'NOT_COORDINATOR_FOR_GROUP',
+    );
+    // kafkajs rejoins (joinAndSync, which looks the coordinator up again) on this type.
+    expect(rejoinError('NOT_COORDINATOR_FOR_GROUP', gone)).toMatchObject({
+      type: 'NOT_COORDINATOR_FOR_GROUP',
+    });
+  });
 });
 
 describe('retryUntilDone and KeyguardError.retriable', () => {
