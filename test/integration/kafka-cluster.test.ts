@@ -1,7 +1,7 @@
 /**
  * A three-broker Kafka cluster (KRaft, every node a broker and a controller voter): topics with
- * three copies and min.insync.replicas=2, producers with acks = all. One broker killed with SIGKILL
- * while two workers consume, then started again: no alert id lost, none new, the baselines of the
+ * three copies and min.insync.replicas=2, producers with acks = all. The consumer group's coordinator
+ * broker killed with SIGKILL while two workers consume, then started again: no alert id lost, none new, the baselines of the
  * undisturbed run.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -78,12 +78,16 @@ describe('three-broker Kafka', () => {
       await waitForMembers(kafka, env.KEYGUARD_GROUP_ID, 2);
       await send(events.slice(0, third));
       await waitUntil(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
-      // The broker leading the first account partition: a leader, not a bystander.
+      // The group's coordinator — the broker leading the group's partition of __consumer_offsets
+      // (Kafka's own choice: abs(groupId.hashCode()) % offsets.topic.num.partitions, 4 here) — the
+      // hardest broker to lose: commits and heartbeats must find a new coordinator.
       const admin = kafka.admin();
       await admin.connect();
-      const meta = await admin.fetchTopicMetadata({ topics: [env.KEYGUARD_TOPIC_ORDERS] });
+      const meta = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] });
       await admin.disconnect();
-      const leaderId = meta.topics[0]!.partitions.find((p) => p.partitionId === 0)!.leader;
+      const hash = [...env.KEYGUARD_GROUP_ID].reduce((h, c) => (Math.imul(31, h) + c.charCodeAt(0)) | 0, 0);
+      const offsetsPartition = (hash & 0x7fffffff) % meta.topics[0]!.partitions.length;
+      const leaderId = meta.topics[0]!.partitions.find((p) => p.partitionId === offsetsPartition)!.leader;
       const victim = kafkaCluster.nodes[leaderId - 1]!;
       const committedAtKill = await committedRecords(kafka, env);
       const killedAt = Date.now();
