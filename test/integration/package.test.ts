@@ -6,10 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const root = path.join(import.meta.dirname, '..', '..');
 
@@ -67,6 +67,7 @@ function appWithLockfile(app: string, tarball: string): void {
 describe('the npm package', () => {
   it('packs dist/, declarations, schemas and LICENSE (no tests or sources), installs with production dependencies only, and runs', () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'keyguard-package-'));
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true })); // a tarball and ~100 MB of node_modules
     const stage = path.join(tmp, 'stage');
     mkdirSync(stage);
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
