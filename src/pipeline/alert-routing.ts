@@ -13,11 +13,16 @@ export interface AlertTopics {
   recommendations: string;
 }
 
+/** An alert as a Kafka record: JSON with its schema version, the schema header, keyed by account (or `key`). */
+export function alertMessage(a: Alert, key: string = a.accountId): Message {
+  return { key, value: alertRecordJson(a), headers: schemaHeader('alert') };
+}
+
 export function alertRecords(alerts: readonly Alert[], topics: AlertTopics): TopicMessages[] {
   const all: Message[] = [];
   const actions: Message[] = [];
   for (const a of alerts) {
-    const m = { key: a.accountId, value: alertRecordJson(a), headers: schemaHeader('alert') };
+    const m = alertMessage(a);
     all.push(m);
     if (RECOMMENDATION_LEVEL[a.recommendation] >= RECOMMENDATION_LEVEL.revoke_key) actions.push(m);
   }

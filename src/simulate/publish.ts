@@ -3,7 +3,7 @@
  * account events keyed by account (one account's events stay in order on one partition), market
  * events keyed by venue and symbol; in event-time order, in bounded sends, optionally paced.
  */
-import type { Kafka, Message } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { type InputEvent, isMarketEvent } from '../events/schema.js';
 import { createMissingTopics, inputTopics, topicLayout } from '../kafka/topics.js';
@@ -33,6 +33,25 @@ export interface PublishOptions {
   chunk?: number;
 }
 
+/**
+ * An idempotent producer (a retried send must not duplicate records), connected. kafkajs asks the
+ * broker the metadata names as controller for a producer id and gives up at once when that broker
+ * was just killed (until the cluster fences it, seconds): connecting is tried again, for at most 10 s.
+ */
+export async function connectedProducer(kafka: Kafka): Promise<Producer> {
+  for (let attempt = 1; ; attempt++) {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await producer.connect();
+      return producer;
+    } catch (err) {
+      await producer.disconnect().catch(() => {});
+      if (attempt >= 20 || !(err as { retriable?: boolean }).retriable) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** Creates the input topics if needed, then publishes `events`; returns how many were acknowledged. */
 export async function publishEvents(
   kafka: Kafka,
@@ -41,8 +60,7 @@ export async function publishEvents(
   opts: PublishOptions = {},
 ): Promise<number> {
   await createMissingTopics(kafka, inputTopics(env), topicLayout(env));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await connectedProducer(kafka);
   const chunk = opts.chunk ?? 500;
   const started = performance.now();
   let sent = 0;

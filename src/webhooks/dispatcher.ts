@@ -13,12 +13,12 @@
  */
 import type { EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { RuntimeEnv } from '../config/runtime.js';
-import { alertRecordJson, schemaHeader } from '../events/records.js';
 import type { Alert } from '../events/schema.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import type { WebhookMetrics } from '../observability/webhook-metrics.js';
+import { alertMessage } from '../pipeline/alert-routing.js';
 import { ConsumerStage } from '../pipeline/consumer-stage.js';
 import { type DeadLetterSource, deadLetterMessage } from '../pipeline/dead-letter.js';
 import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
@@ -104,10 +104,7 @@ export class WebhookDispatcher {
       cfg: cfg.breaker,
       metrics,
       log,
-      publishAlert: (alert) =>
-        this.publish(env.KEYGUARD_TOPIC_ALERTS, [
-          { key: 'platform', value: alertRecordJson(alert), headers: schemaHeader('alert') },
-        ]),
+      publishAlert: (alert) => this.publish(env.KEYGUARD_TOPIC_ALERTS, [alertMessage(alert, 'platform')]),
       markAnnounced: (trippedAt) => this.retry('breaker', () => this.state.markAnnounced(trippedAt)),
     });
     this.scheduler = new RetryScheduler(metrics);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Message } from 'kafkajs';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import { loadRuntimeEnv } from '../../src/config/runtime.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { createMissingTopics, inputTopics, topicLayout } from '../../src/kafka/topics.js';
-import { routeEvents } from '../../src/simulate/publish.js';
+import { connectedProducer, publishEvents, routeEvents } from '../../src/simulate/publish.js';
 
 export function kafkaClient(brokers: string[]): Kafka {
   // TEST_KAFKA_LOG=warn (or info, debug) shows kafkajs' own logs when a test needs explaining.
@@ -65,36 +65,8 @@ export async function produceInOrder(
   env: RuntimeEnv,
   events: readonly InputEvent[],
   chunk = 1000,
-) {
-  const producer = await connectedProducer(kafka);
-  for (let i = 0; i < events.length; i += chunk) {
-    const topicMessages = [...routed(env, events.slice(i, i + chunk))].map(([topic, messages]) => ({
-      topic,
-      messages,
-    }));
-    await producer.sendBatch({ topicMessages, acks: -1 });
-  }
-  await producer.disconnect();
-}
-
-/**
- * An idempotent producer (a retried send on a busy machine must not duplicate records: offsets
- * would shift). kafkajs asks the broker the metadata names as controller for a producer id and gives
- * up at once when it is a broker just killed (until the cluster fences it, ~3 s): connecting is
- * tried again, for at most 10 s.
- */
-async function connectedProducer(kafka: Kafka): Promise<Producer> {
-  for (let attempt = 1; ; attempt++) {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    try {
-      await producer.connect();
-      return producer;
-    } catch (err) {
-      await producer.disconnect().catch(() => {});
-      if (attempt >= 20 || !(err as { retriable?: boolean }).retriable) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+): Promise<void> {
+  await publishEvents(kafka, env, events, { chunk });
 }
 
 export async function produce(
