@@ -27,7 +27,7 @@ export const COLLECT_USAGE = `keyguard collect
 export const CONVERT_USAGE = `keyguard convert --exchange EX --kind KIND --account ID [options] [FILE]
   Turns an exchange's own payload (JSON; executionReport messages also as JSONL) into contract
   events (JSONL on stdout), through ccxt's parsers. FILE defaults to stdin.
-  --exchange EX       binance | kucoin (the exchange's id in ccxt; also the events' exchange)
+  --exchange EX       binance | kucoin | coinbase (the exchange's id in ccxt; also the events' exchange)
   --kind KIND         trades (fetchMyTrades response) | orders (fetchOrders/open/closed) |
                       executionReport (Binance user-data messages) |
                       ccxt-trades | ccxt-orders (ccxt unified Trade/Order objects, any exchange)

@@ -11,7 +11,7 @@ export interface VenueClientOptions {
   ccxt: Record<string, unknown>;
   /** Replacements for ccxt's API base URLs. */
   apiUrls?: Record<string, string>;
-  /** `load` from the exchange, or built from `symbols` without a request (Binance, KuCoin). */
+  /** `load` from the exchange, or built from `symbols` without a request (Binance, KuCoin, Coinbase). */
   markets: 'load' | 'symbols';
 }
 

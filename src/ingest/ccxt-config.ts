@@ -19,7 +19,7 @@ export const ccxtClientFields = {
   apiUrls: z.record(z.string(), z.url()).optional(),
   /**
    * `load`: ccxt loads the markets from the exchange (production). `symbols`: built from the
-   * symbols without a request (binance and kucoin ids only; for tests and restricted networks).
+   * symbols without a request (binance, kucoin and coinbase ids only; for tests and restricted networks).
    */
   markets: z.enum(['load', 'symbols']).default('load'),
 };

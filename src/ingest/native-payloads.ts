@@ -1,22 +1,23 @@
 /**
  * Exchange-native payloads → ccxt unified objects, through ccxt's own parsers, so the mapping
- * follows ccxt (and its fixes) rather than a hand-written copy: Binance and KuCoin private trades
- * (`fetchMyTrades` responses) and orders (`fetchOrders`, `fetchOpenOrders`, `fetchClosedOrders`),
- * and Binance's spot user-data `executionReport` message (an order update, and a trade when it
+ * follows ccxt (and its fixes) rather than a hand-written copy: Binance, KuCoin and Coinbase
+ * (Advanced Trade) private trades (`fetchMyTrades` responses) and orders (`fetchOrders`,
+ * `fetchOpenOrders`, `fetchClosedOrders`, Coinbase's historical fills and orders batches), and
+ * Binance's spot user-data `executionReport` message (an order update, and a trade when it
  * reports an execution).
  */
 import ccxt, { type Exchange, type Market, type Order, type Trade } from 'ccxt';
 import { UsageError } from '../errors.js';
 
-export const NATIVE_EXCHANGES = ['binance', 'kucoin'] as const;
+export const NATIVE_EXCHANGES = ['binance', 'kucoin', 'coinbase'] as const;
 export type NativeExchange = (typeof NATIVE_EXCHANGES)[number];
 export const NATIVE_KINDS = ['trades', 'orders', 'executionReport'] as const;
 export type NativeKind = (typeof NATIVE_KINDS)[number];
 
-/** A spot market as ccxt needs it to parse: the exchange's id for `BASE/QUOTE`. */
+/** A spot market as ccxt needs it to parse: the exchange's id for `BASE/QUOTE` (Coinbase's product id). */
 export function spotMarket(exchange: NativeExchange, symbol: string): Market {
   const [base, quote] = symbol.split('/') as [string, string];
-  const id = exchange === 'kucoin' ? `${base}-${quote}` : `${base}${quote}`;
+  const id = exchange === 'binance' ? `${base}${quote}` : `${base}-${quote}`;
   return {
     id,
     symbol,
@@ -46,10 +47,16 @@ export function parserFor(exchange: NativeExchange, symbols: readonly string[], 
   return client;
 }
 
-/** The list inside a response: Binance answers with an array, KuCoin with `{ data: { items } }` or `{ data: [...] }`. */
+/**
+ * The list inside a response: Binance answers with an array, KuCoin with `{ data: { items } }` or
+ * `{ data: [...] }`, Coinbase with `{ fills: [...] }`, `{ orders: [...] }` or `{ order: {...} }`.
+ */
 function items(raw: unknown): unknown[] {
   if (Array.isArray(raw)) return raw;
-  const data = (raw as { data?: unknown })?.data;
+  const body = raw as { data?: unknown; fills?: unknown; orders?: unknown; order?: unknown };
+  for (const list of [body?.fills, body?.orders]) if (Array.isArray(list)) return list;
+  if (body?.order && typeof body.order === 'object') return [body.order];
+  const data = body?.data;
   if (Array.isArray(data)) return data;
   const nested = (data as { items?: unknown })?.items;
   if (Array.isArray(nested)) return nested;

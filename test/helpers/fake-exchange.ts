@@ -1,10 +1,16 @@
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+type Venue = 'binance' | 'kucoin' | 'coinbase';
+
 /**
  * Binance- and KuCoin-shaped public REST answers on 127.0.0.1, for the real ccxt clients pointed
- * here (`apiUrls`): `/binance/api/v3/…` and `/kucoin/api/v1/…`. `failures` scripts status codes to
- * answer before the real response, per path prefix; `down` makes a venue answer 500 always.
+ * here (`apiUrls`): `/binance/api/v3/…` and `/kucoin/api/v1/…`; the connected account's own trades
+ * and orders Binance-shaped (`myTrades`, `allOrders`) and Coinbase Advanced Trade-shaped
+ * (`/coinbase/api/v3/brokerage/orders/historical/{fills,batch}`, HMAC-signed requests checked
+ * against `coinbaseSecret`). `failures` scripts status codes to answer before the real response,
+ * per path prefix; `down` makes a venue answer 500 always.
  */
 export class FakeExchange {
   readonly requests: string[] = [];
@@ -29,7 +35,9 @@ export class FakeExchange {
   }> = [];
   readonly myOrders: Array<{ orderId: number; price: number; qty: number; time: number; status: string }> =
     [];
-  /** API keys seen in private requests (the X-MBX-APIKEY header), and whether each was signed. */
+  /** The secret Coinbase requests must be signed with (`CB-ACCESS-SIGN`). */
+  coinbaseSecret = '';
+  /** API keys seen in private requests (X-MBX-APIKEY, CB-ACCESS-KEY), and whether each was signed (rightly, for Coinbase). */
   readonly privateCalls: Array<{ apiKey: string; signed: boolean }> = [];
   price = 70.1;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
@@ -41,10 +49,10 @@ export class FakeExchange {
     return this;
   }
 
-  url(venue: 'binance' | 'kucoin'): string {
+  url(venue: Venue): string {
     return venue === 'binance'
       ? `http://127.0.0.1:${this.port}/binance/api/v3`
-      : `http://127.0.0.1:${this.port}/kucoin`;
+      : `http://127.0.0.1:${this.port}/${venue}`;
   }
 
   async close(): Promise<void> {
@@ -55,7 +63,7 @@ export class FakeExchange {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): unknown {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(url.pathname);
-    const venue = url.pathname.startsWith('/binance') ? 'binance' : 'kucoin';
+    const venue = url.pathname.split('/')[1] as Venue;
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -147,6 +155,9 @@ export class FakeExchange {
             })),
         );
       }
+      case '/coinbase/api/v3/brokerage/orders/historical/fills':
+      case '/coinbase/api/v3/brokerage/orders/historical/batch':
+        return send(200, this.coinbasePrivate(req, url));
       case '/kucoin/api/v1/market/stats':
         return send(200, {
           code: '200000',
@@ -174,5 +185,59 @@ export class FakeExchange {
       default:
         return send(404, { msg: `no ${url.pathname}` });
     }
+  }
+
+  /** Coinbase Advanced Trade: the account's fills or orders since the request's start time. */
+  private coinbasePrivate(req: http.IncomingMessage, url: URL): unknown {
+    const ts = String(req.headers['cb-access-timestamp'] ?? '');
+    const path = url.pathname.replace(/^\/coinbase/, '');
+    const expected = createHmac('sha256', this.coinbaseSecret).update(`${ts}GET${path}`).digest('hex');
+    this.privateCalls.push({
+      apiKey: String(req.headers['cb-access-key'] ?? ''),
+      signed: req.headers['cb-access-sign'] === expected,
+    });
+    const product = url.searchParams.get('product_id') ?? '';
+    const iso = (t: number) => new Date(t).toISOString();
+    if (url.pathname.endsWith('fills')) {
+      const since = Date.parse(url.searchParams.get('start_sequence_timestamp') ?? '1970-01-01T00:00:00Z');
+      const fills = this.myTrades
+        .filter((t) => t.time >= since)
+        .map((t) => ({
+          entry_id: `e${t.id}`,
+          trade_id: `t-${t.id}`,
+          order_id: `o-${t.orderId}`,
+          trade_time: iso(t.time),
+          trade_type: 'FILL',
+          price: String(t.price),
+          size: String(t.qty),
+          commission: '0',
+          product_id: product,
+          sequence_timestamp: iso(t.time),
+          liquidity_indicator: 'TAKER',
+          size_in_quote: false,
+          user_id: 'u1',
+          side: t.isBuyer ? 'BUY' : 'SELL',
+        }));
+      return { fills, cursor: '' };
+    }
+    const since = Date.parse(url.searchParams.get('start_date') ?? '1970-01-01T00:00:00Z');
+    const orders = this.myOrders
+      .filter((o) => o.time >= since)
+      .map((o) => ({
+        order_id: `o-${o.orderId}`,
+        product_id: product,
+        user_id: 'u1',
+        order_configuration: { limit_limit_gtc: { base_size: String(o.qty), limit_price: String(o.price) } },
+        side: 'BUY',
+        client_order_id: `c${o.orderId}`,
+        status: o.status,
+        time_in_force: 'GOOD_UNTIL_CANCELLED',
+        created_time: iso(o.time),
+        filled_size: String(o.status === 'FILLED' ? o.qty : 0),
+        average_filled_price: String(o.price),
+        order_type: 'LIMIT',
+        product_type: 'SPOT',
+      }));
+    return { orders, sequence: '0', has_next: false, cursor: '' };
   }
 }

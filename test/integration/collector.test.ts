@@ -1,6 +1,6 @@
 /**
  * `keyguard collect`: the real ccxt client, signed private requests to a local Binance-shaped
- * server, contract events on a real Kafka, the cursor in a real Redis. Restarts (graceful and
+ * (and Coinbase-shaped) server, contract events on a real Kafka, the cursor in a real Redis. Restarts (graceful and
  * SIGKILL) neither miss nor repeat a fill.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, expect, inject, it } from 'vitest';
+import { collectConfigSchema } from '../../src/collector/collect-config.js';
 import { CursorStore } from '../../src/collector/cursor-store.js';
 import { KeyCollector } from '../../src/collector/key-collector.js';
 import { KafkaPollPublisher, type PollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, FillEvent } from '../../src/events/schema.js';
+import { venueClient } from '../../src/ingest/ccxt-client.js';
 import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
@@ -134,9 +136,8 @@ it("a connected key's trades and orders become contract events once each, across
   }
 }, 120_000);
 
-it('a poll interrupted after publishing, or before, is finished on restart without a duplicate or a gap', async () => {
-  const exchange = await new FakeExchange().start();
-  cleanups.push(() => exchange.close());
+/** The fills topic, an acked publisher and a Redis connection, for a KeyCollector run in the test's process. */
+async function inProcessCollectorParts() {
   const env = testEnv(brokers, redisUrl);
   await createMissingTopics(kafka, [env.KEYGUARD_TOPIC_FILLS], topicLayout(env));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -144,13 +145,20 @@ it('a poll interrupted after publishing, or before, is finished on restart witho
   cleanups.push(() => producer.disconnect());
   const redis = new Redis(redisUrl);
   cleanups.push(async () => redis.disconnect());
+  const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
+  cleanups.push(() => publisher.close());
+  return { env, redis, publisher };
+}
+
+it('a poll interrupted after publishing, or before, is finished on restart without a duplicate or a gap', async () => {
+  const exchange = await new FakeExchange().start();
+  cleanups.push(() => exchange.close());
+  const { env, redis, publisher } = await inProcessCollectorParts();
   const cfg = parseCollectConfigForTest(exchange);
   const key = cfg.keys[0]!;
   const client = () => fakeBinanceClient(exchange, key.symbols);
   const metrics = new CollectorMetrics(['binance'], false);
   const log = createLogger('silent');
-  const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
-  cleanups.push(() => publisher.close());
   const store = new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX);
   const collector = (s: CursorStore, p: PollPublisher) =>
     new KeyCollector(client(), key, s, p, metrics, cfg.retry, log, ['k', 's']);
@@ -187,4 +195,86 @@ it('a poll interrupted after publishing, or before, is finished on restart witho
   const all = await collect<AccountEvent>(kafka, env.KEYGUARD_TOPIC_FILLS, (v) => v.length > 3, 3000);
   expect(all.filter((e) => e.kind === 'fill').map((e) => e.id)).toEqual(['21', '22', '23']);
   expect((await store.load(key)).pending).toBeUndefined();
+}, 60_000);
+
+it('a Coinbase Advanced Trade key: signed requests for its historical fills and orders, each published once', async () => {
+  const exchange = await new FakeExchange().start();
+  cleanups.push(() => exchange.close());
+  exchange.coinbaseSecret = 'coinbase-secret-QQQQ4444';
+  const { env, redis, publisher } = await inProcessCollectorParts();
+  const cfg = collectConfigSchema.parse({
+    keys: [
+      {
+        exchange: 'coinbase',
+        accountId: 'acct-cb',
+        apiKeyId: 'key-cb',
+        credentialsEnv: 'UNUSED',
+        symbols: ['ADA/USDT'],
+      },
+    ],
+    venues: { coinbase: { markets: 'symbols', apiUrls: { rest: exchange.url('coinbase') } } },
+    retry: { initialDelayMs: 20, maxDelayMs: 50, attempts: 2 },
+  });
+  const key = cfg.keys[0]!;
+  const client = venueClient(
+    {
+      exchange: 'coinbase',
+      symbols: key.symbols,
+      ccxt: {},
+      markets: 'symbols',
+      apiUrls: { rest: exchange.url('coinbase') },
+    },
+    { apiKey: 'cb-key-1', secret: exchange.coinbaseSecret },
+  );
+  const collector = new KeyCollector(
+    client,
+    key,
+    new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX),
+    publisher,
+    new CollectorMetrics(['coinbase'], false),
+    cfg.retry,
+    createLogger('silent'),
+    ['cb-key-1', exchange.coinbaseSecret],
+  );
+  const t0 = Date.now() - 60_000;
+  exchange.myOrders.push({ orderId: 1, price: 0.39, qty: 10, time: t0, status: 'FILLED' });
+  exchange.myTrades.push(
+    { id: 1, orderId: 1, price: 0.39, qty: 4, time: t0 + 100, isBuyer: true },
+    { id: 2, orderId: 1, price: 0.39, qty: 6, time: t0 + 200, isBuyer: true },
+  );
+  expect(await collector.pollOnce()).toBe(3);
+  exchange.myTrades.push({ id: 3, orderId: 2, price: 0.41, qty: 1, time: t0 + 5_000, isBuyer: false });
+  expect(await collector.pollOnce()).toBe(1);
+  expect(await collector.pollOnce()).toBe(0);
+
+  const all = await collect<AccountEvent>(kafka, env.KEYGUARD_TOPIC_FILLS, (v) => v.length >= 4, 10_000);
+  expect(all).toHaveLength(4);
+  expect(all[0]).toMatchObject({
+    kind: 'order',
+    exchange: 'coinbase',
+    accountId: 'acct-cb',
+    apiKeyId: 'key-cb',
+    id: 'o-1',
+    symbol: 'ADA/USDT',
+    type: 'limit',
+    side: 'buy',
+    status: 'closed',
+    price: 0.39,
+    amount: 10,
+  });
+  expect(all.filter((e) => e.kind === 'fill')).toMatchObject([
+    {
+      id: 't-1',
+      order: 'o-1',
+      symbol: 'ADA/USDT',
+      side: 'buy',
+      price: 0.39,
+      amount: 4,
+      takerOrMaker: 'taker',
+    },
+    { id: 't-2', amount: 6 },
+    { id: 't-3', order: 'o-2', side: 'sell', price: 0.41 },
+  ]);
+  expect(exchange.privateCalls.length).toBeGreaterThanOrEqual(6);
+  expect(exchange.privateCalls.every((c) => c.apiKey === 'cb-key-1' && c.signed)).toBe(true);
 }, 60_000);

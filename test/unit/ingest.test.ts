@@ -35,13 +35,15 @@ const cases: Array<[NativeExchange, string, NativeKind]> = [
   ['kucoin', 'fetchMyTrades', 'trades'],
   ['kucoin', 'fetchClosedOrders', 'orders'],
   ['kucoin', 'fetchOpenOrders', 'orders'],
+  ['coinbase', 'fetchMyTrades', 'trades'],
+  ['coinbase', 'fetchClosedOrders', 'orders'],
 ];
 
 describe('native payloads through ccxt parsers (ccxt fixtures as ground truth)', () => {
   for (const [exchange, method, kind] of cases) {
     for (const c of fixtures(exchange).methods[method] ?? []) {
       it(`${exchange} ${method}: ${c.description}`, () => {
-        const parsed = parseNativePayload(exchange, kind, c.httpResponse, ['LTC/USDT']);
+        const parsed = parseNativePayload(exchange, kind, c.httpResponse, ['LTC/USDT', 'ADA/USDT']);
         const ours = kind === 'trades' ? parsed.trades : parsed.orders;
         expect(ours).toHaveLength(c.parsedResponse.length);
         ours.forEach((obj, i) => {
@@ -239,5 +241,64 @@ describe('keyguard convert', () => {
     ]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--symbols is required/);
+  });
+
+  it('converts Coinbase Advanced Trade historical orders and fills (an orders batch, then a fills page)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyguard-convert-'));
+    const cb = fixtures('coinbase').methods;
+    const run = async (kind: string, body: unknown) => {
+      const file = path.join(dir, `${kind}.json`);
+      writeFileSync(file, JSON.stringify(body));
+      const r = await runCli([
+        'convert',
+        '--exchange',
+        'coinbase',
+        '--kind',
+        kind,
+        '--account',
+        'a1',
+        '--api-key',
+        'k1',
+        '--symbols',
+        'ADA/USDT',
+        file,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    };
+    expect(await run('orders', cb.fetchClosedOrders![0]!.httpResponse)).toMatchObject([
+      {
+        kind: 'order',
+        exchange: 'coinbase',
+        accountId: 'a1',
+        apiKeyId: 'k1',
+        id: '01b6e467-b659-432f-9490-c7cefe949564',
+        symbol: 'ADA/USDT',
+        type: 'market',
+        side: 'sell',
+        status: 'closed',
+        amount: 10,
+        filled: 10,
+      },
+    ]);
+    // One order as `GET /orders/historical/{id}` answers it: `{ order: {...} }`.
+    const one = { order: (cb.fetchClosedOrders![0]!.httpResponse as { orders: unknown[] }).orders[0] };
+    expect(await run('orders', one)).toHaveLength(1);
+    expect(await run('trades', cb.fetchMyTrades![0]!.httpResponse)).toMatchObject([
+      {
+        kind: 'fill',
+        exchange: 'coinbase',
+        id: '19fc7eee-f4b4-40a7-8104-033da1db5311',
+        order: '01b6e467-b659-432f-9490-c7cefe949564',
+        symbol: 'ADA/USDT',
+        side: 'sell',
+        price: 0.392,
+        amount: 10,
+        takerOrMaker: 'taker',
+      },
+    ]);
   });
 });
