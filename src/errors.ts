@@ -4,6 +4,8 @@
  */
 export const ErrorCodes = {
   CONFIG_INVALID: 'KG_ERR_CONFIG_INVALID',
+  /** The config topic has not been read far enough to score an event with the right version. */
+  CONFIG_STALE: 'KG_ERR_CONFIG_STALE',
   EVENT_NOT_JSON: 'KG_ERR_EVENT_NOT_JSON',
   EVENT_INVALID: 'KG_ERR_EVENT_INVALID',
   EVENT_TOO_LARGE: 'KG_ERR_EVENT_TOO_LARGE',

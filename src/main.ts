@@ -8,6 +8,7 @@ import v8 from 'node:v8';
 import {
   BACKFILL_USAGE,
   COLLECT_USAGE,
+  CONFIG_USAGE,
   CONVERT_USAGE,
   DEMO_USAGE,
   MARKET_FEED_USAGE,
@@ -35,6 +36,7 @@ commands:
   market-feed polls tickers and public trades through ccxt into the market topic (KAFKA_BROKERS, KEYGUARD_MARKET_FEED_CONFIG)
   collect     polls connected keys' own trades and orders through ccxt (KAFKA_BROKERS, REDIS_URL, KEYGUARD_COLLECT_CONFIG)
   webhooks    delivers recommendations to signed webhooks (KAFKA_BROKERS, REDIS_URL, KEYGUARD_WEBHOOKS_CONFIG)
+  config      check or publish a detection config version: thresholds changed without a redeploy (KAFKA_BROKERS)
   help        this text (keyguard <command> --help: that command's usage; keyguard --version)
 
 ${REPLAY_USAGE}
@@ -51,6 +53,8 @@ ${MARKET_FEED_USAGE}
 
 ${COLLECT_USAGE}
 
+${CONFIG_USAGE}
+
 Environment: see docs/configuration.md. Detection thresholds: config/detection.json.`;
 
 /** Each command's own usage, for `keyguard <command> --help`. */
@@ -64,6 +68,7 @@ const COMMAND_USAGE: Record<string, string> = {
   'market-feed': MARKET_FEED_USAGE,
   collect: COLLECT_USAGE,
   webhooks: WEBHOOKS_USAGE,
+  config: CONFIG_USAGE,
 };
 
 /** The package's version (package.json sits one folder above src/ and dist/ alike). */
@@ -125,6 +130,14 @@ export async function main(
         return await (await import('./cli/market-feed-command.js')).marketFeedCommand(env, log);
       case 'collect':
         return await (await import('./cli/collect-command.js')).collectCommand(env, log);
+      case 'config':
+        return await (await import('./cli/config-command.js')).configCommand(
+          rest,
+          env,
+          loadConfig(),
+          log,
+          stdout,
+        );
       case 'webhooks':
         return await (await import('./cli/webhooks-command.js')).webhooksCommand(rest, env, log);
       case undefined:

@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { CampaignEngine } from '../campaign/campaign-engine.js';
+import { readConfigVersions } from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { DetectionEngine } from '../detection/engine.js';
 import { UsageError } from '../errors.js';
@@ -37,18 +38,21 @@ export async function replayCommand(
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
       config: { type: 'string' },
+      'config-versions': { type: 'string' },
       batch: { type: 'string' },
       'reorder-ms': { type: 'string' },
     },
   });
   for (const file of positionals) if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
   const cfg = loadConfig(values.config);
+  const versionsFile = values['config-versions'];
+  const versions = versionsFile ? readConfigVersions(versionsFile, cfg) : undefined;
   const prefix = values['redis-prefix'] ?? `kg:replay:${Date.now()}:`;
   const onConnectionError = (err: Error) =>
     log.warn({ err: err.message, module: 'redis' }, 'redis connection error');
   const store = openStore(cfg, values.redis, prefix, onConnectionError);
   if (values.redis) log.info({ prefix }, 'replay keeps baselines in Redis');
-  const engine = new DetectionEngine(cfg, store, new MarketState(cfg));
+  const engine = new DetectionEngine(cfg, store, new MarketState(cfg), versions ? { versions } : {});
   const campaignStore = openCampaignStore(cfg, values.redis, prefix, onConnectionError);
   const inputs: ReplayInput[] =
     positionals.length > 0

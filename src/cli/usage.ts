@@ -16,6 +16,8 @@ keyguard backfill --since TIME [options]  (the account topics, from TIME to thei
   --since TIME        read the account and apikey topics (KEYGUARD_TOPIC_ORDERS, _FILLS, _APIKEYS)
                       from TIME (ISO 8601, or epoch ms) through KAFKA_BROKERS (or --kafka HOSTS)
   --config FILE       detection config overrides (JSON, any subset of config/detection.json)
+  --config-versions F config versions over event time (JSONL records as published by
+                      keyguard config publish): the same versions give the worker's alerts
   --batch N           events per batch (default 2000)
   --reorder-ms N      event-time reordering slack (default 60000)
 Exit status: 0 every line folded, 3 some lines rejected (each reported on stderr), 2 usage error.`;
@@ -36,6 +38,17 @@ export const CONVERT_USAGE = `keyguard convert --exchange EX --kind KIND --accou
                       ids map back to unified symbols through them)
 Exit status: 0 all converted, 3 some items rejected (each reported on stderr), 2 usage error.`;
 
+export const CONFIG_USAGE = `keyguard config check|publish FILE [options]
+  A detection config version: FILE holds overrides (any subset of config/detection.json's keys,
+  on top of the config the workers start with). check: validates it as the workers will (a bad or
+  unknown key, or a key only a restart may change, is named; exit 2). publish: also sends it to
+  the compacted config topic (KAFKA_BROKERS, KEYGUARD_TOPIC_CONFIG); every worker scores events
+  dated from its effectiveFrom with it, and names the version on each alert (configVersion).
+  --effective-from T  event time it applies from (ISO or epoch ms; at least KEYGUARD_CONFIG_LEAD_MS
+                      from now; default: that lead + 5 s)
+  --comment TEXT      who changed what, and why (kept in the record)
+Exit status: 0 valid (and published), 2 refused (the message names the key) or a usage error.`;
+
 export const DEMO_USAGE = `keyguard demo
   Simulates a short stream with one attack, replays it on the embedded store (no Kafka, no Redis),
   writes .keyguard/demo/{events.jsonl,alerts.jsonl,truth.json} and prints the alerts readably.`;
@@ -50,6 +63,8 @@ export const REPLAY_USAGE = `keyguard replay [FILE…] [options]
   --redis URL         keep baselines in Redis instead of memory
   --redis-prefix P    key prefix in Redis (default: a fresh prefix per run, printed)
   --config FILE       detection config overrides (JSON, any subset of config/detection.json)
+  --config-versions F config versions over event time (JSONL records as published by
+                      keyguard config publish): the same versions give the worker's alerts
   --batch N           events per batch (default 2000)
   --reorder-ms N      event-time reordering slack (default 60000)
 Exit status: 0 all lines processed, 3 some lines rejected (each reported on stderr), 2 usage error.`;

@@ -257,8 +257,34 @@ export function mergeConfig(base: unknown, override: unknown): unknown {
   return out;
 }
 
+/** The first key of `value` the schema does not know (zod drops unknown keys, so a typo would go unnoticed). */
+function unknownKey(schema: z.ZodType, value: unknown, at: string): string | undefined {
+  const def = (schema as unknown as { def: { type: string; innerType?: z.ZodType; element?: z.ZodType } })
+    .def;
+  if ((def.type === 'optional' || def.type === 'default') && def.innerType)
+    return unknownKey(def.innerType, value, at);
+  if (def.type === 'array' && def.element && Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const k = unknownKey(def.element, item, `${at}.${i}`);
+      if (k) return k;
+    }
+  }
+  if (def.type !== 'object' || !isPlainObject(value)) return undefined;
+  const shape = (schema as z.ZodObject).shape;
+  for (const [k, v] of Object.entries(value)) {
+    const path = at ? `${at}.${k}` : k;
+    const field = shape[k];
+    if (!field) return path;
+    const inner = unknownKey(field, v, path);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
 export function parseDetectionConfig(raw: unknown, origin: string): DetectionConfig {
   const { $comment: _ignored, ...rest } = isPlainObject(raw) ? raw : { value: raw };
+  const unknown = unknownKey(detectionConfigSchema, rest, '');
+  if (unknown) throw new ConfigError(`invalid detection config (${origin}): ${unknown}: unknown key`);
   const parsed = detectionConfigSchema.safeParse(rest);
   if (!parsed.success) {
     throw new ConfigError(`invalid detection config (${origin}): ${describeIssues(parsed.error, 10)}`);

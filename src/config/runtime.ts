@@ -39,6 +39,17 @@ export const runtimeEnvSchema = z.object({
   KEYGUARD_TOPIC_DEAD_LETTER: z.string().min(1).default('keyguard.dead-letter'),
   /** Internal: first buys and anomalous labelled keys, re-keyed by symbol and label for the campaign aggregator. */
   KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS: z.string().min(1).default('keyguard.campaign-observations'),
+  /** Detection config versions (compacted; `keyguard config publish`): thresholds changed without a redeploy. */
+  KEYGUARD_TOPIC_CONFIG: z.string().min(1).default('keyguard.config'),
+  /**
+   * A config version takes effect at least this long (event time) after it is published, and a
+   * worker scores an event only once it has read the config topic up to that event's time minus
+   * this: every worker applies a version at the same point of the stream. Keep it above the
+   * clock skew between the exchange's event times and the workers' clocks.
+   */
+  KEYGUARD_CONFIG_LEAD_MS: z.coerce.number().int().min(100).default(30_000),
+  /** How often a worker reads the config topic to its end. */
+  KEYGUARD_CONFIG_POLL_MS: z.coerce.number().int().min(50).default(1000),
   KEYGUARD_INPUT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
   /** Copies of every topic keyguard creates: 1 for a single broker; 3 for a production cluster. */
   KEYGUARD_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),

@@ -6,6 +6,7 @@
  * which recomputes the same alerts (same ids) and, once committed, never counts an event twice.
  */
 
+import { ConfigTimeline, type ConfigVersion } from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { type ErrorCode, ErrorCodes } from '../errors.js';
 import type { Observation } from '../events/observation.js';
@@ -123,15 +124,21 @@ export interface EngineOptions {
   baselinesOnly?: boolean;
   /** The per-account detectors to run (default: all of `ACCOUNT_DETECTORS`). */
   detectors?: readonly AccountDetector[];
+  /** Config versions over event time (default: `cfg` alone); each event is scored with the one in effect at its timestamp. */
+  versions?: ConfigTimeline;
 }
 
 export class DetectionEngine {
+  private readonly versions: ConfigTimeline;
+
   constructor(
-    private readonly cfg: DetectionConfig,
+    cfg: DetectionConfig,
     private readonly store: BaselineStore,
     private readonly market: MarketState,
     private readonly opts: EngineOptions = {},
-  ) {}
+  ) {
+    this.versions = opts.versions ?? new ConfigTimeline(cfg);
+  }
 
   /** Events in processing order; each is skipped if its source position is already in the baseline. */
   async evaluate(batch: readonly SequencedEvent[]): Promise<BatchOutcome> {
@@ -183,11 +190,12 @@ export class DetectionEngine {
           applyApiKeyEvent(entry.state, event); // key context: label (cohort), creation time
           continue;
         }
+        const version = this.versions.at(event.timestamp);
         if (this.opts.baselinesOnly) {
-          applyAccountEvent(entry.state, event, this.cfg);
+          applyAccountEvent(entry.state, event, version.config);
           continue;
         }
-        const alert = this.scoreAndFold(event, entry.state, outcome.observations, detectorFailures);
+        const alert = this.scoreAndFold(event, entry.state, version, outcome.observations, detectorFailures);
         if (alert) outcome.alerts.push(alert);
         if (detectorFailures.length > 0) {
           for (const f of detectorFailures)
@@ -228,11 +236,12 @@ export class DetectionEngine {
   private scoreAndFold(
     event: AccountEvent,
     state: AccountState,
+    version: ConfigVersion,
     observations: Observation[],
     failures: DetectorFailure[],
   ): Alert | undefined {
-    const cfg = this.cfg;
-    const market = this.fold(event, state);
+    const cfg = version.config;
+    const market = this.fold(event, state, cfg);
     const signals = scoreAccountEvent(event, state, market, cfg, this.opts.detectors, failures);
     const verdict = signals.length > 0 ? fuse(signals, cfg.fusion, event.apiKeyId !== undefined) : undefined;
     if (cfg.campaign.enabled && event.kind === 'fill') {
@@ -240,15 +249,15 @@ export class DetectionEngine {
       if (first) observations.push(first);
     }
     if (!verdict || !decide(event, state, signals, verdict, cfg)) return undefined;
-    const alert = buildAlert(event, state, signals, verdict, cfg);
+    const alert = buildAlert(event, state, signals, verdict, version);
     const anomaly = keyAnomaly(event, state, alert, cfg);
     if (anomaly) observations.push(anomaly);
     return alert;
   }
 
   /** Folds the event into the account's baseline; the market as it stands for the event. */
-  private fold(event: AccountEvent, state: AccountState): MarketSnapshot {
-    applyAccountEvent(state, event, this.cfg);
+  private fold(event: AccountEvent, state: AccountState, cfg: DetectionConfig): MarketSnapshot {
+    applyAccountEvent(state, event, cfg);
     const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
     if (beyondReference(event, market))
       market.live = this.market.live(event.exchange, event.symbol, event.timestamp, ownPrints(event, state));
@@ -286,7 +295,7 @@ function buildAlert(
   state: AccountState,
   signals: Signal[],
   verdict: Verdict,
-  cfg: DetectionConfig,
+  { config: cfg, version }: ConfigVersion,
 ): Alert {
   const off = signals.find((s) => s.detector === 'off_market_fill');
   const valueAtRisk = typeof off?.evidence.valueMoved === 'number' ? off.evidence.valueMoved : undefined;
@@ -311,6 +320,7 @@ function buildAlert(
     symbol: event.symbol,
     ...(valueAtRisk !== undefined ? { valueAtRisk, valueAtRiskCurrency: quoteOf(event.symbol) } : {}),
     ...(valueAtRiskUsd !== undefined ? { valueAtRiskUsd: sig(valueAtRiskUsd, 6) } : {}),
+    configVersion: version,
   };
 }
 

@@ -175,6 +175,8 @@ export const alertSchema = z.object({
   campaignId: z.string().optional(),
   /** A leak-cohort alert: the key label (third-party platform) whose keys turned anomalous together. */
   cohort: z.string().optional(),
+  /** The detection config version that scored it (a hash of the config: docs/configuration.md, Changing thresholds at run time). */
+  configVersion: z.string().optional(),
 });
 
 export type Signal = z.infer<typeof signalSchema>;

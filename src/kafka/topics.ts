@@ -40,6 +40,8 @@ export async function createMissingTopics(
   kafka: Kafka,
   topics: readonly string[],
   layout: TopicLayout,
+  /** Topic settings beyond min.insync.replicas (e.g. `cleanup.policy: compact`). */
+  settings: Record<string, string> = {},
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -56,7 +58,10 @@ export async function createMissingTopics(
           topic,
           numPartitions: layout.partitions,
           replicationFactor: layout.replicationFactor,
-          configEntries: [{ name: 'min.insync.replicas', value: String(layout.minInsyncReplicas) }],
+          configEntries: [
+            { name: 'min.insync.replicas', value: String(layout.minInsyncReplicas) },
+            ...Object.entries(settings).map(([name, value]) => ({ name, value })),
+          ],
         })),
       })
       .catch((err: Error) => {
@@ -91,4 +96,9 @@ async function waitForLeaders(admin: Admin, topics: string[], partitions: number
     `topics ${topics.join(', ')} have no leader for every partition after 60 s: ${last}`,
     { retriable: true },
   );
+}
+
+/** The config topic: one partition (one order of versions), compacted (every version kept, by its key). */
+export function createConfigTopic(kafka: Kafka, topic: string, layout: TopicLayout): Promise<void> {
+  return createMissingTopics(kafka, [topic], { ...layout, partitions: 1 }, { 'cleanup.policy': 'compact' });
 }

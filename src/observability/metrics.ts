@@ -10,6 +10,7 @@ import { detectorNames, severitySchema } from '../events/schema.js';
 
 /** The worker's pipeline stages that retry (label values of keyguard_retries_total). */
 export const RETRY_STAGES = [
+  'wait for config',
   'wait for market',
   'evaluate',
   'publish',
@@ -149,6 +150,26 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly configVersion = new Gauge({
+    name: 'keyguard_config_version_info',
+    help: 'The detection config version with the latest effectiveFrom this worker knows (1), by version and its effectiveFrom (epoch ms)',
+    labelNames: ['version', 'effective_from'] as const,
+    registers: [this.registry],
+  });
+
+  readonly configRecords = new Counter({
+    name: 'keyguard_config_records_total',
+    help: 'Config topic records read: applied, repeated (already known), refused (invalid; the running versions stay)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly configReadAt = new Gauge({
+    name: 'keyguard_config_read_timestamp_seconds',
+    help: 'When the worker last read the config topic to its end (live events wait for it once it is KEYGUARD_CONFIG_LEAD_MS old)',
+    registers: [this.registry],
+  });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });
     // Known label values start at 0, so dashboards and alert rules see a series before the first event.
@@ -167,5 +188,6 @@ export class WorkerMetrics {
     }
     for (const operation of ['load', 'save', 'connection']) this.redisErrors.inc({ operation }, 0);
     for (const stage of RETRY_STAGES) this.retries.inc({ stage }, 0);
+    for (const result of ['applied', 'repeated', 'refused']) this.configRecords.inc({ result }, 0);
   }
 }

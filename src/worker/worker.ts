@@ -29,6 +29,7 @@ import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
 import { retryUntilDone } from '../pipeline/retry.js';
 import { stageProducer } from '../pipeline/stage-producer.js';
 import type { BaselineStore } from '../state/baseline-store.js';
+import { ConfigFeed, type ConfigFeedReport } from './config-feed.js';
 import { coPartitionedAssigner } from './copartitioned-assigner.js';
 import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
@@ -68,6 +69,18 @@ export interface WorkerStats {
   steps: Record<string, { count: number; totalMs: number; maxMs: number }>;
 }
 
+/** The config feed's reports as metrics: records by result, the latest version, when the topic was last read. */
+function configMetrics(metrics: WorkerMetrics): ConfigFeedReport {
+  return {
+    record: (result) => metrics.configRecords.inc({ result }),
+    latest: ({ version, effectiveFrom }) => {
+      metrics.configVersion.reset();
+      metrics.configVersion.set({ version, effective_from: String(effectiveFrom) }, 1);
+    },
+    read: (at) => metrics.configReadAt.set(at / 1000),
+  };
+}
+
 export class Worker {
   private readonly stage: ConsumerStage;
   private readonly consumer: Consumer;
@@ -75,6 +88,7 @@ export class Worker {
   private readonly market: MarketState;
   private readonly feed: MarketFeed;
   private readonly engine: DetectionEngine;
+  private readonly config: ConfigFeed;
   private stopping = false;
   private joined = false;
   /** Partition numbers assigned to this member (told to the sticky assigner when rejoining). */
@@ -139,7 +153,21 @@ export class Worker {
     });
     if (deps.metrics) recordStageMetrics(events, deps.metrics);
     this.market = new MarketState(cfg, () => this.accountFloor());
-    this.engine = new DetectionEngine(cfg, deps.store, this.market);
+    this.config = new ConfigFeed(
+      kafka,
+      cfg,
+      {
+        topic: env.KEYGUARD_TOPIC_CONFIG,
+        groupId: env.KEYGUARD_GROUP_ID,
+        leadMs: env.KEYGUARD_CONFIG_LEAD_MS,
+        pollMs: env.KEYGUARD_CONFIG_POLL_MS,
+        layout: topicLayout(env),
+        sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
+      },
+      deps.log.child({ module: 'config' }),
+      deps.metrics && configMetrics(deps.metrics),
+    );
+    this.engine = new DetectionEngine(cfg, deps.store, this.market, { versions: this.config.timeline });
     this.feed = new MarketFeed(
       kafka,
       this.market,
@@ -257,6 +285,7 @@ export class Worker {
         ),
     });
     await this.producer.connect();
+    await this.config.start();
     await this.feed.start();
     // After a rebalance the consumer fetches again from the committed offsets: drop what was buffered.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -290,6 +319,8 @@ export class Worker {
       consumerGroupJoined: this.joined,
       store: storeOk,
       pausedPartitions: this.paused.size,
+      configVersion: this.config.timeline.latest().version,
+      configReadAgeMs: this.config.readAgeMs(now),
     };
     if (stuck.length > 0) {
       detail.stuckPartitions = stuck;
@@ -306,6 +337,7 @@ export class Worker {
     this.stopping = true;
     await this.stage.stop();
     await this.feed.stop();
+    await this.config.stop();
     await this.producer.disconnect();
   }
 
@@ -421,6 +453,10 @@ export class Worker {
     }
     const retry = this.stage.batchRetry(payload, partition, () => this.pausePartition(partition));
     try {
+      if (events.length > 0)
+        await retry('wait for config', () =>
+          this.config.waitFor(maxTime, 2 * env.KEYGUARD_CONFIG_POLL_MS + 5000),
+        );
       const marketReady =
         events.length === 0 ||
         (await retry('wait for market', () => this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS)));
