@@ -14,8 +14,9 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { ConfigTimeline, type ConfigVersion, versionFromRecord } from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
+import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
-import { createConfigTopic, type TopicLayout } from '../kafka/topics.js';
+import { createConfigTopic, type TopicLayout, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 
 export interface ConfigFeedOptions {
@@ -25,6 +26,18 @@ export interface ConfigFeedOptions {
   pollMs: number;
   layout: TopicLayout;
   sessionTimeoutMs: number;
+}
+
+/** The feed's settings from the environment. */
+export function configFeedOptions(env: RuntimeEnv): ConfigFeedOptions {
+  return {
+    topic: env.KEYGUARD_TOPIC_CONFIG,
+    groupId: env.KEYGUARD_GROUP_ID,
+    leadMs: env.KEYGUARD_CONFIG_LEAD_MS,
+    pollMs: env.KEYGUARD_CONFIG_POLL_MS,
+    layout: topicLayout(env),
+    sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
+  };
 }
 
 export type ConfigRecordResult = 'applied' | 'repeated' | 'refused';

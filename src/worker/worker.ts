@@ -29,7 +29,7 @@ import { STAGE_EVENTS } from '../pipeline/instrumentation.js';
 import { retryUntilDone } from '../pipeline/retry.js';
 import { stageProducer } from '../pipeline/stage-producer.js';
 import type { BaselineStore } from '../state/baseline-store.js';
-import { ConfigFeed, type ConfigFeedReport } from './config-feed.js';
+import { ConfigFeed, type ConfigFeedReport, configFeedOptions } from './config-feed.js';
 import { coPartitionedAssigner } from './copartitioned-assigner.js';
 import { MarketFeed } from './market-feed.js';
 import { type BufferedRecord, PartitionMerge } from './partition-merge.js';
@@ -156,14 +156,7 @@ export class Worker {
     this.config = new ConfigFeed(
       kafka,
       cfg,
-      {
-        topic: env.KEYGUARD_TOPIC_CONFIG,
-        groupId: env.KEYGUARD_GROUP_ID,
-        leadMs: env.KEYGUARD_CONFIG_LEAD_MS,
-        pollMs: env.KEYGUARD_CONFIG_POLL_MS,
-        layout: topicLayout(env),
-        sessionTimeoutMs: env.KEYGUARD_SESSION_TIMEOUT_MS,
-      },
+      configFeedOptions(env),
       deps.log.child({ module: 'config' }),
       deps.metrics && configMetrics(deps.metrics),
     );

@@ -34,6 +34,7 @@ export function testEnv(brokers: string[], redisUrl: string, over: Record<string
     KEYGUARD_TOPIC_RECOMMENDATIONS: `${id}.recommendations`,
     KEYGUARD_TOPIC_DEAD_LETTER: `${id}.dead-letter`,
     KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS: `${id}.campaign-observations`,
+    KEYGUARD_TOPIC_CONFIG: `${id}.config`,
     KEYGUARD_TOPIC_WEBHOOK_RETRY: `${id}.webhooks.retry`,
     KEYGUARD_TOPIC_WEBHOOK_DEAD_LETTER: `${id}.webhooks.dead-letter`,
     KEYGUARD_WEBHOOKS_GROUP_ID: `kgw-${id}`,
