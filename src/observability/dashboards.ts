@@ -12,13 +12,19 @@ import { WebhookMetrics } from './webhook-metrics.js';
 export interface Panel {
   title: string;
   unit: string;
-  /** PromQL, one query per series. */
+  /** PromQL, one query per series; `$job`, `$instance` and `$__rate_interval` are Grafana's variables. */
   targets: Array<{ expr: string; legend: string }>;
+  /** How Grafana draws it: a time series (default), a single figure, or a state over time. */
+  kind?: 'timeseries' | 'stat' | 'state-timeline';
+  /** For state panels: what the values mean (e.g. 0 → closed, 1 → open). */
+  states?: Record<number, { text: string; color: string }>;
 }
 
 export interface Dashboard {
   uid: string;
   title: string;
+  /** A series selector every process this dashboard watches matches: the job and instance variables list its values. */
+  jobMetric: string;
   panels: Panel[];
 }
 
@@ -27,19 +33,74 @@ function n(metric: Metric<string>): string {
   return (metric as unknown as { name: string }).name;
 }
 
+/** Every series of a dashboard is narrowed to the chosen jobs and instances. */
+const SELECTOR = '{job=~"$job",instance=~"$instance"}';
+/** `name{job…,instance…}`, or with more label matchers. */
+function sel(name: string, matchers = ''): string {
+  return matchers ? `${name}{job=~"$job",instance=~"$instance",${matchers}}` : `${name}${SELECTOR}`;
+}
+
+/**
+ * A panel query with Grafana's variables filled in — every job and instance, the given rate
+ * window — for running it on Prometheus directly (the tests, the screenshots).
+ */
+export function resolveQuery(expr: string, rateInterval = '1m'): string {
+  return expr
+    .replaceAll('$__rate_interval', rateInterval)
+    .replaceAll('"$job"', '".*"')
+    .replaceAll('"$instance"', '".*"');
+}
+
+/** CPU, memory and event-loop lag of the processes (prom-client's default metrics): the worker is CPU-bound. */
+function processPanels(): Panel[] {
+  return [
+    {
+      title: 'CPU (cores) by instance',
+      unit: 'short',
+      targets: [
+        {
+          expr: `sum by (instance) (rate(${sel('process_cpu_seconds_total')}[$__rate_interval]))`,
+          legend: '{{instance}}',
+        },
+      ],
+    },
+    {
+      title: 'Resident memory and heap used by instance',
+      unit: 'bytes',
+      targets: [
+        { expr: `sum by (instance) (${sel('process_resident_memory_bytes')})`, legend: 'rss {{instance}}' },
+        { expr: `sum by (instance) (${sel('nodejs_heap_size_used_bytes')})`, legend: 'heap {{instance}}' },
+      ],
+    },
+    {
+      title: 'Event-loop lag p99 by instance',
+      unit: 's',
+      targets: [
+        { expr: `max by (instance) (${sel('nodejs_eventloop_lag_p99_seconds')})`, legend: '{{instance}}' },
+      ],
+    },
+  ];
+}
+
 export function dashboards(
   m = new WorkerMetrics(false),
   w = new WebhookMetrics([], false),
   f = new MarketFeedMetrics([], false),
   c = new CollectorMetrics([], false),
 ): Dashboard[] {
-  const rate = (metric: Metric<string>, by = '') => `sum${by ? ` by (${by})` : ''}(rate(${n(metric)}[1m]))`;
-  const quantile = (q: number, metric: Metric<string>) =>
-    `histogram_quantile(${q}, sum by (le) (rate(${n(metric)}_bucket[5m])))`;
+  const rate = (metric: Metric<string>, by = '', matchers = '') =>
+    `sum${by ? ` by (${by})` : ''}(rate(${sel(n(metric), matchers)}[$__rate_interval]))`;
+  const increase = (metric: Metric<string>, by: string, window: string) =>
+    `sum${by ? ` by (${by})` : ''}(increase(${sel(n(metric))}[${window}]))`;
+  const quantile = (q: number, metric: Metric<string>, by = '') =>
+    `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${sel(`${n(metric)}_bucket`)}[$__rate_interval])))`;
+  const gauge = (agg: string, metric: Metric<string>, by = '') =>
+    `${agg}${by ? ` by (${by})` : ''}(${sel(n(metric))})`;
   return [
     {
       uid: 'keyguard-fleet',
       title: 'keyguard — fleet',
+      jobMetric: n(m.eventsConsumed),
       panels: [
         {
           title: 'Events consumed /s',
@@ -49,7 +110,7 @@ export function dashboards(
         {
           title: 'Consumer lag (records)',
           unit: 'short',
-          targets: [{ expr: `sum by (topic) (${n(m.consumerLag)})`, legend: '{{topic}}' }],
+          targets: [{ expr: gauge('sum', m.consumerLag, 'topic'), legend: '{{topic}}' }],
         },
         {
           title: 'Kafka append → alert',
@@ -77,25 +138,38 @@ export function dashboards(
           unit: 's',
           targets: [
             {
-              expr: `histogram_quantile(0.99, sum by (le, operation) (rate(${n(m.redisRoundTrip)}_bucket[5m])))`,
+              expr: quantile(0.99, m.redisRoundTrip, 'operation'),
               legend: 'p99 {{operation}}',
             },
             { expr: rate(m.redisErrors, 'operation'), legend: 'errors {{operation}}' },
           ],
         },
         {
-          title: 'Retries /s and paused partitions',
+          title: 'Retries /s by stage',
+          unit: 'ops',
+          targets: [{ expr: rate(m.retries, 'stage'), legend: '{{stage}}' }],
+        },
+        {
+          title: 'Paused partitions',
           unit: 'short',
+          kind: 'stat',
+          targets: [{ expr: gauge('sum', m.pausedPartitions), legend: 'paused' }],
+        },
+        {
+          title: 'Detection config version (latest known, by instance)',
+          unit: 'short',
+          kind: 'state-timeline',
           targets: [
-            { expr: rate(m.retries, 'stage'), legend: 'retries {{stage}}' },
-            { expr: `sum(${n(m.pausedPartitions)})`, legend: 'paused' },
+            { expr: gauge('max', m.configVersion, 'instance, version'), legend: '{{version}} {{instance}}' },
           ],
         },
+        ...processPanels(),
       ],
     },
     {
       uid: 'keyguard-detection',
       title: 'keyguard — detection',
+      jobMetric: n(m.eventsConsumed),
       panels: [
         {
           title: 'Alerts /s by recommendation',
@@ -115,16 +189,14 @@ export function dashboards(
         {
           title: 'Value at risk in alerts (per hour)',
           unit: 'short',
-          targets: [
-            { expr: `sum by (currency) (increase(${n(m.valueAtRisk)}[1h]))`, legend: '{{currency}}' },
-          ],
+          targets: [{ expr: increase(m.valueAtRisk, 'currency', '1h'), legend: '{{currency}}' }],
         },
         {
           title: 'Top symbols by alerts (last hour)',
           unit: 'short',
           targets: [
             {
-              expr: `topk(10, sum by (symbol) (increase(${n(m.symbolAlerts)}[1h])))`,
+              expr: `topk(10, ${increase(m.symbolAlerts, 'symbol', '1h')})`,
               legend: '{{symbol}}',
             },
           ],
@@ -137,11 +209,30 @@ export function dashboards(
             { expr: quantile(0.99, m.eventToAlert), legend: 'p99' },
           ],
         },
+        {
+          title: 'Campaign and leak-cohort alerts (last hour)',
+          unit: 'short',
+          targets: [
+            {
+              expr: `sum by (detector) (increase(${sel(n(m.signals), 'detector=~"campaign_fan_in|leak_cohort"')}[1h]))`,
+              legend: '{{detector}}',
+            },
+          ],
+        },
+        {
+          title: 'Campaign aggregator: observations and batches /s',
+          unit: 'ops',
+          targets: [
+            { expr: rate(m.campaignObservations), legend: 'observations (first buys, key anomalies)' },
+            { expr: rate(m.campaignBatches), legend: 'aggregator batches' },
+          ],
+        },
       ],
     },
     {
       uid: 'keyguard-webhooks',
       title: 'keyguard — webhooks',
+      jobMetric: n(w.deliveries),
       panels: [
         {
           title: 'Deliveries /s by outcome',
@@ -166,7 +257,7 @@ export function dashboards(
           unit: 's',
           targets: [
             {
-              expr: `histogram_quantile(0.99, sum by (le, endpoint) (rate(${n(w.attemptDuration)}_bucket[5m])))`,
+              expr: quantile(0.99, w.attemptDuration, 'endpoint'),
               legend: '{{endpoint}}',
             },
           ],
@@ -176,25 +267,33 @@ export function dashboards(
           unit: 'short',
           targets: [
             { expr: rate(w.retriesScheduled, 'endpoint'), legend: 'retries {{endpoint}}' },
-            { expr: `sum(${n(w.pending)})`, legend: 'pending' },
+            { expr: gauge('sum', w.pending), legend: 'pending' },
           ],
         },
         {
-          title: 'Revocation breaker: open, trips and downgrades (last hour)',
+          title: 'Revocation breaker',
+          unit: 'short',
+          kind: 'state-timeline',
+          states: { 0: { text: 'closed', color: 'green' }, 1: { text: 'open', color: 'red' } },
+          targets: [{ expr: gauge('max', w.breakerOpen), legend: 'breaker' }],
+        },
+        {
+          title: 'Breaker trips and downgrades (last hour)',
           unit: 'short',
           targets: [
-            { expr: `max(${n(w.breakerOpen)})`, legend: 'open' },
-            { expr: `sum(increase(${n(w.breakerTrips)}[1h]))`, legend: 'trips' },
-            {
-              expr: `sum by (recommendation) (increase(${n(w.downgraded)}[1h]))`,
-              legend: 'downgraded {{recommendation}}',
-            },
+            { expr: increase(w.breakerTrips, '', '1h'), legend: 'trips' },
+            { expr: increase(w.downgraded, 'recommendation', '1h'), legend: 'downgraded {{recommendation}}' },
           ],
         },
         {
-          title: 'Endpoints disabled (410 Gone)',
+          title: 'Endpoints',
           unit: 'short',
-          targets: [{ expr: `max by (endpoint) (${n(w.endpointDisabled)})`, legend: '{{endpoint}}' }],
+          kind: 'state-timeline',
+          states: {
+            0: { text: 'enabled', color: 'green' },
+            1: { text: 'disabled (410 Gone)', color: 'red' },
+          },
+          targets: [{ expr: gauge('max', w.endpointDisabled, 'endpoint'), legend: '{{endpoint}}' }],
         },
         {
           title: 'Webhook dead letters /s and stage retries /s',
@@ -204,11 +303,13 @@ export function dashboards(
             { expr: rate(w.retries, 'stage'), legend: 'retries {{stage}}' },
           ],
         },
+        ...processPanels(),
       ],
     },
     {
       uid: 'keyguard-ingest',
       title: 'keyguard — market feed and collector',
+      jobMetric: `{__name__=~"${n(f.requests)}|${n(c.requests)}"}`,
       panels: [
         {
           title: 'Market feed requests /s by exchange and result',
@@ -223,14 +324,15 @@ export function dashboards(
         {
           title: 'Seconds since the last complete poll',
           unit: 's',
-          targets: [{ expr: `time() - max by (exchange) (${n(f.lastPoll)})`, legend: '{{exchange}}' }],
+          kind: 'stat',
+          targets: [{ expr: `time() - ${gauge('max', f.lastPoll, 'exchange')}`, legend: '{{exchange}}' }],
         },
         {
           title: 'Poll duration p99',
           unit: 's',
           targets: [
             {
-              expr: `histogram_quantile(0.99, sum by (le, exchange) (rate(${n(f.pollDuration)}_bucket[5m])))`,
+              expr: quantile(0.99, f.pollDuration, 'exchange'),
               legend: '{{exchange}}',
             },
           ],
@@ -250,7 +352,46 @@ export function dashboards(
   ];
 }
 
-/** Grafana's JSON model for one dashboard (datasource uid `prometheus`, as provisioned). */
+/** Grafana's reference to the `datasource` variable (a literal `${…}`, not a template). */
+const DATASOURCE = { type: 'prometheus', uid: ['$', '{datasource}'].join('') };
+
+/** A query variable over the dashboard's processes: every value selected by default ("All" is any). */
+function labelVariable(name: string, label: string, query: string): Record<string, unknown> {
+  return {
+    name,
+    label,
+    type: 'query',
+    datasource: DATASOURCE,
+    query: { query, refId: `${name}-values` },
+    definition: query,
+    refresh: 2,
+    includeAll: true,
+    allValue: '.*',
+    multi: true,
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    sort: 1,
+  };
+}
+
+function fieldConfig(p: Panel): Record<string, unknown> {
+  const mappings = p.states
+    ? [
+        {
+          type: 'value',
+          options: Object.fromEntries(
+            Object.entries(p.states).map(([v, s], i) => [v, { text: s.text, color: s.color, index: i }]),
+          ),
+        },
+      ]
+    : [];
+  return { defaults: { unit: p.unit, mappings }, overrides: [] };
+}
+
+/**
+ * Grafana's JSON model for one dashboard: it imports into any Grafana — the Prometheus data source
+ * is a variable (`datasource`), the series are narrowed by `job` and `instance` variables, and
+ * rates use `$__rate_interval` (at least four scrape intervals, whatever the scrape interval is).
+ */
 export function grafanaJson(d: Dashboard): Record<string, unknown> {
   return {
     uid: d.uid,
@@ -258,18 +399,39 @@ export function grafanaJson(d: Dashboard): Record<string, unknown> {
     schemaVersion: 39,
     time: { from: 'now-1h', to: 'now' },
     refresh: '10s',
+    templating: {
+      list: [
+        {
+          name: 'datasource',
+          label: 'Data source',
+          type: 'datasource',
+          query: 'prometheus',
+          current: {},
+          refresh: 1,
+        },
+        labelVariable('job', 'Job', `label_values(${d.jobMetric}, job)`),
+        labelVariable(
+          'instance',
+          'Instance',
+          `label_values(${d.jobMetric.startsWith('{') ? `${d.jobMetric.slice(0, -1)},job=~"$job"}` : `${d.jobMetric}{job=~"$job"}`}, instance)`,
+        ),
+      ],
+    },
     panels: d.panels.map((p, i) => ({
       id: i + 1,
-      type: 'timeseries',
+      type: p.kind ?? 'timeseries',
       title: p.title,
       gridPos: { h: 8, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 8 },
-      datasource: { type: 'prometheus', uid: 'prometheus' },
-      fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+      datasource: DATASOURCE,
+      fieldConfig: fieldConfig(p),
+      ...(p.kind === 'stat'
+        ? { options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'value' } }
+        : {}),
       targets: p.targets.map((t, j) => ({
         refId: String.fromCharCode(65 + j),
         expr: t.expr,
         legendFormat: t.legend,
-        datasource: { type: 'prometheus', uid: 'prometheus' },
+        datasource: DATASOURCE,
       })),
     })),
   };

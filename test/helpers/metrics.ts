@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
 import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
-import type { Dashboard } from '../../src/observability/dashboards.js';
+import { type Dashboard, resolveQuery } from '../../src/observability/dashboards.js';
 import { MarketFeedMetrics } from '../../src/observability/market-feed-metrics.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
 import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
@@ -40,8 +40,11 @@ export async function expectPanelsHaveData(
     await pause(3000); // a few scrapes, so rates have two samples
     for (const d of boards) {
       for (const p of d.panels) {
-        for (const t of p.targets)
-          expect((await query(t.expr)).length, `${d.uid} / ${p.title}: ${t.expr}`).toBeGreaterThan(0);
+        for (const t of p.targets) {
+          // Grafana's $job/$instance as "All", $__rate_interval as four scrape intervals (15 s here).
+          const expr = resolveQuery(t.expr, '1m');
+          expect((await query(expr)).length, `${d.uid} / ${p.title}: ${expr}`).toBeGreaterThan(0);
+        }
       }
     }
   } catch (err) {
