@@ -5,20 +5,13 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CursorStore } from '../../src/collector/cursor-store.js';
-import { KeyCollector } from '../../src/collector/key-collector.js';
 import { KafkaPollPublisher } from '../../src/collector/poll-publisher.js';
 import type { AccountEvent, MarketEvent } from '../../src/events/schema.js';
-import { venueClient } from '../../src/ingest/ccxt-client.js';
 import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
-import { parseMarketFeedConfig } from '../../src/market-data/feed-config.js';
-import { VenuePoller } from '../../src/market-data/venue-poller.js';
-import { CollectorMetrics } from '../../src/observability/collector-metrics.js';
 import { dashboards } from '../../src/observability/dashboards.js';
 import { startOpsServer } from '../../src/observability/http-server.js';
-import { MarketFeedMetrics } from '../../src/observability/market-feed-metrics.js';
-import { fakeBinanceClient, parseCollectConfigForTest } from '../helpers/collector.js';
+import { fakeBinanceCollector, fakeBinancePoller } from '../helpers/collector.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { kafkaClient, testEnv } from '../helpers/kafka.js';
 import { expectPanelsHaveData, sample } from '../helpers/metrics.js';
@@ -47,45 +40,21 @@ describe('market feed and collector metrics', () => {
     exchange.myTrades.push({ id: 5, orderId: 9, price: 70, qty: 1, time: now - 1000, isBuyer: true });
     const log = createLogger('silent');
 
-    const feedCfg = parseMarketFeedConfig(
-      {
-        venues: [
-          {
-            exchange: 'binance',
-            symbols: ['LTC/USDT'],
-            markets: 'symbols',
-            apiUrls: { public: exchange.url('binance') },
-          },
-        ],
-        retry: { initialDelayMs: 20, maxDelayMs: 50, attempts: 2 },
-      },
-      'test',
-    );
-    const feedMetrics = new MarketFeedMetrics(['binance']);
-    const poller = new VenuePoller(
-      venueClient(feedCfg.venues[0]!),
-      feedCfg.venues[0]!,
-      feedCfg.retry,
+    const { poller, metrics: feedMetrics } = fakeBinancePoller(
+      exchange,
       send(env.KEYGUARD_TOPIC_MARKET),
-      feedMetrics,
       log,
     );
-    const collectCfg = parseCollectConfigForTest(exchange);
-    const collectorMetrics = new CollectorMetrics(['binance']);
     const redis = new Redis(env.REDIS_URL ?? '');
     cleanup.push(async () => redis.disconnect());
-    const key = collectCfg.keys[0]!;
     const publisher = new KafkaPollPublisher(kafka, producer, env, () => false);
     cleanup.push(() => publisher.close());
-    const collector = new KeyCollector(
-      fakeBinanceClient(exchange, key.symbols),
-      key,
-      new CursorStore(redis, env.KEYGUARD_REDIS_PREFIX),
+    const { collector, metrics: collectorMetrics } = fakeBinanceCollector(
+      exchange,
+      redis,
+      env.KEYGUARD_REDIS_PREFIX,
       publisher,
-      collectorMetrics,
-      collectCfg.retry,
       log,
-      ['k', 's'],
     );
     const feedOps = await startOpsServer(0, feedMetrics.registry, async () => ({ ready: true, detail: {} }));
     const collectorOps = await startOpsServer(0, collectorMetrics.registry, async () => ({
