@@ -47,41 +47,57 @@ export async function createMissingTopics(
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin
-      .createTopics({
-        // kafkajs' own wait fails on a cluster whose brokers learn of a new topic one after the
-        // other ("does not host this topic-partition"): waitForLeaders below tolerates that.
-        waitForLeaders: false,
-        topics: missing.map((topic) => ({
-          topic,
-          numPartitions: layout.partitions,
-          replicationFactor: layout.replicationFactor,
-          configEntries: [
-            { name: 'min.insync.replicas', value: String(layout.minInsyncReplicas) },
-            ...Object.entries(settings).map(([name, value]) => ({ name, value })),
-          ],
-        })),
-      })
-      .catch((err: Error) => {
-        if (!/already exists/i.test(err.message)) throw err;
-      });
-    await waitForLeaders(admin, missing, layout.partitions);
+    const wanted = [...new Set(topics)];
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length > 0) await create(admin, missing, layout, settings);
+    // A topic another process created a moment ago may not be known to every broker yet: wait for
+    // leaders of all of them (the ones created here with all their partitions).
+    await waitForLeaders(admin, new Map(wanted.map((t) => [t, missing.includes(t) ? layout.partitions : 1])));
   } finally {
     await admin.disconnect();
   }
 }
 
-/** Until every partition of `topics` has a leader, for at most 60 s (a fresh cluster may take seconds). */
-async function waitForLeaders(admin: Admin, topics: string[], partitions: number): Promise<void> {
+async function create(
+  admin: Admin,
+  missing: string[],
+  layout: TopicLayout,
+  settings: Record<string, string>,
+): Promise<void> {
+  await admin
+    .createTopics({
+      // kafkajs' own wait fails on a cluster whose brokers learn of a new topic one after the
+      // other ("does not host this topic-partition"): waitForLeaders below tolerates that.
+      waitForLeaders: false,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: layout.partitions,
+        replicationFactor: layout.replicationFactor,
+        configEntries: [
+          { name: 'min.insync.replicas', value: String(layout.minInsyncReplicas) },
+          ...Object.entries(settings).map(([name, value]) => ({ name, value })),
+        ],
+      })),
+    })
+    .catch((err: Error) => {
+      if (!/already exists/i.test(err.message)) throw err;
+    });
+}
+
+/**
+ * Until every partition of the topics has a leader (and each has at least the given number of
+ * partitions), for at most 60 s: a fresh cluster, or a topic just created, may take seconds.
+ */
+async function waitForLeaders(admin: Admin, minPartitions: Map<string, number>): Promise<void> {
+  const topics = [...minPartitions.keys()];
   const deadline = Date.now() + 60_000;
   let last = '';
   while (Date.now() < deadline) {
     try {
       const meta = await admin.fetchTopicMetadata({ topics });
       const led = meta.topics.every(
-        (t) => t.partitions.length >= partitions && t.partitions.every((p) => p.leader >= 0),
+        (t) =>
+          t.partitions.length >= (minPartitions.get(t.name) ?? 1) && t.partitions.every((p) => p.leader >= 0),
       );
       if (led) return;
       last = 'partitions without a leader';

@@ -18,6 +18,7 @@ import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { createConfigTopic, type TopicLayout, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
+import { retryUntilDone } from '../pipeline/retry.js';
 
 export interface ConfigFeedOptions {
   topic: string;
@@ -82,8 +83,24 @@ export class ConfigFeed {
       sessionTimeout: this.opts.sessionTimeoutMs,
       maxWaitTimeInMs: Math.min(500, this.opts.pollMs),
     });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic, fromBeginning: true });
+    const consumer = this.consumer;
+    // A topic another worker created a moment ago may not be known to every broker yet: retry.
+    await retryUntilDone(
+      async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+      },
+      {
+        minDelayMs: 200,
+        maxDelayMs: 5000,
+        shouldContinue: () => !this.stopped,
+        onRetry: (err, attempt) =>
+          this.log.warn(
+            { err: (err as Error).message, attempt, topic },
+            'cannot subscribe to the config topic yet, retrying',
+          ),
+      },
+    );
     this.report?.latest(this.timeline.latest());
     await this.consumer.run({
       autoCommit: false,

@@ -17,7 +17,7 @@ import { parseRedisTarget } from '../../src/state/redis-connection.js';
 import { FAST_FORWARD_OVERRIDES } from './fast-forward.js';
 import { inProcessRun } from './in-process.js';
 import { collectAll, createTopics, kafkaClient, produceInOrder, testEnv } from './kafka.js';
-import { WorkerProcess, waitUntilConsumed } from './worker-process.js';
+import { WorkerProcess, waitForMembers, waitUntilConsumed } from './worker-process.js';
 
 /**
  * The fault tests' stream (two days, ten accounts, one strong attack, unless `size` says otherwise;
@@ -108,6 +108,22 @@ export function startedWorker(env: RuntimeEnv): WorkerProcess {
   const w = new WorkerProcess(env);
   w.start();
   return w;
+}
+
+/**
+ * `n` workers in one consumer group, once the group is stable with all of them; if it never is, the
+ * error carries the end of each worker's log (and the workers are stopped).
+ */
+export async function startedGroup(env: RuntimeEnv, n: number): Promise<WorkerProcess[]> {
+  const workers = Array.from({ length: n }, () => startedWorker(env));
+  try {
+    await waitForMembers(kafkaClient(env.KAFKA_BROKERS!.split(',')), env.KEYGUARD_GROUP_ID, n);
+    return workers;
+  } catch (err) {
+    const tails = workers.map((w, i) => `--- worker ${i + 1}:\n${w.output.slice(-4000)}`).join('\n');
+    await Promise.all(workers.map((w) => w.stop().catch(() => {})));
+    throw new Error(`${(err as Error).message}\n${tails}`);
+  }
 }
 
 /** Events a worker process processed, from its "stopped" log line. */

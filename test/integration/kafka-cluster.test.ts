@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { topicLayout } from '../../src/kafka/topics.js';
 import { kafkaClient } from '../helpers/kafka.js';
-import { committedRecords, waitForMembers, waitUntil } from '../helpers/worker-process.js';
+import { committedRecords, waitUntil } from '../helpers/worker-process.js';
 import {
   faultScenario,
   processedEvents,
   replayedAlertIds,
   runWorkers,
-  startedWorker,
+  startedGroup,
 } from '../helpers/worker-runs.js';
 import { type LocalKafkaCluster, startLocalKafkaCluster } from '../services/kafka.js';
 
@@ -37,8 +37,7 @@ describe('three-broker Kafka', () => {
     expectedIds = await replayedAlertIds(events, cfg);
     kafkaCluster = await startLocalKafkaCluster(3);
     undisturbed = await runWorkers(setting(), async (env, send) => {
-      const workers = [startedWorker(env), startedWorker(env)];
-      await waitForMembers(kafkaClient(kafkaCluster.brokers), env.KEYGUARD_GROUP_ID, 2);
+      const workers = await startedGroup(env, 2);
       await send(events);
       return workers;
     });
@@ -74,8 +73,7 @@ describe('three-broker Kafka', () => {
     const timings: Record<string, number> = {};
     const result = await runWorkers(setting(), async (env, send) => {
       const kafka = kafkaClient(kafkaCluster.brokers);
-      const workers = [startedWorker(env), startedWorker(env)];
-      await waitForMembers(kafka, env.KEYGUARD_GROUP_ID, 2);
+      const workers = await startedGroup(env, 2);
       await send(events.slice(0, third));
       await waitUntil(async () => (await committedRecords(kafka, env)) > 0, 60_000, 'first commit');
       // The group's coordinator — the broker leading the group's partition of __consumer_offsets
