@@ -128,6 +128,11 @@ export class ConfigFeed {
     return now - this.readAt;
   }
 
+  /** Whether every version that can be in effect at `eventTime` is known (no wait needed). */
+  knowsVersionsAt(eventTime: number): boolean {
+    return this.readAt >= eventTime - this.opts.leadMs;
+  }
+
   /**
    * Resolves once every version that can be in effect at `eventTime` is known; throws after
    * `timeoutMs` (the caller retries, pausing the partition: a config topic that cannot be read
@@ -136,7 +141,7 @@ export class ConfigFeed {
   async waitFor(eventTime: number, timeoutMs: number): Promise<void> {
     const needed = eventTime - this.opts.leadMs;
     const deadline = Date.now() + timeoutMs;
-    while (this.readAt < needed) {
+    while (!this.knowsVersionsAt(eventTime)) {
       if (this.stopped || Date.now() > deadline) {
         throw new KeyguardError(
           ErrorCodes.CONFIG_STALE,

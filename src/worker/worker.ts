@@ -446,7 +446,8 @@ export class Worker {
     }
     const retry = this.stage.batchRetry(payload, partition, () => this.pausePartition(partition));
     try {
-      if (events.length > 0)
+      // Live and backlog events alike are almost always known already: no await on the hot path.
+      if (events.length > 0 && !this.config.knowsVersionsAt(maxTime))
         await retry('wait for config', () =>
           this.config.waitFor(maxTime, 2 * env.KEYGUARD_CONFIG_POLL_MS + 5000),
         );
