@@ -114,7 +114,16 @@ async function waitForLeaders(admin: Admin, minPartitions: Map<string, number>):
   );
 }
 
-/** The config topic: one partition (one order of versions), compacted (every version kept, by its key). */
+/**
+ * The config topic: one partition (one order of versions), compacted (every version kept, by its
+ * key), timestamped by the broker when it appends a record (LogAppendTime): the workers check a
+ * version's lead against when it really became readable, not against the publisher's clock.
+ */
 export function createConfigTopic(kafka: Kafka, topic: string, layout: TopicLayout): Promise<void> {
-  return createMissingTopics(kafka, [topic], { ...layout, partitions: 1 }, { 'cleanup.policy': 'compact' });
+  return createMissingTopics(
+    kafka,
+    [topic],
+    { ...layout, partitions: 1 },
+    { 'cleanup.policy': 'compact', 'message.timestamp.type': 'LogAppendTime' },
+  );
 }

@@ -159,6 +159,7 @@ export class ConfigFeed {
     try {
       const raw = JSON.parse(message.value?.toString('utf8') ?? '');
       const v = versionFromRecord(raw, this.timeline.base);
+      // When the broker appended it (the topic is LogAppendTime): from then on a read to the end sees it.
       const published = Number(message.timestamp);
       if (v.effectiveFrom < published + this.opts.leadMs) {
         throw new KeyguardError(

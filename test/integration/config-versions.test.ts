@@ -13,7 +13,7 @@ import { ConfigTimeline, configVersionOf, versionFromRecord } from '../../src/co
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import type { Alert } from '../../src/events/schema.js';
-import { createConfigTopic, topicLayout } from '../../src/kafka/topics.js';
+import { createMissingTopics, topicLayout } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logger.js';
 import { ConfigFeed, configFeedOptions } from '../../src/worker/config-feed.js';
 import { inProcessRun } from '../helpers/in-process.js';
@@ -51,7 +51,16 @@ it('a worker scores each event with the config version in effect at its time, re
     LOG_LEVEL: 'info',
   });
   await createTopics(kafka, env);
-  await createConfigTopic(kafka, env.KEYGUARD_TOPIC_CONFIG, topicLayout(env));
+  // The worker's own config topic is LogAppendTime; this one keeps the producer's timestamps so the
+  // test can date its versions' publication in the stream's past.
+  await createMissingTopics(
+    kafka,
+    [env.KEYGUARD_TOPIC_CONFIG],
+    { ...topicLayout(env), partitions: 1 },
+    {
+      'cleanup.policy': 'compact',
+    },
+  );
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   cleanups.push(() => producer.disconnect());
@@ -125,6 +134,19 @@ it('live: `keyguard config publish` refuses a bad version before it reaches the 
   const goodFile = path.join(dir, 'good.json');
   writeFileSync(goodFile, JSON.stringify({ fusion: { reportMinScore: 0.45 } }));
 
+  const admin = kafka.admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  const described = await admin.describeConfigs({
+    resources: [
+      { type: 2, name: env.KEYGUARD_TOPIC_CONFIG, configNames: ['message.timestamp.type', 'cleanup.policy'] },
+    ],
+    includeSynonyms: false,
+  });
+  expect(
+    Object.fromEntries(described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue])),
+  ).toEqual({ 'message.timestamp.type': 'LogAppendTime', 'cleanup.policy': 'compact' });
+
   const refused = await keyguardCli(env, ['config', 'publish', badFile]);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain('offMarket.fullDeviation: must exceed minDeviation');
@@ -137,9 +159,6 @@ it('live: `keyguard config publish` refuses a bad version before it reaches the 
   ]);
   expect(soon.code).toBe(2);
   expect(soon.stderr).toMatch(/--effective-from .* is too soon/);
-  const admin = kafka.admin();
-  await admin.connect();
-  cleanups.push(() => admin.disconnect());
   expect((await admin.fetchTopicOffsets(env.KEYGUARD_TOPIC_CONFIG))[0]!.high).toBe('0');
 
   const published = await keyguardCli(env, ['config', 'publish', goodFile, '--comment', 'test']);
