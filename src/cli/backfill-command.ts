@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
+import { readConfigVersions } from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
@@ -48,6 +49,7 @@ export async function backfillCommand(
       since: { type: 'string' },
       kafka: { type: 'string' },
       config: { type: 'string' },
+      'config-versions': { type: 'string' },
       batch: { type: 'string' },
       'reorder-ms': { type: 'string' },
     },
@@ -62,10 +64,15 @@ export async function backfillCommand(
   if (since !== undefined && !brokers)
     throw new UsageError('backfill --since needs KAFKA_BROKERS or --kafka HOSTS');
   const cfg = loadConfig(values.config);
+  const versionsFile = values['config-versions'];
+  const versions = versionsFile ? readConfigVersions(versionsFile, cfg) : undefined;
   const store = openStore(cfg, redisUrl, values['redis-prefix'] ?? env.KEYGUARD_REDIS_PREFIX, (err) =>
     log.warn({ err: err.message, module: 'redis' }, 'redis connection error'),
   );
-  const engine = new DetectionEngine(cfg, store, new MarketState(cfg), { baselinesOnly: true });
+  const engine = new DetectionEngine(cfg, store, new MarketState(cfg), {
+    baselinesOnly: true,
+    ...(versions ? { versions } : {}),
+  });
   try {
     if (since !== undefined) {
       const topics = [env.KEYGUARD_TOPIC_ORDERS, env.KEYGUARD_TOPIC_FILLS, env.KEYGUARD_TOPIC_APIKEYS];

@@ -17,7 +17,7 @@ keyguard backfill --since TIME [options]  (the account topics, from TIME to thei
                       from TIME (ISO 8601, or epoch ms) through KAFKA_BROKERS (or --kafka HOSTS)
   --config FILE       detection config overrides (JSON, any subset of config/detection.json)
   --config-versions F config versions over event time (JSONL records as published by
-                      keyguard config publish): the same versions give the worker's alerts
+                      keyguard config publish): baselines folded as the workers fold them
   --batch N           events per batch (default 2000)
   --reorder-ms N      event-time reordering slack (default 60000)
 Exit status: 0 every line folded, 3 some lines rejected (each reported on stderr), 2 usage error.`;

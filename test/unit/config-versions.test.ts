@@ -14,8 +14,12 @@ import {
   versionFromRecord,
 } from '../../src/config/config-versions.js';
 import { type DetectionConfig, loadDetectionConfig, mergeConfig } from '../../src/config/detection.js';
-import type { Alert } from '../../src/events/schema.js';
+import { DetectionEngine } from '../../src/detection/engine.js';
+import { type Alert, isAccountEvent } from '../../src/events/schema.js';
+import { MarketState } from '../../src/market/market-state.js';
+import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
+import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { runCli } from '../helpers/cli.js';
 
 const base = loadDetectionConfig();
@@ -165,5 +169,49 @@ describe('keyguard replay --config-versions', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`${bad}:2: size.baselineDays cannot change at run time`);
+  });
+
+  it('backfill folds baselines with the versions as the workers do, and refuses a bad versions file naming the line', async () => {
+    const switchAt = scenario.events[Math.floor(scenario.events.length / 2)]!.timestamp;
+    // size.quoteUsd is run-time changeable and shapes the size baselines (USD) as they are folded.
+    const versions = () => {
+      const t = new ConfigTimeline(base);
+      t.add(
+        versionFromRecord(
+          { effectiveFrom: switchAt, overrides: { size: { quoteUsd: { BTC: 40_000 } } } },
+          base,
+        ),
+      );
+      return t;
+    };
+    const folded = async (opts: { baselinesOnly?: boolean; versions?: ConfigTimeline }) => {
+      const store = new MemoryBaselineStore(1e12);
+      const engine = new DetectionEngine(base, store, new MarketState(base), opts);
+      await processAll(engine, scenario.events, { batchSize: 2000, firstSeq: 1 });
+      const refs = [...new Set(scenario.events.filter(isAccountEvent).map((e) => e.accountId))].map(
+        (accountId) => ({
+          exchange: 'binance',
+          accountId,
+        }),
+      );
+      // The size baselines (daily peaks of an order's value in USD): what quoteUsd shapes.
+      return [...(await store.loadAccounts(refs)).values()].map((a) => a.state.sz);
+    };
+    const scored = await folded({ versions: versions() });
+    expect(await folded({ baselinesOnly: true, versions: versions() })).toEqual(scored);
+    expect(await folded({ baselinesOnly: true })).not.toEqual(scored); // the version made a difference
+
+    const bad = path.join(dir, 'bad-backfill-versions.jsonl');
+    writeFileSync(bad, `${JSON.stringify({ effectiveFrom: T, overrides: { state: { ttlSeconds: 5 } } })}\n`);
+    const r = await runCli([
+      'backfill',
+      '--redis',
+      'redis://127.0.0.1:1',
+      '--config-versions',
+      bad,
+      eventsFile,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:1: state.ttlSeconds cannot change at run time`);
   });
 });
