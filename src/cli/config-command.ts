@@ -59,7 +59,6 @@ export async function configCommand(
   };
   // The workers' own check: refused here with the key named, it never reaches the topic.
   const v = versionFromRecord(record, base);
-  const at = new Date(v.effectiveFrom).toISOString();
   if (action === 'check') {
     stdout.write(`${file}: valid; version ${v.version} (not published)\n`);
     return 0;
@@ -68,11 +67,17 @@ export async function configCommand(
   const kafka = kafkaConnection(env.KAFKA_BROKERS, env, log);
   await createConfigTopic(kafka, env.KEYGUARD_TOPIC_CONFIG, topicLayout(env));
   const producer = await connectedProducer(kafka);
+  // Timed once connected (connecting may take seconds): the workers measure the lead from the append.
+  const timed = {
+    ...record,
+    effectiveFrom: effectiveFrom(values['effective-from'], Date.now() + env.KEYGUARD_CONFIG_LEAD_MS),
+  };
+  const at = new Date(timed.effectiveFrom).toISOString();
   try {
     await producer.send({
       topic: env.KEYGUARD_TOPIC_CONFIG,
       acks: -1,
-      messages: [{ key: `${v.version}@${v.effectiveFrom}`, value: JSON.stringify(record) }],
+      messages: [{ key: `${v.version}@${timed.effectiveFrom}`, value: JSON.stringify(timed) }],
     });
   } finally {
     await producer.disconnect();
