@@ -90,6 +90,7 @@ export const WORKER_USAGE = `keyguard worker
   market topic, publishes alerts, recommendations and dead letters, keeps baselines in Redis, and
   runs the campaign aggregator. Serves /metrics, /healthz, /readyz on KEYGUARD_METRICS_PORT.
   Needs KAFKA_BROKERS and REDIS_URL; every KEYGUARD_* variable is in docs/configuration.md;
-  detection thresholds from KEYGUARD_DETECTION_CONFIG over config/detection.json.
+  detection thresholds from KEYGUARD_DETECTION_CONFIG over config/detection.json, and the versions
+  published since on KEYGUARD_TOPIC_CONFIG (keyguard config publish), each from its event time.
   Stops on SIGTERM/SIGINT after committing the batch in flight.
 Exit status: 0 stopped cleanly, 1 failed or the shutdown overran, 2 configuration error.`;
