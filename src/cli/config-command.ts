@@ -14,6 +14,7 @@ import { kafkaConnection } from '../kafka/connection.js';
 import { createConfigTopic, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { connectedProducer } from '../simulate/publish.js';
+import { ConfigFeed, configFeedOptions } from '../worker/config-feed.js';
 
 /** Room between publishing and the earliest effectiveFrom the workers accept. */
 const MARGIN_MS = 5000;
@@ -39,8 +40,9 @@ export async function configCommand(
   stdout: Writable,
 ): Promise<number> {
   const [action, ...rest] = argv;
+  if (action === 'list') return listVersions(rest, env, base, log, stdout);
   if (action !== 'check' && action !== 'publish')
-    throw new UsageError('expected: keyguard config check|publish FILE');
+    throw new UsageError('expected: keyguard config check|publish FILE, or keyguard config list');
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -85,5 +87,48 @@ export async function configCommand(
   stdout.write(
     `published version ${v.version}, in effect for events from ${at} (${env.KEYGUARD_TOPIC_CONFIG})\n`,
   );
+  return 0;
+}
+
+/**
+ * `keyguard config list`: every version on the config topic as the workers read it (one JSON per
+ * line: version, effectiveFrom, whether it is in effect for events dated now, scheduled or
+ * superseded, its comment), then every refused record with its reason.
+ */
+async function listVersions(
+  argv: string[],
+  env: RuntimeEnv,
+  base: DetectionConfig,
+  log: Logger,
+  stdout: Writable,
+): Promise<number> {
+  if (argv.length > 0)
+    throw new UsageError(`keyguard config list takes no arguments, got "${argv.join(' ')}"`);
+  if (!env.KAFKA_BROKERS) throw new ConfigError('keyguard config list needs KAFKA_BROKERS');
+  const feed = new ConfigFeed(
+    kafkaConnection(env.KAFKA_BROKERS, env, log),
+    base,
+    configFeedOptions(env),
+    log,
+  );
+  await feed.start();
+  try {
+    const now = Date.now();
+    const current = feed.timeline.at(now);
+    for (const v of feed.timeline.all()) {
+      const startUp = !Number.isFinite(v.effectiveFrom);
+      const line = {
+        version: v.version,
+        effectiveFrom: startUp ? 'start-up config' : new Date(v.effectiveFrom).toISOString(),
+        status: v === current ? 'in effect' : v.effectiveFrom > now ? 'scheduled' : 'superseded',
+        ...(startUp ? {} : { comment: feed.comments.get(`${v.version}@${v.effectiveFrom}`) }),
+      };
+      stdout.write(`${JSON.stringify(line)}\n`);
+    }
+    for (const r of feed.refused)
+      stdout.write(`${JSON.stringify({ offset: r.offset, refused: r.reason })}\n`);
+  } finally {
+    await feed.stop();
+  }
   return 0;
 }

@@ -39,6 +39,7 @@ export const CONVERT_USAGE = `keyguard convert --exchange EX --kind KIND --accou
 Exit status: 0 all converted, 3 some items rejected (each reported on stderr), 2 usage error.`;
 
 export const CONFIG_USAGE = `keyguard config check|publish FILE [options]
+keyguard config list
   A detection config version: FILE holds overrides (any subset of config/detection.json's keys,
   on top of the config the workers start with). check: validates it as the workers will (a bad or
   unknown key, or a key only a restart may change, is named; exit 2). publish: also sends it to
@@ -47,6 +48,8 @@ export const CONFIG_USAGE = `keyguard config check|publish FILE [options]
   --effective-from T  event time it applies from (ISO or epoch ms; at least KEYGUARD_CONFIG_LEAD_MS
                       from now; default: that lead + 5 s)
   --comment TEXT      who changed what, and why (kept in the record)
+  list: every version on the topic as the workers read it (JSON lines: version, effectiveFrom,
+  in effect / scheduled / superseded, comment), then the refused records with their reasons.
 Exit status: 0 valid (and published), 2 refused (the message names the key) or a usage error.`;
 
 export const DEMO_USAGE = `keyguard demo

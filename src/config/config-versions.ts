@@ -146,6 +146,11 @@ export class ConfigTimeline {
     return v[0]!;
   }
 
+  /** Every version, by effectiveFrom (the start-up config first). */
+  all(): readonly ConfigVersion[] {
+    return this.versions;
+  }
+
   /** The version with the latest effectiveFrom. */
   latest(): ConfigVersion {
     return this.versions[this.versions.length - 1]!;

@@ -57,6 +57,10 @@ export class ConfigFeed {
   /** Wall time at which the topic had been read to its end (every record published before it is known). */
   private readAt = Number.NEGATIVE_INFINITY;
   private readonly positions = new Map<number, bigint>();
+  /** Records refused so far (offset and reason), newest last, at most 100. */
+  readonly refused: Array<{ offset: string; reason: string }> = [];
+  /** The comment of each version read, by version and effectiveFrom. */
+  readonly comments = new Map<string, string>();
   private consumer?: Consumer;
   private admin?: Admin;
   private polling?: Promise<void>;
@@ -168,6 +172,8 @@ export class ConfigFeed {
         );
       }
       const added = this.timeline.add(v);
+      if (added && typeof raw.comment === 'string')
+        this.comments.set(`${v.version}@${v.effectiveFrom}`, raw.comment);
       if (added)
         this.log.info(
           { ...where, version: v.version, effectiveFrom: new Date(v.effectiveFrom).toISOString() },
@@ -181,6 +187,8 @@ export class ConfigFeed {
         'detection config record refused; the running versions stay',
       );
       this.report?.record('refused');
+      this.refused.push({ offset: message.offset, reason: (err as Error).message });
+      if (this.refused.length > 100) this.refused.shift();
     }
   }
 

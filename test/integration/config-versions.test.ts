@@ -181,4 +181,36 @@ it('live: `keyguard config publish` refuses a bad version before it reaches the 
   });
   // …while a live event (dated now) goes at once: the feed read the topic within the lead.
   await feeds[0]!.waitFor(Date.now(), 10_000);
+
+  // What a risk team sees: the start-up config in effect, the published version scheduled, with its comment…
+  const listed = await keyguardCli(env, ['config', 'list']);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(
+    listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  ).toEqual([
+    { version: configVersionOf(cfg), effectiveFrom: 'start-up config', status: 'in effect' },
+    { version: version![1], effectiveFrom: version![2], status: 'scheduled', comment: 'test' },
+  ]);
+  // …and a record that reached the topic without the CLI's check is listed as refused, with its reason.
+  const producer = kafka.producer();
+  await producer.connect();
+  cleanups.push(() => producer.disconnect());
+  await producer.send({
+    topic: env.KEYGUARD_TOPIC_CONFIG,
+    acks: -1,
+    messages: [
+      {
+        key: 'unchecked',
+        value: JSON.stringify({
+          effectiveFrom: Date.now() + 60_000,
+          overrides: { state: { ttlSeconds: 9 } },
+        }),
+      },
+    ],
+  });
+  const again = await keyguardCli(env, ['config', 'list']);
+  expect(again.stdout).toContain('"refused":"state.ttlSeconds cannot change at run time');
 }, 120_000);
