@@ -19,18 +19,11 @@ import { readTopicsSince } from '../kafka/topic-history.js';
 import type { Logger } from '../logger.js';
 import { MarketState } from '../market/market-state.js';
 import { replay } from '../replay/replay.js';
-import { wholeNumber } from './options.js';
+import { timeOption, wholeNumber } from './options.js';
 import { openStore } from './stores.js';
 
 /** Progress lines at most this often (events). */
 const PROGRESS_EVERY = 100_000;
-
-function parseSince(text: string): number {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms))
-    throw new UsageError(`--since expects an ISO 8601 time or epoch ms, got "${text}"`);
-  return ms;
-}
 
 export async function backfillCommand(
   argv: string[],
@@ -59,7 +52,7 @@ export async function backfillCommand(
   if (positionals.length > 0 === (values.since !== undefined))
     throw new UsageError('backfill reads either JSONL files or the topics (--since TIME), one of them');
   for (const file of positionals) if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-  const since = values.since !== undefined ? parseSince(values.since) : undefined;
+  const since = values.since !== undefined ? timeOption('since', values.since) : undefined;
   const brokers = values.kafka ?? env.KAFKA_BROKERS;
   if (since !== undefined && !brokers)
     throw new UsageError('backfill --since needs KAFKA_BROKERS or --kafka HOSTS');

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type ConfigRecord, versionFromRecord } from '../config/config-versions.js';
+import { type ConfigRecord, versionFromRecord, versionKey } from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
 import { readJsonConfig } from '../config/json-file.js';
 import type { RuntimeEnv } from '../config/runtime.js';
@@ -15,15 +15,14 @@ import { createConfigTopic, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
 import { connectedProducer } from '../simulate/publish.js';
 import { ConfigFeed, configFeedOptions } from '../worker/config-feed.js';
+import { timeOption } from './options.js';
 
 /** Room between publishing and the earliest effectiveFrom the workers accept. */
 const MARGIN_MS = 5000;
 
 function effectiveFrom(text: string | undefined, earliest: number): number {
   if (text === undefined) return earliest + MARGIN_MS;
-  const t = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(t))
-    throw new UsageError(`--effective-from expects an ISO time or epoch ms, got "${text}"`);
+  const t = timeOption('effective-from', text);
   if (t < earliest) {
     throw new UsageError(
       `--effective-from ${new Date(t).toISOString()} is too soon: versions take effect at least KEYGUARD_CONFIG_LEAD_MS after publication (earliest now: ${new Date(earliest).toISOString()})`,
@@ -79,7 +78,12 @@ export async function configCommand(
     await producer.send({
       topic: env.KEYGUARD_TOPIC_CONFIG,
       acks: -1,
-      messages: [{ key: `${v.version}@${timed.effectiveFrom}`, value: JSON.stringify(timed) }],
+      messages: [
+        {
+          key: versionKey({ version: v.version, effectiveFrom: timed.effectiveFrom }),
+          value: JSON.stringify(timed),
+        },
+      ],
     });
   } finally {
     await producer.disconnect();
@@ -121,7 +125,7 @@ async function listVersions(
         version: v.version,
         effectiveFrom: startUp ? 'start-up config' : new Date(v.effectiveFrom).toISOString(),
         status: v === current ? 'in effect' : v.effectiveFrom > now ? 'scheduled' : 'superseded',
-        ...(startUp ? {} : { comment: feed.comments.get(`${v.version}@${v.effectiveFrom}`) }),
+        ...(startUp ? {} : { comment: feed.comments.get(versionKey(v)) }),
       };
       stdout.write(`${JSON.stringify(line)}\n`);
     }

@@ -22,6 +22,11 @@ export interface ConfigVersion {
   config: DetectionConfig;
 }
 
+/** A published version's identity (and its record's key on the config topic): `<version>@<effectiveFrom>`. */
+export function versionKey(v: Pick<ConfigVersion, 'version' | 'effectiveFrom'>): string {
+  return `${v.version}@${v.effectiveFrom}`;
+}
+
 /** Keys (paths, or whole sections) a version may change; everything else must equal the start-up config. */
 export const REPLACEABLE_KEYS = [
   'fusion',
@@ -130,8 +135,7 @@ export class ConfigTimeline {
 
   /** Adds a version (checked against the base); false when it is already known (a redelivery). */
   add(v: ConfigVersion): boolean {
-    if (this.versions.some((x) => x.version === v.version && x.effectiveFrom === v.effectiveFrom))
-      return false;
+    if (this.versions.some((x) => versionKey(x) === versionKey(v))) return false;
     checkReplaceable(this.base, v.config);
     this.versions.push(v);
     // Ties on effectiveFrom: the larger version id wins, whatever order the versions arrived in.

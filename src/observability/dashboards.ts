@@ -23,8 +23,8 @@ export interface Panel {
 export interface Dashboard {
   uid: string;
   title: string;
-  /** A series selector every process this dashboard watches matches: the job and instance variables list its values. */
-  jobMetric: string;
+  /** Metrics the processes this dashboard watches export: the job and instance variables list their values. */
+  jobMetrics: string[];
   panels: Panel[];
 }
 
@@ -100,7 +100,7 @@ export function dashboards(
     {
       uid: 'keyguard-fleet',
       title: 'keyguard — fleet',
-      jobMetric: n(m.eventsConsumed),
+      jobMetrics: [n(m.eventsConsumed)],
       panels: [
         {
           title: 'Events consumed /s',
@@ -169,7 +169,7 @@ export function dashboards(
     {
       uid: 'keyguard-detection',
       title: 'keyguard — detection',
-      jobMetric: n(m.eventsConsumed),
+      jobMetrics: [n(m.eventsConsumed)],
       panels: [
         {
           title: 'Alerts /s by recommendation',
@@ -232,7 +232,7 @@ export function dashboards(
     {
       uid: 'keyguard-webhooks',
       title: 'keyguard — webhooks',
-      jobMetric: n(w.deliveries),
+      jobMetrics: [n(w.deliveries)],
       panels: [
         {
           title: 'Deliveries /s by outcome',
@@ -309,7 +309,7 @@ export function dashboards(
     {
       uid: 'keyguard-ingest',
       title: 'keyguard — market feed and collector',
-      jobMetric: `{__name__=~"${n(f.requests)}|${n(c.requests)}"}`,
+      jobMetrics: [n(f.requests), n(c.requests)],
       panels: [
         {
           title: 'Market feed requests /s by exchange and result',
@@ -393,6 +393,7 @@ function fieldConfig(p: Panel): Record<string, unknown> {
  * rates use `$__rate_interval` (at least four scrape intervals, whatever the scrape interval is).
  */
 export function grafanaJson(d: Dashboard): Record<string, unknown> {
+  const watched = `__name__=~"${d.jobMetrics.join('|')}"`;
   return {
     uid: d.uid,
     title: d.title,
@@ -409,12 +410,8 @@ export function grafanaJson(d: Dashboard): Record<string, unknown> {
           current: {},
           refresh: 1,
         },
-        labelVariable('job', 'Job', `label_values(${d.jobMetric}, job)`),
-        labelVariable(
-          'instance',
-          'Instance',
-          `label_values(${d.jobMetric.startsWith('{') ? `${d.jobMetric.slice(0, -1)},job=~"$job"}` : `${d.jobMetric}{job=~"$job"}`}, instance)`,
-        ),
+        labelVariable('job', 'Job', `label_values({${watched}}, job)`),
+        labelVariable('instance', 'Instance', `label_values({${watched},job=~"$job"}, instance)`),
       ],
     },
     panels: d.panels.map((p, i) => ({

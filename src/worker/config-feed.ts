@@ -12,7 +12,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { ConfigTimeline, type ConfigVersion, versionFromRecord } from '../config/config-versions.js';
+import {
+  ConfigTimeline,
+  type ConfigVersion,
+  versionFromRecord,
+  versionKey,
+} from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
@@ -59,7 +64,7 @@ export class ConfigFeed {
   private readonly positions = new Map<number, bigint>();
   /** Records refused so far (offset and reason), newest last, at most 100. */
   readonly refused: Array<{ offset: string; reason: string }> = [];
-  /** The comment of each version read, by version and effectiveFrom. */
+  /** The comment of each version read, by `versionKey`. */
   readonly comments = new Map<string, string>();
   private consumer?: Consumer;
   private admin?: Admin;
@@ -172,8 +177,7 @@ export class ConfigFeed {
         );
       }
       const added = this.timeline.add(v);
-      if (added && typeof raw.comment === 'string')
-        this.comments.set(`${v.version}@${v.effectiveFrom}`, raw.comment);
+      if (added && typeof raw.comment === 'string') this.comments.set(versionKey(v), raw.comment);
       if (added)
         this.log.info(
           { ...where, version: v.version, effectiveFrom: new Date(v.effectiveFrom).toISOString() },
