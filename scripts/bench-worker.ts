@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: the streaming worker on a real Kafka broker and Redis (started for the run).
  * Prints, in one run: bare kafkajs consumption rate of the account topic (the ceiling for this
- * stack), the worker's throughput, end-to-end latency from produce to alert at half that
- * throughput, and Redis round trips per 1,000 events. Figures only; it asserts nothing.
+ * stack), the worker's throughput, Redis round trips per 1,000 events, and at half and a quarter
+ * of that throughput (each against a worker process of its own) the latency from produce to alert
+ * and from produce to processed for every account record, where each step of a batch spends its
+ * time, and the CPU each process of the machine used. Figures only; it asserts nothing.
  *
- *   npm run bench -- [--accounts N] [--latency-seconds N]
+ *   npm run bench -- [--accounts N] [--latency-seconds N] [--load 0.5,0.25]
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { loadDetectionConfig } from '../src/config/detection.js';
@@ -28,7 +32,7 @@ const { values: args } = parseArgs({
   options: {
     accounts: { type: 'string', default: '400' },
     'latency-seconds': { type: 'string', default: '15' },
-    load: { type: 'string', default: '0.5' },
+    load: { type: 'string', default: '0.5,0.25' },
   },
 });
 
@@ -66,7 +70,9 @@ async function produceAll(env: RuntimeEnv, events: readonly InputEvent[]): Promi
     const byTopic = new Map<string, Message[]>();
     for (const e of events.slice(i, i + 5000)) {
       const { topic, message } = toMessage(env, e);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+      const messages = byTopic.get(topic);
+      if (messages) messages.push(message);
+      else byTopic.set(topic, [message]);
     }
     await producer.sendBatch({
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
@@ -148,10 +154,14 @@ console.log(
   process.env.BENCH_RATE = String(totalRate);
 }
 
-// 4. End-to-end latency at half that rate (all messages, market included): produce → alert published.
-{
-  const rate = Math.max(100, Math.round(Number(process.env.BENCH_RATE) * Number(args.load)));
-  const lat = envFor('latency');
+// 4. End-to-end latency at fractions of that rate (all messages, market included): produce → alert
+// published, and produce → processed for every account record (the worker's histogram).
+for (const load of args.load.split(',').map(Number)) await latencyPhase(load);
+
+/** The stream's tail at `load` × the worker's rate, against a worker process of its own. */
+async function latencyPhase(load: number): Promise<void> {
+  const rate = Math.max(100, Math.round(Number(process.env.BENCH_RATE) * load));
+  const lat = { ...envFor('latency'), KEYGUARD_METRICS_PORT: 0 };
   // The worker runs as its own process here, so the load generator does not share its core.
   await (await startWorker(lat)).store.close();
   const live = new WorkerProcess(lat);
@@ -159,8 +169,11 @@ console.log(
   await waitForMembers(kafka, lat.KEYGUARD_GROUP_ID);
   const full = syntheticScenario({ seed: 6, days: 3, accounts: Number(args.accounts), victims: 40 }).events;
   const seconds = Math.min(Number(args['latency-seconds']), full.length / rate);
-  // The stream's tail (the pump and the attacks are at its end): what fits in the phase at this rate.
-  const stream = full.slice(Math.max(0, full.length - Math.floor(seconds * rate)));
+  // The stream's tail (the pump and the attacks are at its end): what fits in the phase at this
+  // rate, serialized before the clock starts so the load generator spends its core on sending.
+  const stream = full
+    .slice(Math.max(0, full.length - Math.floor(seconds * rate)))
+    .map((e) => ({ ...toMessage(lat, e), id: isMarketEvent(e) ? undefined : eventId(e) }));
   const sentAt = new Map<string, number>();
   const producer = kafka.producer();
   await producer.connect();
@@ -173,6 +186,7 @@ console.log(
       received.push({ alert: JSON.parse(message.value!.toString()), at: Number(message.timestamp) });
     },
   });
+  const cpu = cpuMeter(live.pid);
   const t0 = Date.now();
   let i = 0;
   while (Date.now() - t0 < seconds * 1000 && i < stream.length) {
@@ -180,10 +194,11 @@ console.log(
     const byTopic = new Map<string, Message[]>();
     const now = Date.now();
     for (; i < due; i++) {
-      const e = stream[i]!;
-      const { topic, message } = toMessage(lat, e);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
-      if (!isMarketEvent(e)) sentAt.set(eventId(e), now);
+      const { topic, message, id } = stream[i]!;
+      const messages = byTopic.get(topic);
+      if (messages) messages.push(message);
+      else byTopic.set(topic, [message]);
+      if (id !== undefined) sentAt.set(id, now);
     }
     if (byTopic.size > 0) {
       await producer.sendBatch({
@@ -192,14 +207,25 @@ console.log(
     }
     await new Promise((r) => setTimeout(r, 5));
   }
+  const shares = cpu.shares();
   await new Promise((r) => setTimeout(r, 3000));
   const latencies = received
     .map((r) => r.at - (sentAt.get(r.alert.eventIds.at(-1)!) ?? Number.NaN))
     .filter((x) => Number.isFinite(x))
     .sort((a, b) => a - b);
   console.log(
-    `latency at ${rate} events/s (${args.load} × the worker's rate, market included) for ${seconds.toFixed(1)} s (${i} events): produce → alert published p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length} alerts`,
+    `latency at ${rate} events/s (${load} × the worker's rate, market included) for ${seconds.toFixed(1)} s (${i} events): produce → alert published p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length} alerts`,
   );
+  const port = /"port":(\d+)[^\n]*serving \/metrics/.exec(live.output)?.[1];
+  if (port) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const q = (x: number) =>
+      Math.round(histogramQuantile(text, 'keyguard_kafka_append_to_processed_seconds', x) * 1000);
+    console.log(
+      `  every account record, produce → processed (alerts acked, offsets committed): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms (interpolated in the histogram's buckets)`,
+    );
+  }
+  console.log(`  CPU during the phase, in cores of this ${os.cpus().length}-core machine: ${shares}`);
   await consumer.disconnect();
   await producer.disconnect();
   await live.stop();
@@ -211,6 +237,90 @@ console.log(
     );
     console.log(`  per batch: ${stepsLine(st.steps)}`);
   }
+}
+
+/**
+ * The q-quantile of a Prometheus histogram (no labels) in seconds, interpolated linearly within
+ * its bucket as PromQL's histogram_quantile does.
+ */
+function histogramQuantile(text: string, name: string, q: number): number {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map(
+    (m) => ({ le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), n: Number(m[2]) }),
+  );
+  const total = buckets.at(-1)?.n ?? 0;
+  const rank = q * total;
+  let below = { le: 0, n: 0 };
+  for (const b of buckets) {
+    if (b.n >= rank) {
+      if (!Number.isFinite(b.le)) return below.le;
+      return below.le + ((b.le - below.le) * (rank - below.n)) / Math.max(1, b.n - below.n);
+    }
+    below = b;
+  }
+  return Number.NaN;
+}
+
+/** CPU seconds (user + system) of a process, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** This process's children (the broker, Redis, the worker) by role, from /proc. */
+function childrenByRole(): Map<string, number[]> {
+  const roles = new Map<string, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const role = cmd.includes('kafka.Kafka')
+        ? 'Kafka broker'
+        : cmd.includes('redis-server')
+          ? 'Redis'
+          : cmd.includes('keyguard')
+            ? 'worker'
+            : undefined;
+      if (role) roles.set(role, [...(roles.get(role) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return roles;
+}
+
+/** Busy CPU seconds of the whole machine, from /proc/stat. */
+function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return (ticks.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
+/** CPU used by each process of the run between now and `shares()`, in cores. */
+function cpuMeter(workerPid: number | undefined) {
+  const roles = childrenByRole();
+  if (workerPid !== undefined) roles.set('worker', [workerPid]);
+  const sum = (pids: number[]) => pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const start = { at: performance.now(), self: process.cpuUsage(), machine: machineBusySeconds() };
+  const before = new Map([...roles].map(([role, pids]) => [role, sum(pids)]));
+  return {
+    shares(): string {
+      const seconds = (performance.now() - start.at) / 1000;
+      const self = process.cpuUsage(start.self);
+      const parts = [...roles].map(
+        ([role, pids]) => `${role} ${((sum(pids) - before.get(role)!) / seconds).toFixed(2)}`,
+      );
+      parts.push(`load generator and alert reader ${((self.user + self.system) / 1e6 / seconds).toFixed(2)}`);
+      parts.push(`whole machine ${((machineBusySeconds() - start.machine) / seconds).toFixed(2)}`);
+      return parts.join(', ');
+    },
+  };
 }
 await services.stop();
 process.exit(0);

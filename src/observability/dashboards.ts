@@ -118,6 +118,7 @@ export function dashboards(
           targets: [
             { expr: quantile(0.5, m.appendToAlert), legend: 'p50' },
             { expr: quantile(0.99, m.appendToAlert), legend: 'p99' },
+            { expr: quantile(0.99, m.appendToProcessed), legend: 'p99, every record' },
           ],
         },
         {

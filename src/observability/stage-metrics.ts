@@ -20,6 +20,8 @@ export function recordStageMetrics(
   instrumentation.on(STAGE_EVENTS.PUBLISHED, ({ alerts, deadLetters, appendedAt, observations }) => {
     const now = Date.now();
     if (observations !== undefined) metrics.campaignObservations.inc(observations);
+    if (appendedAt)
+      for (const at of appendedAt.values()) metrics.appendToProcessed.observe(Math.max(0, now - at) / 1000);
     for (const a of alerts) {
       metrics.alerts.inc({ severity: a.severity, recommendation: a.recommendation });
       if (a.symbol) metrics.symbolAlerts.inc({ symbol: a.symbol });

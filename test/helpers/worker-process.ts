@@ -32,6 +32,11 @@ export class WorkerProcess {
     this.child = child;
   }
 
+  /** The process id while it runs (benchmarks read its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child?.kill(signal);
   }
