@@ -14,6 +14,7 @@ import { alertIdFor } from '../scoring/alert-id.js';
 import { round, sig } from '../scoring/scale.js';
 import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import { addToWindow } from './time-window.js';
+import { type Buyer, windowBuyers } from './window-buyers.js';
 
 type CampaignConfig = DetectionConfig['campaign'];
 
@@ -57,66 +58,6 @@ function linksOf(o: FirstBuy): string[] {
   if (o.apiKeyId && o.newClientIp && o.clientIp) out.push(`ip:${o.clientIp}`);
   if (o.apiKeyId && o.label) out.push(`label:${o.label}`);
   return out;
-}
-
-interface Buyer {
-  accountId: string;
-  apiKeyId?: string;
-  amount: number;
-  byCounterparty: Map<string, number>;
-  fills: string[];
-  orders: Set<string>;
-  links: Set<string>;
-  newClientIp: boolean;
-  maxPremium?: number;
-  maxLivePremium?: number;
-  maxSizeRatio?: number;
-  ownRecommendation: string;
-}
-
-/** The window's buyers, one entry per account. */
-function buyersOf(obs: readonly FirstBuy[], cfg: CampaignConfig): Map<string, Buyer> {
-  const buyers = new Map<string, Buyer>();
-  for (const o of obs) {
-    // A buy at or below the market is not paying anyone off.
-    if (o.premium !== undefined && o.premium < cfg.minPremium) continue;
-    let b = buyers.get(o.accountId);
-    if (!b) {
-      b = {
-        accountId: o.accountId,
-        amount: 0,
-        byCounterparty: new Map(),
-        fills: [],
-        orders: new Set(),
-        links: new Set(),
-        newClientIp: false,
-        ownRecommendation: o.accountRecommendation,
-      };
-      buyers.set(o.accountId, b);
-    }
-    if (o.apiKeyId) b.apiKeyId = o.apiKeyId;
-    b.amount += o.amount;
-    if (o.counterpartyAccountId)
-      b.byCounterparty.set(
-        o.counterpartyAccountId,
-        (b.byCounterparty.get(o.counterpartyAccountId) ?? 0) + o.amount,
-      );
-    b.fills.push(o.fillId);
-    b.orders.add(o.orderId);
-    if (o.newClientIp) b.newClientIp = true;
-    for (const l of linksOf(o)) b.links.add(l);
-    if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
-    if (o.livePremium !== undefined)
-      b.maxLivePremium = Math.max(b.maxLivePremium ?? o.livePremium, o.livePremium);
-    if (o.sizeRatio !== undefined) b.maxSizeRatio = Math.max(b.maxSizeRatio ?? 0, o.sizeRatio);
-    // The strongest recommendation the account's own detectors gave on any of these buys.
-    if (
-      RECOMMENDATION_LEVEL[o.accountRecommendation] >
-      RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation]
-    )
-      b.ownRecommendation = o.accountRecommendation;
-  }
-  return buyers;
 }
 
 /**
@@ -223,16 +164,19 @@ export function campaignIdFor(exchange: string, symbol: string, earliestBuy: num
  * campaign (and, when a campaign opens, every member so far) and counterparties to freeze.
  */
 export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: CampaignConfig): Alert[] {
-  if (state.obs.some((x) => x.fillId === o.fillId)) return []; // already counted
+  const window = windowBuyers(state.obs, cfg.minPremium, linksOf);
+  if (window.has(o.fillId)) return []; // already counted
   state.newest = Math.max(state.newest, o.timestamp);
-  const horizon = addToWindow(state.obs, o, state.newest, cfg.windowMs, cfg.maxObservations);
+  const evicted: FirstBuy[] = [];
+  const horizon = addToWindow(state.obs, o, state.newest, cfg.windowMs, cfg.maxObservations, evicted);
+  window.update(o, evicted);
   for (const [id, c] of Object.entries(state.campaigns)) {
     if (c.last >= horizon) continue;
     delete state.campaigns[id];
     for (const l of c.links) delete state.open[l];
   }
 
-  const buyers = buyersOf(state.obs, cfg);
+  const buyers = window.buyers;
   const alerts: Alert[] = [];
   const day = Math.floor(o.timestamp / DAY_MS);
   const oldestDay = Math.floor(state.newest / DAY_MS) - cfg.baselineDays;
