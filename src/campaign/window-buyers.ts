@@ -73,6 +73,11 @@ function addBuy(b: Buyer, o: FirstBuy, links: readonly string[]): void {
 export class WindowBuyers {
   /** The window's buyers, in the order of each account's first buy in the window. */
   buyers = new Map<string, Buyer>();
+  /** Per account, its counted buys in window order. */
+  private readonly own = new Map<string, FirstBuy[]>();
+  /** Arrival order: the window is ordered by time, then arrival (see addToWindow). */
+  private readonly arrival = new Map<FirstBuy, number>();
+  private arrivals = 0;
   private readonly fills = new Set<string>();
   private first?: FirstBuy;
   private last?: FirstBuy;
@@ -85,7 +90,11 @@ export class WindowBuyers {
   ) {
     for (const o of window) {
       this.fills.add(o.fillId);
+      this.arrival.set(o, this.arrivals++);
       if (!counts(o, minPremium)) continue;
+      const list = this.own.get(o.accountId);
+      if (list) list.push(o);
+      else this.own.set(o.accountId, [o]);
       let b = this.buyers.get(o.accountId);
       if (!b) this.buyers.set(o.accountId, (b = newBuyer(o)));
       addBuy(b, o, linksOf(o));
@@ -110,37 +119,90 @@ export class WindowBuyers {
   }
 
   /**
-   * The window has taken `added` (wherever its time put it) and dropped `evicted` (possibly
-   * `added` itself). Appended at the end with nothing dropped — the common case — is one buy more;
-   * otherwise the accounts concerned are recounted from the window and the order re-read.
+   * The window has taken `added` (wherever its time put it) and dropped `evicted` from its start
+   * (possibly `added` itself). Only the accounts concerned are touched: a buy appended to an
+   * account's buys is added to its sums; otherwise that account is recounted from its own buys;
+   * an account whose first buy changed moves to its new place in the order.
    */
   update(added: FirstBuy, evicted: readonly FirstBuy[]): void {
+    this.arrival.set(added, this.arrivals++);
     this.fills.add(added.fillId);
-    for (const e of evicted) this.fills.delete(e.fillId);
-    const window = this.window;
-    if (evicted.length === 0 && window[window.length - 1] === added) {
-      if (counts(added, this.minPremium)) {
-        let b = this.buyers.get(added.accountId);
-        if (!b) this.buyers.set(added.accountId, (b = newBuyer(added)));
-        addBuy(b, added, this.linksOf(added));
+    const recount = new Set<string>();
+    const moved = new Set<string>();
+    for (const e of evicted) {
+      this.fills.delete(e.fillId);
+      this.arrival.delete(e);
+      if (e === added || !counts(e, this.minPremium)) continue;
+      const list = this.own.get(e.accountId)!;
+      const at = list.indexOf(e);
+      list.splice(at, 1);
+      if (list.length === 0) {
+        this.own.delete(e.accountId);
+        this.buyers.delete(e.accountId);
+        recount.delete(e.accountId);
+        moved.delete(e.accountId);
+        continue;
       }
-    } else {
-      const touched = new Set([added, ...evicted].map((o) => o.accountId));
-      const recounted = new Map<string, Buyer>();
-      for (const o of window) {
-        if (!touched.has(o.accountId) || !counts(o, this.minPremium)) continue;
-        let b = recounted.get(o.accountId);
-        if (!b) recounted.set(o.accountId, (b = newBuyer(o)));
-        addBuy(b, o, this.linksOf(o));
-      }
-      const ordered = new Map<string, Buyer>();
-      for (const o of window) {
-        if (ordered.has(o.accountId) || !counts(o, this.minPremium)) continue;
-        ordered.set(o.accountId, recounted.get(o.accountId) ?? this.buyers.get(o.accountId)!);
-      }
-      this.buyers = ordered;
+      recount.add(e.accountId);
+      if (at === 0) moved.add(e.accountId);
     }
+    if (!evicted.includes(added) && counts(added, this.minPremium)) this.insert(added, recount, moved);
+    for (const account of recount) {
+      const list = this.own.get(account)!;
+      const b = newBuyer(list[0]!);
+      for (const o of list) addBuy(b, o, this.linksOf(o));
+      this.buyers.set(account, b); // an existing key keeps its place
+    }
+    if (moved.size > 0) this.reorder(moved);
     this.mark();
+  }
+
+  /** A counted buy into its account's buys, in window order. */
+  private insert(o: FirstBuy, recount: Set<string>, moved: Set<string>): void {
+    const account = o.accountId;
+    const list = this.own.get(account);
+    const isLastInWindow = this.window[this.window.length - 1] === o;
+    if (!list) {
+      this.own.set(account, [o]);
+      const b = newBuyer(o);
+      addBuy(b, o, this.linksOf(o));
+      this.buyers.set(account, b);
+      if (!isLastInWindow) moved.add(account);
+      return;
+    }
+    let at = list.length;
+    while (at > 0 && list[at - 1]!.timestamp > o.timestamp) at--;
+    list.splice(at, 0, o);
+    if (at === list.length - 1 && !recount.has(account))
+      addBuy(this.buyers.get(account)!, o, this.linksOf(o));
+    else recount.add(account);
+    if (at === 0) moved.add(account);
+  }
+
+  /** Whether `a` comes before `b` in the window. */
+  private precedes(a: FirstBuy, b: FirstBuy): boolean {
+    return (
+      a.timestamp < b.timestamp ||
+      (a.timestamp === b.timestamp && this.arrival.get(a)! < this.arrival.get(b)!)
+    );
+  }
+
+  /** Puts the accounts whose first buy changed back in first-buy order; the others keep theirs. */
+  private reorder(moved: Set<string>): void {
+    const firstOf = (account: string) => this.own.get(account)![0]!;
+    const movers = [...moved].sort((a, b) => (this.precedes(firstOf(a), firstOf(b)) ? -1 : 1));
+    const ordered = new Map<string, Buyer>();
+    let next = 0;
+    for (const [account, b] of this.buyers) {
+      if (moved.has(account)) continue;
+      while (next < movers.length && this.precedes(firstOf(movers[next]!), firstOf(account))) {
+        ordered.set(movers[next]!, this.buyers.get(movers[next]!)!);
+        next++;
+      }
+      ordered.set(account, b);
+    }
+    for (; next < movers.length; next++) ordered.set(movers[next]!, this.buyers.get(movers[next]!)!);
+    this.buyers = ordered;
   }
 
   private mark(): void {
