@@ -6,7 +6,7 @@
  * and from produce to processed for every account record, where each step of a batch spends its
  * time, and the CPU each process of the machine used. Figures only; it asserts nothing.
  *
- *   npm run bench -- [--accounts N] [--latency-seconds N] [--load 0.5,0.25]
+ *   npm run bench -- [--accounts N] [--latency-seconds N] [--load 0.5,0.25] [--partitions 6]
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { loadDetectionConfig } from '../src/config/detection.js';
 import type { RuntimeEnv } from '../src/config/runtime.js';
-import { eventId } from '../src/events/decode.js';
+import { decodeEvent, eventId } from '../src/events/decode.js';
 import type { Alert, InputEvent } from '../src/events/schema.js';
 import { isMarketEvent } from '../src/events/schema.js';
 import { createLogger } from '../src/logger.js';
@@ -33,8 +33,16 @@ const { values: args } = parseArgs({
     accounts: { type: 'string', default: '400' },
     'latency-seconds': { type: 'string', default: '15' },
     load: { type: 'string', default: '0.5,0.25' },
+    partitions: { type: 'string', default: '6' },
   },
 });
+
+type Bucket = { le: number; n: number };
+
+/** The histogram of produce → processed for every account record (the worker's metric). */
+const PROCESSED = 'keyguard_kafka_append_to_processed_seconds';
+/** The start of a latency phase, reported apart: JIT warm-up and every account's first load. */
+const WARM_UP_MS = 3000;
 
 const services = await startServices();
 const brokers = services.kafkaBrokers;
@@ -47,7 +55,7 @@ console.log(
 
 function envFor(tag: string): RuntimeEnv {
   return testEnv(brokers, services.redisUrl, {
-    KEYGUARD_INPUT_PARTITIONS: '6',
+    KEYGUARD_INPUT_PARTITIONS: args.partitions,
     KEYGUARD_SESSION_TIMEOUT_MS: '30000',
     LOG_LEVEL: tag === 'latency' ? 'info' : 'error',
     ...(process.env.BENCH_MARKET_WAIT_MS
@@ -112,30 +120,41 @@ console.log(
   `stream: ${scenario.events.length} events (${accountEvents} on the account topic, the rest market)`,
 );
 
-// 2. Bare kafkajs consumption of the account topic: the ceiling.
-{
+// 2. Bare kafkajs consumption of the account topic: the ceiling. Then the same with every record
+// decoded and validated as the worker does (JSON.parse and the compiled contract check): the
+// floor of any consumer of the contract, before detection, state and publishing.
+async function bareRate(decode: boolean): Promise<number> {
   const consumer = kafka.consumer({ groupId: `bare-${randomUUID()}` });
   await consumer.connect();
   await consumer.subscribe({ topic: env.KEYGUARD_TOPIC_ORDERS, fromBeginning: true });
   let n = 0;
+  let invalid = 0;
   let started = 0;
   await new Promise<void>((resolve) => {
     consumer.run({
       eachBatch: async ({ batch }) => {
         if (started === 0) started = performance.now();
         n += batch.messages.length;
+        if (decode)
+          for (const m of batch.messages) if (!decodeEvent(m.value?.toString('utf8') ?? '').ok) invalid++;
         if (n >= accountEvents) resolve();
       },
     });
   });
   const seconds = (performance.now() - started) / 1000;
   await consumer.disconnect();
-  console.log(
-    `bare kafkajs consumer: ${Math.round(n / seconds)} events/s (${n} events, ${seconds.toFixed(2)} s)`,
-  );
+  if (invalid > 0) throw new Error(`${invalid} records did not decode`);
+  return Math.round(n / seconds);
 }
+const bare = await bareRate(false);
+console.log(`bare kafkajs consumer: ${bare} events/s`);
+const decoded = await bareRate(true);
+console.log(
+  `kafkajs consumer decoding and validating every record: ${decoded} events/s (${Math.round((decoded / bare) * 100)} % of bare)`,
+);
 
-// 3. The worker over the same topic (market feed included, one Redis pipeline read + write per batch).
+// 3. The worker over the same topic (market feed included; one Redis read + write per unit of work,
+// a unit being the batches of one fetch).
 {
   await worker.start();
   while ((await committedRecords(kafka, env)) < accountEvents) await new Promise((r) => setTimeout(r, 20));
@@ -143,12 +162,12 @@ console.log(
   const rate = Math.round(accountEvents / seconds);
   const totalRate = Math.round(scenario.events.length / seconds);
   console.log(
-    `worker: ${rate} account events/s (${accountEvents} events in ${seconds.toFixed(2)} s, plus ${scenario.events.length - accountEvents} market events); ${worker.stats.alerts} alerts`,
+    `worker: ${rate} account events/s (${accountEvents} events in ${seconds.toFixed(2)} s, plus ${scenario.events.length - accountEvents} market events); ${worker.stats.alerts} alerts; ${Math.round((rate / bare) * 100)} % of bare, ${Math.round((rate / decoded) * 100)} % of decoding`,
   );
   console.log(
-    `Redis: ${store.roundTrips} round trips for ${worker.stats.events} account events = ${((store.roundTrips / worker.stats.events) * 1000).toFixed(2)} per 1,000 events (${worker.stats.batches} batches)`,
+    `Redis: ${store.roundTrips} round trips for ${worker.stats.events} account events = ${((store.roundTrips / worker.stats.events) * 1000).toFixed(2)} per 1,000 events (${worker.stats.batches} units of work, up to ${worker.stats.maxUnitPartitions} partitions each)`,
   );
-  console.log(`  per batch: ${stepsLine(worker.stats.steps)}`);
+  console.log(`  per unit: ${stepsLine(worker.stats.steps)}`);
   await worker.stop();
   await store.close();
   process.env.BENCH_RATE = String(totalRate);
@@ -239,18 +258,11 @@ async function latencyPhase(load: number): Promise<void> {
   if (stopped) {
     const st = JSON.parse(stopped).stats;
     console.log(
-      `  worker batches: ${st.batches}, mean ${(st.batchMsTotal / st.batches).toFixed(1)} ms, slowest ${st.maxBatchMs} ms, largest ${st.maxBatchEvents} events`,
+      `  worker units of work: ${st.batches} (up to ${st.maxUnitPartitions} partitions each), mean ${(st.batchMsTotal / st.batches).toFixed(1)} ms, slowest ${st.maxBatchMs} ms, largest ${st.maxBatchEvents} events`,
     );
-    console.log(`  per batch: ${stepsLine(st.steps)}`);
+    console.log(`  per unit: ${stepsLine(st.steps)}`);
   }
 }
-
-type Bucket = { le: number; n: number };
-
-/** The histogram of produce → processed for every account record (the worker's metric). */
-const PROCESSED = 'keyguard_kafka_append_to_processed_seconds';
-/** The start of a latency phase, reported apart: JIT warm-up and every account's first load. */
-const WARM_UP_MS = 3000;
 
 /** The cumulative buckets of a Prometheus histogram without labels. */
 function buckets(text: string, name: string): Bucket[] {

@@ -114,10 +114,11 @@ export class ConsumerStage {
    * member's; on the first failure `onFirstFailure` (pause the partition: fetching stops while
    * the step waits); heartbeats between attempts so a long outage keeps the partitions. Gives up
    * (`RetryAbandoned`) at once when the member left the group: only a rejoin fixes that.
+   * `partitions`: the partition numbers the batch holds records of (one batch may join several).
    */
   batchRetry(
     payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
-    partition: number,
+    partitions: readonly number[],
     onFirstFailure: () => void,
   ): StepRetry {
     const { heartbeat, isRunning, isStale } = payload;
@@ -129,7 +130,7 @@ export class ConsumerStage {
         shouldContinue: () => this.running && isRunning() && !isStale(),
         giveUpOn: (err) => groupMembershipError(err) !== undefined,
         onRetry: async (err, attempt, delayMs) => {
-          this.reportRetry(step, err, attempt, delayMs, partition);
+          this.reportRetry(step, err, attempt, delayMs, partitions);
           if (attempt === 1) onFirstFailure();
           await heartbeat().catch(() => {});
         },
@@ -138,7 +139,7 @@ export class ConsumerStage {
         this.instrumentation.emit(STAGE_EVENTS.STEP_DONE, {
           stage: this.opts.name,
           step,
-          partition,
+          partitions,
           ms: performance.now() - startedAt,
         });
       return result;
@@ -171,10 +172,10 @@ export class ConsumerStage {
     err: unknown,
     attempt: number,
     delayMs: number,
-    partition?: number,
+    partitions?: readonly number[],
   ): void {
     const error = (err as Error).message;
-    const where = partition === undefined ? {} : { partition };
+    const where = partitions === undefined ? {} : { partitions };
     this.instrumentation.emit(STAGE_EVENTS.RETRY, {
       stage: this.opts.name,
       step,
@@ -191,16 +192,16 @@ export class ConsumerStage {
    * `redo` puts the batch back to be fetched again, and when the member lost its membership the
    * error kafkajs rejoins on is thrown; anything else is thrown as it is (a crash, see above).
    */
-  abandoned(err: unknown, partition: number, redo: () => void): void {
+  abandoned(err: unknown, partitions: readonly number[], redo: () => void): void {
     if (!(err instanceof RetryAbandoned)) throw err;
     redo();
     this.instrumentation.emit(STAGE_EVENTS.BATCH_ABANDONED, {
       stage: this.opts.name,
-      partition,
+      partitions,
       reason: err.message,
     });
     this.opts.log.info(
-      { stage: this.opts.name, partition, err: err.message },
+      { stage: this.opts.name, partitions, err: err.message },
       'batch abandoned, will be redelivered',
     );
     const membership = groupMembershipError(err.lastError);

@@ -29,8 +29,15 @@ export const STAGE_EVENTS = {
 
 export interface StageEventPayloads {
   consumed: { stage: string; topic: string; partition: number; kinds: Record<string, number>; lag?: number };
-  retry: { stage: string; step: string; partition?: number; attempt: number; delayMs: number; error: string };
-  step_done: { stage: string; step: string; partition: number; ms: number };
+  retry: {
+    stage: string;
+    step: string;
+    partitions?: readonly number[];
+    attempt: number;
+    delayMs: number;
+    error: string;
+  };
+  step_done: { stage: string; step: string; partitions: readonly number[]; ms: number };
   published: {
     stage: string;
     alerts: readonly Alert[];
@@ -40,11 +47,11 @@ export interface StageEventPayloads {
     /** Records published for the campaign aggregator. */
     observations?: number;
   };
-  batch_done: { stage: string; partition: number; records: number; ms: number };
-  batch_abandoned: { stage: string; partition: number; reason: string };
+  batch_done: { stage: string; partitions: readonly number[]; records: number; ms: number };
+  batch_abandoned: { stage: string; partitions: readonly number[]; reason: string };
   restart: { stage: string; error: string };
   paused: { stage: string; partitions: number };
-  market_wait_timeout: { stage: string; partition: number };
+  market_wait_timeout: { stage: string; partitions: readonly number[] };
 }
 
 export type StageEvent = keyof StageEventPayloads;

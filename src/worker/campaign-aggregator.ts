@@ -92,7 +92,7 @@ export class CampaignAggregator {
         dead.push(deadLetterMessage(r.code, r.reason, where, m.key, m.value));
       }
     }
-    const retry = this.stage.batchRetry(payload, partition, () =>
+    const retry = this.stage.batchRetry(payload, [partition], () =>
       consumer.pause([{ topic, partitions: [partition] }]),
     );
     try {
@@ -117,7 +117,7 @@ export class CampaignAggregator {
       });
       this.stage.instrumentation.emit(STAGE_EVENTS.BATCH_DONE, {
         stage: 'campaign',
-        partition,
+        partitions: [partition],
         records: batch.messages.length,
         ms: performance.now() - startedAt,
       });
@@ -139,7 +139,7 @@ export class CampaignAggregator {
       await heartbeat();
     } catch (err) {
       // Nothing committed: the batch is fetched again (here after a rejoin, or by the new owner).
-      this.stage.abandoned(err, partition, () => consumer.resume([{ topic, partitions: [partition] }]));
+      this.stage.abandoned(err, [partition], () => consumer.resume([{ topic, partitions: [partition] }]));
     }
   }
 }

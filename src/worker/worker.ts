@@ -2,10 +2,10 @@
  * `keyguard worker`: the streaming pipeline. Account topics (orders, fills, apikeys) are shared by
  * the consumer group, partition N of each topic going to the same worker; the market topic is read
  * whole by every worker. Fetched records join their partition number's merge buffer; what is in
- * event-time order goes on, per partition number: decode → wait for the market to reach the
- * records' event time → evaluate (one Redis read) → publish alerts, recommendations and dead
- * letters and wait for Kafka's acks → save baselines (one Redis write, idempotent per source
- * position) → commit the offsets. Any failure on the way pauses the partition and retries with
+ * event-time order goes on, the ready records of every partition of a fetch together as one unit:
+ * decode → wait for the market to reach the records' event time → evaluate (one Redis read) →
+ * publish alerts, recommendations and dead letters and wait for Kafka's acks → save baselines (one
+ * Redis write, idempotent per source position) → commit the offsets (one request). Any failure on the way pauses the partition and retries with
  * backoff; nothing is skipped, and a crash anywhere redoes the work with the same alert ids.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
@@ -40,6 +40,19 @@ const ACCOUNT_FLOOR_GRACE_MS = 10_000;
 /** A fetched Kafka record with its decoding. */
 type FetchedRecord = KafkaMessage & { decoded: DecodeResult };
 
+/** One partition's records ready to be scored, with the batch they came in. */
+interface UnitPart {
+  partition: number;
+  items: Array<BufferedRecord<FetchedRecord>>;
+  payload: EachBatchPayload;
+}
+
+/** The parts joined into one unit of work, and its completion. */
+interface Unit {
+  parts: UnitPart[];
+  done: Promise<void>;
+}
+
 export interface WorkerDeps {
   kafka: Kafka;
   env: RuntimeEnv;
@@ -62,6 +75,8 @@ export interface WorkerStats {
   /** Processing time of the slowest batch and the largest batch, for tuning. */
   maxBatchMs: number;
   maxBatchEvents: number;
+  /** The most partitions one unit of work held (the batches of a fetch are joined). */
+  maxUnitPartitions: number;
   batchMsTotal: number;
   /** Partition numbers this worker has processed batches of. */
   partitions: number[];
@@ -108,6 +123,8 @@ export class Worker {
    */
   private readonly restartAt = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly locks = new Map<number, Promise<void>>();
+  /** The unit of work taking parts in this turn of the event loop (see joinUnit). */
+  private forming?: Unit;
   /** Per partition number: orders and fills waiting to be merged in event-time order. */
   private readonly merges = new Map<number, PartitionMerge<FetchedRecord>>();
   readonly stats: WorkerStats = {
@@ -120,6 +137,7 @@ export class Worker {
     marketWaitTimeouts: 0,
     maxBatchMs: 0,
     maxBatchEvents: 0,
+    maxUnitPartitions: 0,
     batchMsTotal: 0,
     partitions: [],
     steps: {},
@@ -136,9 +154,9 @@ export class Worker {
       maxWaitTimeInMs: 200,
       partitionAssigners: [coPartitionedAssigner(() => this.owned)],
       topics: this.accountTopics,
-      // Partitions are independent (an account lives on one); a lock per partition number keeps
-      // co-partitioned topics of the same number from running at once.
-      partitionsConsumedConcurrently: 4,
+      // Every batch of a fetch is handed over at once and joins one unit of work (see joinUnit); a
+      // lock per partition number keeps co-partitioned topics of the same number from running at once.
+      partitionsConsumedConcurrently: 64,
       eachBatch: (payload) => this.handleBatch(payload),
       log: deps.log,
     });
@@ -388,7 +406,7 @@ export class Worker {
       await payload.heartbeat();
       ready = merge.take();
     }
-    if (ready.length > 0) await this.process(batch.partition, ready, payload);
+    if (ready.length > 0) await this.joinUnit({ partition: batch.partition, items: ready, payload });
   }
 
   /** Runs `fn` after whatever is already running for this partition number. */
@@ -413,38 +431,77 @@ export class Worker {
     return merge;
   }
 
-  private async process(
-    partition: number,
-    items: Array<BufferedRecord<FetchedRecord>>,
-    payload: EachBatchPayload,
-  ): Promise<void> {
-    const { heartbeat } = payload;
+  /**
+   * Joins the records made ready in this turn of the event loop by every partition's batch (the
+   * batches of one fetch arrive together) into one unit: one market wait, one Redis read, one acked
+   * publish, one Redis write and one offset commit for all of them, instead of one each. Partitions
+   * hold different accounts, so scoring them together changes nothing but the round trips; each
+   * partition's lock keeps it in at most one unit at a time.
+   */
+  private joinUnit(part: UnitPart): Promise<void> {
+    let unit = this.forming;
+    if (!unit) {
+      const parts: UnitPart[] = [];
+      const formed: Unit = {
+        parts,
+        done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          if (this.forming === formed) this.forming = undefined;
+          return this.process(parts);
+        }),
+      };
+      this.forming = unit = formed;
+    }
+    unit.parts.push(part);
+    return unit.done;
+  }
+
+  private async process(parts: readonly UnitPart[]): Promise<void> {
     const startedAt = performance.now();
     const log = this.deps.log;
     const env = this.deps.env;
+    const partitions = parts.map((p) => p.partition);
     const events: SequencedEvent[] = [];
     const dead: Message[] = [];
     const byPosition = new Map<string, KafkaMessage>();
     /** Kafka timestamps of the decoded events, by event id: for the append → alert latency. */
     const appendedAt = new Map<string, number>();
+    /** Per partition, the latest event time among its records. */
+    const latest = new Map<number, number>();
     let maxTime = Number.NEGATIVE_INFINITY;
-    for (const item of items) {
-      const m = item.payload;
-      const where = { topic: item.topic, partition, offset: m.offset, timestamp: m.timestamp };
-      const source = `${item.topic}/${partition}`;
-      byPosition.set(`${source}@${m.offset}`, m);
-      if (!m.decoded.ok) {
-        dead.push(deadLetterMessage(m.decoded.code, m.decoded.reason, where, m.key, m.value));
-      } else if (isMarketEvent(m.decoded.event)) {
-        const reason = `a ${m.decoded.event.kind} event on account topic ${item.topic} (market events go to ${env.KEYGUARD_TOPIC_MARKET})`;
-        dead.push(deadLetterMessage(ErrorCodes.EVENT_WRONG_TOPIC, reason, where, m.key, m.value));
-      } else {
-        events.push({ seq: Number(m.offset), event: m.decoded.event, source });
-        appendedAt.set(eventId(m.decoded.event), Number(m.timestamp));
-        maxTime = Math.max(maxTime, m.decoded.event.timestamp);
+    let records = 0;
+    for (const { partition, items } of parts) {
+      records += items.length;
+      for (const item of items) {
+        const m = item.payload;
+        const where = { topic: item.topic, partition, offset: m.offset, timestamp: m.timestamp };
+        const source = `${item.topic}/${partition}`;
+        byPosition.set(`${source}@${m.offset}`, m);
+        if (!m.decoded.ok) {
+          dead.push(deadLetterMessage(m.decoded.code, m.decoded.reason, where, m.key, m.value));
+        } else if (isMarketEvent(m.decoded.event)) {
+          const reason = `a ${m.decoded.event.kind} event on account topic ${item.topic} (market events go to ${env.KEYGUARD_TOPIC_MARKET})`;
+          dead.push(deadLetterMessage(ErrorCodes.EVENT_WRONG_TOPIC, reason, where, m.key, m.value));
+        } else {
+          const t = m.decoded.event.timestamp;
+          events.push({ seq: Number(m.offset), event: m.decoded.event, source });
+          appendedAt.set(eventId(m.decoded.event), Number(m.timestamp));
+          latest.set(partition, Math.max(latest.get(partition) ?? t, t));
+          maxTime = Math.max(maxTime, t);
+        }
       }
     }
-    const retry = this.stage.batchRetry(payload, partition, () => this.pausePartition(partition));
+    // One batch of the unit stale (its partition moved) or stopped: the whole unit is given up.
+    const retry = this.stage.batchRetry(
+      {
+        heartbeat: () => parts[0]!.payload.heartbeat(),
+        isRunning: () => parts.every((p) => p.payload.isRunning()),
+        isStale: () => parts.some((p) => p.payload.isStale()),
+      },
+      partitions,
+      () => {
+        for (const p of partitions) this.pausePartition(p);
+      },
+    );
     try {
       // Live and backlog events alike are almost always known already: no await on the hot path.
       if (events.length > 0 && !this.config.knowsVersionsAt(maxTime))
@@ -456,14 +513,18 @@ export class Worker {
         (await retry('wait for market', () => this.feed.waitFor(maxTime, env.KEYGUARD_MARKET_WAIT_MS)));
       if (!marketReady) {
         this.stats.marketWaitTimeouts++;
-        this.stage.instrumentation.emit(STAGE_EVENTS.MARKET_WAIT_TIMEOUT, { stage: 'worker', partition });
+        this.stage.instrumentation.emit(STAGE_EVENTS.MARKET_WAIT_TIMEOUT, { stage: 'worker', partitions });
       }
       const outcome = await retry('evaluate', () => this.engine.evaluate(events));
       for (const f of outcome.failures) {
         const source = f.source ?? '';
         const m = byPosition.get(`${source}@${f.seq}`);
-        const topic = source.slice(0, source.lastIndexOf('/'));
-        const where = { topic, partition, offset: String(f.seq) };
+        const at = source.lastIndexOf('/');
+        const where = {
+          topic: source.slice(0, at),
+          partition: Number(source.slice(at + 1)),
+          offset: String(f.seq),
+        };
         dead.push(deadLetterMessage(f.code, `${eventId(f.event)}: ${f.reason}`, where, m?.key, m?.value));
       }
       const [alerts, recommendations] = alertRecords(outcome.alerts, {
@@ -484,20 +545,26 @@ export class Worker {
       ]);
       await retry('publish', () => publication.attempt());
       await retry('save baselines', () => this.engine.commit(outcome));
-      const next = new Map<string, bigint>();
-      for (const item of items) {
-        const o = BigInt(item.offset) + 1n;
-        if ((next.get(item.topic) ?? -1n) < o) next.set(item.topic, o);
+      const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
+      for (const { partition, items } of parts) {
+        for (const item of items) {
+          const tp = `${item.topic}/${partition}`;
+          const o = BigInt(item.offset) + 1n;
+          if ((next.get(tp)?.offset ?? -1n) < o) next.set(tp, { topic: item.topic, partition, offset: o });
+        }
       }
-      const offsets = [...next].map(([topic, o]) => ({ topic, partition, offset: o.toString() }));
+      const offsets = [...next.values()].map((o) => ({ ...o, offset: o.offset.toString() }));
       await retry('commit offsets', () => this.consumer.commitOffsets(offsets));
       for (const o of offsets) this.restartAt.set(`${o.topic}/${o.partition}`, o);
-      const before = this.progress.get(partition)?.time ?? Number.NEGATIVE_INFINITY;
-      this.progress.set(partition, {
-        time: Number.isFinite(maxTime) ? Math.max(before, maxTime) : before,
-        lagging: this.lagging(partition) || (this.merges.get(partition)?.size ?? 0) > 0,
-      });
-      this.resumePartition(partition);
+      for (const partition of partitions) {
+        const before = this.progress.get(partition)?.time ?? Number.NEGATIVE_INFINITY;
+        this.progress.set(partition, {
+          time: Math.max(before, latest.get(partition) ?? before),
+          lagging: this.lagging(partition) || (this.merges.get(partition)?.size ?? 0) > 0,
+        });
+        this.resumePartition(partition);
+        if (!this.stats.partitions.includes(partition)) this.stats.partitions.push(partition);
+      }
       for (const a of outcome.alerts) {
         log.info(
           {
@@ -510,8 +577,7 @@ export class Worker {
         );
       }
       this.stats.batches++;
-      if (!this.stats.partitions.includes(partition)) this.stats.partitions.push(partition);
-      this.stats.events += items.length;
+      this.stats.events += records;
       this.stats.alerts += outcome.alerts.length;
       this.stats.recommendations += recommendations!.messages.length;
       this.stats.deadLetters += dead.length;
@@ -524,17 +590,20 @@ export class Worker {
         appendedAt,
         observations: observations.length,
       });
-      done.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partition, records: items.length, ms });
+      done.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partitions, records, ms });
       this.stats.batchMsTotal += ms;
       this.stats.maxBatchMs = Math.max(this.stats.maxBatchMs, Math.round(ms));
-      this.stats.maxBatchEvents = Math.max(this.stats.maxBatchEvents, items.length);
-      await heartbeat();
+      this.stats.maxBatchEvents = Math.max(this.stats.maxBatchEvents, records);
+      this.stats.maxUnitPartitions = Math.max(this.stats.maxUnitPartitions, partitions.length);
+      await parts[0]!.payload.heartbeat();
     } catch (err) {
-      // Shutting down, or the partition moved: nothing was committed; the batch is redone.
-      this.stage.abandoned(err, partition, () => {
-        this.resumePartition(partition);
-        this.merges.delete(partition);
-        this.seekBack(partition);
+      // Shutting down, or a partition moved: nothing was committed; the unit is redone.
+      this.stage.abandoned(err, partitions, () => {
+        for (const partition of partitions) {
+          this.resumePartition(partition);
+          this.merges.delete(partition);
+          this.seekBack(partition);
+        }
       });
     }
   }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { isMarketEvent } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { dashboards } from '../../src/observability/dashboards.js';
 import { type OpsServer, startOpsServer } from '../../src/observability/http-server.js';
@@ -75,8 +76,10 @@ describe('worker metrics and health endpoints', () => {
     expect(sample(text, 'keyguard_redis_round_trip_seconds_count', { operation: 'load' })).toBeGreaterThan(0);
     expect(sample(text, 'keyguard_batch_records_count')).toBeGreaterThan(0);
     expect(sample(text, 'keyguard_kafka_append_to_alert_seconds_count')).toBeGreaterThanOrEqual(1);
-    // Every decoded account record is timed, not only those that alert (the bad record is not).
-    expect(sample(text, 'keyguard_kafka_append_to_processed_seconds_count')).toBe(orders);
+    // Every decoded account record is timed (orders, fills, key events), not only those that alert;
+    // the bad record is not.
+    const accountRecords = scenario.events.filter((e) => !isMarketEvent(e)).length;
+    expect(sample(text, 'keyguard_kafka_append_to_processed_seconds_count')).toBe(accountRecords);
     expect(sample(text, 'keyguard_consumer_lag_records')).toBe(0);
     // Default process metrics under their standard names; no label name inside a metric name.
     expect(text).toMatch(/^process_cpu_seconds_total /m);

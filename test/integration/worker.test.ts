@@ -31,7 +31,7 @@ function attackScenario() {
   return { scenario, victim };
 }
 
-async function startWorker(env: RuntimeEnv): Promise<Worker> {
+async function startWorker(env: RuntimeEnv): Promise<Worker & { store: RedisBaselineStore }> {
   const kafka = kafkaClient(env.KAFKA_BROKERS!.split(','));
   const store = new RedisBaselineStore({
     url: env.REDIS_URL!,
@@ -44,7 +44,7 @@ async function startWorker(env: RuntimeEnv): Promise<Worker> {
     await worker.stop();
     await store.close();
   });
-  return worker;
+  return Object.assign(worker, { store });
 }
 
 describe('keyguard worker (real Kafka and Redis)', () => {
@@ -60,7 +60,7 @@ describe('keyguard worker (real Kafka and Redis)', () => {
       true,
     );
 
-    await startWorker(env);
+    const worker = await startWorker(env);
     await produceInOrder(kafka, env, scenario.events);
     const alerts = await collect<Alert>(
       kafka,
@@ -68,6 +68,10 @@ describe('keyguard worker (real Kafka and Redis)', () => {
       (v) => v.length >= expectedIds.length,
       60_000,
     );
+    // The batches of a fetch are one unit of work: one Redis read and one write each, however
+    // many partitions it holds.
+    expect(worker.stats.maxUnitPartitions).toBeGreaterThan(1);
+    expect(worker.store.roundTrips).toBe(2 * worker.stats.batches);
     const recs = await collect<Alert>(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, (v) => v.length > 0, 10_000);
     const revokeIds = replayed.alerts.filter((a) => a.recommendation === 'revoke_key').map((a) => a.alertId);
     expect(recs.some((a) => a.accountId === victim && a.recommendation === 'revoke_key' && a.apiKeyId)).toBe(

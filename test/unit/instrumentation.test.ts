@@ -55,7 +55,7 @@ describe('stage instrumentation', () => {
       appendedAt: new Map(),
       observations: 2,
     });
-    events.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partition: 0, records: 4, ms: 12 });
+    events.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partitions: [0], records: 4, ms: 12 });
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/keyguard_events_consumed_total\{topic="o",kind="order"\} 3/);
     expect(text).toMatch(/keyguard_events_consumed_total\{topic="o",kind="invalid"\} 1/);
