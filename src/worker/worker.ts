@@ -5,8 +5,9 @@
  * event-time order goes on, the ready records of every partition of a fetch together as one unit:
  * decode → wait for the market to reach the records' event time → evaluate (one Redis read) →
  * publish alerts, recommendations and dead letters and wait for Kafka's acks → save baselines (one
- * Redis write, idempotent per source position) → commit the offsets (one request). Any failure on the way pauses the partition and retries with
- * backoff; nothing is skipped, and a crash anywhere redoes the work with the same alert ids.
+ * Redis write, idempotent per source position) → commit the offsets (one request). Any failure on
+ * the way pauses the unit's partitions and retries with backoff; nothing is skipped, and a crash
+ * anywhere redoes the work with the same alert ids.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { DetectionConfig } from '../config/detection.js';
@@ -15,7 +16,7 @@ import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
 import { groupKeyOf } from '../events/observation.js';
-import { isMarketEvent } from '../events/schema.js';
+import { type Alert, isMarketEvent } from '../events/schema.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics, topicLayout } from '../kafka/topics.js';
 import type { Logger } from '../logger.js';
@@ -39,6 +40,21 @@ const ACCOUNT_FLOOR_GRACE_MS = 10_000;
 
 /** A fetched Kafka record with its decoding. */
 type FetchedRecord = KafkaMessage & { decoded: DecodeResult };
+
+/** The next offset to fetch of every topic-partition of a unit: one past its last record. */
+function nextOffsets(
+  parts: readonly UnitPart[],
+): Array<{ topic: string; partition: number; offset: string }> {
+  const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
+  for (const { partition, items } of parts) {
+    for (const item of items) {
+      const tp = `${item.topic}/${partition}`;
+      const o = BigInt(item.offset) + 1n;
+      if ((next.get(tp)?.offset ?? -1n) < o) next.set(tp, { topic: item.topic, partition, offset: o });
+    }
+  }
+  return [...next.values()].map((o) => ({ ...o, offset: o.offset.toString() }));
+}
 
 /** One partition's records ready to be scored, with the batch they came in. */
 interface UnitPart {
@@ -455,11 +471,13 @@ export class Worker {
     return unit.done;
   }
 
-  private async process(parts: readonly UnitPart[]): Promise<void> {
-    const startedAt = performance.now();
-    const log = this.deps.log;
-    const env = this.deps.env;
-    const partitions = parts.map((p) => p.partition);
+  /**
+   * A unit's records sorted out: the events to score (with their Kafka append times and each
+   * partition's latest event time), and dead letters for what does not decode or is on the wrong
+   * topic.
+   */
+  private unitRecords(parts: readonly UnitPart[]) {
+    const topicMarket = this.deps.env.KEYGUARD_TOPIC_MARKET;
     const events: SequencedEvent[] = [];
     const dead: Message[] = [];
     const byPosition = new Map<string, KafkaMessage>();
@@ -479,7 +497,7 @@ export class Worker {
         if (!m.decoded.ok) {
           dead.push(deadLetterMessage(m.decoded.code, m.decoded.reason, where, m.key, m.value));
         } else if (isMarketEvent(m.decoded.event)) {
-          const reason = `a ${m.decoded.event.kind} event on account topic ${item.topic} (market events go to ${env.KEYGUARD_TOPIC_MARKET})`;
+          const reason = `a ${m.decoded.event.kind} event on account topic ${item.topic} (market events go to ${topicMarket})`;
           dead.push(deadLetterMessage(ErrorCodes.EVENT_WRONG_TOPIC, reason, where, m.key, m.value));
         } else {
           const t = m.decoded.event.timestamp;
@@ -490,6 +508,14 @@ export class Worker {
         }
       }
     }
+    return { events, dead, byPosition, appendedAt, latest, maxTime, records };
+  }
+
+  private async process(parts: readonly UnitPart[]): Promise<void> {
+    const startedAt = performance.now();
+    const env = this.deps.env;
+    const partitions = parts.map((p) => p.partition);
+    const { events, dead, byPosition, appendedAt, latest, maxTime, records } = this.unitRecords(parts);
     // One batch of the unit stale (its partition moved) or stopped: the whole unit is given up.
     const retry = this.stage.batchRetry(
       {
@@ -545,56 +571,17 @@ export class Worker {
       ]);
       await retry('publish', () => publication.attempt());
       await retry('save baselines', () => this.engine.commit(outcome));
-      const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
-      for (const { partition, items } of parts) {
-        for (const item of items) {
-          const tp = `${item.topic}/${partition}`;
-          const o = BigInt(item.offset) + 1n;
-          if ((next.get(tp)?.offset ?? -1n) < o) next.set(tp, { topic: item.topic, partition, offset: o });
-        }
-      }
-      const offsets = [...next.values()].map((o) => ({ ...o, offset: o.offset.toString() }));
+      const offsets = nextOffsets(parts);
       await retry('commit offsets', () => this.consumer.commitOffsets(offsets));
       for (const o of offsets) this.restartAt.set(`${o.topic}/${o.partition}`, o);
-      for (const partition of partitions) {
-        const before = this.progress.get(partition)?.time ?? Number.NEGATIVE_INFINITY;
-        this.progress.set(partition, {
-          time: Math.max(before, latest.get(partition) ?? before),
-          lagging: this.lagging(partition) || (this.merges.get(partition)?.size ?? 0) > 0,
-        });
-        this.resumePartition(partition);
-        if (!this.stats.partitions.includes(partition)) this.stats.partitions.push(partition);
-      }
-      for (const a of outcome.alerts) {
-        log.info(
-          {
-            alertId: a.alertId,
-            accountId: a.accountId,
-            recommendation: a.recommendation,
-            severity: a.severity,
-          },
-          'alert',
-        );
-      }
-      this.stats.batches++;
-      this.stats.events += records;
-      this.stats.alerts += outcome.alerts.length;
-      this.stats.recommendations += recommendations!.messages.length;
-      this.stats.deadLetters += dead.length;
-      const ms = performance.now() - startedAt;
-      const done = this.stage.instrumentation;
-      done.emit(STAGE_EVENTS.PUBLISHED, {
-        stage: 'worker',
-        alerts: outcome.alerts,
-        deadLetters: dead,
+      this.unitDone(partitions, latest, outcome.alerts, {
+        records,
+        recommendations: recommendations!.messages.length,
+        dead,
         appendedAt,
         observations: observations.length,
+        ms: performance.now() - startedAt,
       });
-      done.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partitions, records, ms });
-      this.stats.batchMsTotal += ms;
-      this.stats.maxBatchMs = Math.max(this.stats.maxBatchMs, Math.round(ms));
-      this.stats.maxBatchEvents = Math.max(this.stats.maxBatchEvents, records);
-      this.stats.maxUnitPartitions = Math.max(this.stats.maxUnitPartitions, partitions.length);
       await parts[0]!.payload.heartbeat();
     } catch (err) {
       // Shutting down, or a partition moved: nothing was committed; the unit is redone.
@@ -606,6 +593,62 @@ export class Worker {
         }
       });
     }
+  }
+
+  /** A unit committed: its partitions' progress, resumed; the alerts logged; stats and events. */
+  private unitDone(
+    partitions: readonly number[],
+    latest: ReadonlyMap<number, number>,
+    alerts: readonly Alert[],
+    done: {
+      records: number;
+      recommendations: number;
+      dead: readonly Message[];
+      appendedAt: ReadonlyMap<string, number>;
+      observations: number;
+      ms: number;
+    },
+  ): void {
+    for (const partition of partitions) {
+      const before = this.progress.get(partition)?.time ?? Number.NEGATIVE_INFINITY;
+      this.progress.set(partition, {
+        time: Math.max(before, latest.get(partition) ?? before),
+        lagging: this.lagging(partition) || (this.merges.get(partition)?.size ?? 0) > 0,
+      });
+      this.resumePartition(partition);
+      if (!this.stats.partitions.includes(partition)) this.stats.partitions.push(partition);
+    }
+    for (const a of alerts) {
+      this.deps.log.info(
+        {
+          alertId: a.alertId,
+          accountId: a.accountId,
+          recommendation: a.recommendation,
+          severity: a.severity,
+        },
+        'alert',
+      );
+    }
+    const { records, ms } = done;
+    const stats = this.stats;
+    stats.batches++;
+    stats.events += records;
+    stats.alerts += alerts.length;
+    stats.recommendations += done.recommendations;
+    stats.deadLetters += done.dead.length;
+    stats.batchMsTotal += ms;
+    stats.maxBatchMs = Math.max(stats.maxBatchMs, Math.round(ms));
+    stats.maxBatchEvents = Math.max(stats.maxBatchEvents, records);
+    stats.maxUnitPartitions = Math.max(stats.maxUnitPartitions, partitions.length);
+    const events = this.stage.instrumentation;
+    events.emit(STAGE_EVENTS.PUBLISHED, {
+      stage: 'worker',
+      alerts,
+      deadLetters: done.dead,
+      appendedAt: done.appendedAt,
+      observations: done.observations,
+    });
+    events.emit(STAGE_EVENTS.BATCH_DONE, { stage: 'worker', partitions, records, ms });
   }
 
   /** Sends fetching back to the first unprocessed record of each topic of a partition number. */
