@@ -3,13 +3,18 @@
  * the Redis cost of baselines (bytes per active account, round trips per 1,000 events) against a
  * real redis-server started for the run. Prints figures; asserts nothing.
  *
- *   npm run bench:replay -- [--events N] [--skip-redis]
+ *   npm run bench:replay -- [--events N] [--campaigns] [--skip-redis]
+ *
+ * `--campaigns`: the embedded runs fold the campaign aggregator in too (as `keyguard replay` does
+ * when campaigns are enabled).
  */
 import { createReadStream, createWriteStream, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { CampaignEngine } from '../src/campaign/campaign-engine.js';
+import { MemoryCampaignStore } from '../src/campaign/campaign-store.js';
 import { writeEvents } from '../src/cli/simulate-command.js';
 import { loadDetectionConfig } from '../src/config/detection.js';
 import { DetectionEngine } from '../src/detection/engine.js';
@@ -27,6 +32,7 @@ const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
     'skip-redis': { type: 'boolean', default: false },
+    campaigns: { type: 'boolean', default: false },
   },
 });
 const target = Number(args.events);
@@ -56,9 +62,10 @@ for (const run of [1, 2]) {
     onAlert: jsonlAlertWriter(sink),
     onRejected: () => {},
     maxFutureSkewMs: cfg.events.maxFutureSkewMs,
+    ...(args.campaigns ? { campaigns: new CampaignEngine(cfg.campaign, new MemoryCampaignStore()) } : {}),
   });
   console.log(
-    `replay (embedded store, run ${run}): ${summary.events} events in ${summary.seconds.toFixed(2)} s = ${summary.eventsPerSecond} events/s, ${summary.alerts} alerts`,
+    `replay (embedded store${args.campaigns ? ', campaigns on' : ''}, run ${run}): ${summary.events} events in ${summary.seconds.toFixed(2)} s = ${summary.eventsPerSecond} events/s, ${summary.alerts} alerts`,
   );
 }
 
