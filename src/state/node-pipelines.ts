@@ -18,8 +18,8 @@ export interface PerNodeReplies {
  * One command per key, sent as one pipeline per Redis node, the pipelines in parallel: one round
  * trip per node per call, whatever the number of keys. A single server gets one pipeline. On a
  * cluster the keys are grouped by the nodes serving their slot (the client refuses a pipeline that
- * spans two); a slot that moves meanwhile (failover, resharding) fails its command, and the caller
- * retries on the refreshed slot map. `tail` appends node-wide commands (WAIT) to every pipeline.
+ * spans two); a slot that moves meanwhile (failover, resharding) fails its command, the slot map is
+ * refreshed, and the caller retries on it. `tail` appends node-wide commands (WAIT) to every pipeline.
  */
 export async function execPerNode(
   redis: RedisClient,
@@ -43,7 +43,17 @@ export async function execPerNode(
       tails.push(replies.slice(indices.length) as Reply[]);
     }),
   );
+  // A pipeline spanning slots does not make the client follow a redirection (it does only when
+  // every reply carries the same one): refresh the slot map here, so the caller's retry regroups.
+  if (redis instanceof Cluster && [...results, ...tails.flat()].some(redirected))
+    await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
   return { results, tails, pipelines: groups.length };
+}
+
+/** A reply saying the slot has moved (failover, resharding): the slot map is stale. */
+function redirected(reply: Reply | undefined): boolean {
+  const message = reply?.[0]?.message ?? '';
+  return message.startsWith('MOVED ') || message.startsWith('ASK ');
 }
 
 async function groupByNode(redis: RedisClient, keys: readonly string[]): Promise<number[][]> {

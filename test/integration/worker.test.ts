@@ -68,10 +68,11 @@ describe('keyguard worker (real Kafka and Redis)', () => {
       (v) => v.length >= expectedIds.length,
       60_000,
     );
-    // The batches of a fetch are one unit of work: one Redis read and one write each, however
-    // many partitions it holds.
+    // The batches of a fetch are one unit of work: at most one Redis read and one write each,
+    // however many partitions it holds (a unit with nothing to save makes only the read).
     expect(worker.stats.maxUnitPartitions).toBeGreaterThan(1);
-    expect(worker.store.roundTrips).toBe(2 * worker.stats.batches);
+    expect(worker.store.roundTrips).toBeLessThanOrEqual(2 * worker.stats.batches);
+    expect(worker.store.roundTrips).toBeGreaterThan(worker.stats.batches);
     const recs = await collect<Alert>(kafka, env.KEYGUARD_TOPIC_RECOMMENDATIONS, (v) => v.length > 0, 10_000);
     const revokeIds = replayed.alerts.filter((a) => a.recommendation === 'revoke_key').map((a) => a.alertId);
     expect(recs.some((a) => a.accountId === victim && a.recommendation === 'revoke_key' && a.apiKeyId)).toBe(
