@@ -8,7 +8,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import { isNewer } from '../state/baseline-store.js';
 import { campaignGroupKey } from '../state/keys.js';
 import { type RedisErrorListener, redisConnection } from '../state/redis-connection.js';
-import { StateHashes, type StateHashesOptions } from '../state/state-hashes.js';
+import { StateRecords, type StateRecordsOptions } from '../state/state-records.js';
 import type { CohortState } from './leak-cohort.js';
 import type { SymbolCampaignState } from './symbol-campaigns.js';
 
@@ -58,29 +58,29 @@ export class MemoryCampaignStore implements CampaignStore {
 }
 
 export class RedisCampaignStore implements CampaignStore {
-  private readonly hashes: StateHashes;
+  private readonly records: StateRecords;
 
   constructor(
     url: string,
     private readonly keyPrefix: string,
     ttlSeconds: number,
-    opts: StateHashesOptions & { onConnectionError?: RedisErrorListener } = {},
+    opts: StateRecordsOptions & { onConnectionError?: RedisErrorListener } = {},
   ) {
-    this.hashes = new StateHashes(redisConnection(url, opts.onConnectionError), ttlSeconds, opts);
+    this.records = new StateRecords(redisConnection(url, opts.onConnectionError), ttlSeconds, opts);
   }
 
   async loadGroups(groups: readonly string[]): Promise<Map<string, StoredGroup>> {
-    const found = await this.hashes.load(groups.map((g) => campaignGroupKey(this.keyPrefix, g)));
+    const found = await this.records.load(groups.map((g) => campaignGroupKey(this.keyPrefix, g)));
     const out = new Map<string, StoredGroup>();
     groups.forEach((g, i) => {
-      const hash = found[i];
-      if (hash) out.set(g, { positions: hash.positions, state: JSON.parse(hash.json) as GroupState });
+      const record = found[i];
+      if (record) out.set(g, { positions: record.positions, state: JSON.parse(record.json) as GroupState });
     });
     return out;
   }
 
   async saveGroups(updates: readonly GroupUpdate[]): Promise<number> {
-    return this.hashes.save(
+    return this.records.save(
       updates.map((u) => ({
         key: campaignGroupKey(this.keyPrefix, u.group),
         json: JSON.stringify(u.state),
@@ -90,7 +90,7 @@ export class RedisCampaignStore implements CampaignStore {
   }
 
   async close(): Promise<void> {
-    const redis = this.hashes.redis;
+    const redis = this.records.redis;
     await redis.quit().catch(() => redis.disconnect());
   }
 }

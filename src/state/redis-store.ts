@@ -5,7 +5,7 @@ import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './
 import { accountKey } from './baseline-store.js';
 import { accountStateKey, stateEpochKey } from './keys.js';
 import { type RedisClient, type RedisErrorListener, redisConnection } from './redis-connection.js';
-import { type ReplicaWait, StateHashes } from './state-hashes.js';
+import { type ReplicaWait, StateRecords } from './state-records.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -33,18 +33,18 @@ function newEpoch(): string {
   return `${new Date().toISOString()} ${randomUUID()}`;
 }
 
-/** Baselines in Redis: one state hash per account (see StateHashes: two round trips per batch). */
+/** Baselines in Redis: one state record per account (see StateRecords: two round trips per batch). */
 export class RedisBaselineStore implements BaselineStore {
   readonly kind = 'redis' as const;
   readonly redis: RedisClient;
-  private readonly hashes: StateHashes;
+  private readonly records: StateRecords;
   /** The state epoch this process works in (undefined until the first load or `openEpoch`). */
   private epoch?: string;
   private renewing?: Promise<void>;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.redis = redisConnection(opts.url, opts.onConnectionError);
-    this.hashes = new StateHashes(this.redis, opts.ttlSeconds, {
+    this.records = new StateRecords(this.redis, opts.ttlSeconds, {
       onRoundTrip: opts.onRoundTrip,
       replicaWait: opts.replicaWait,
     });
@@ -52,7 +52,7 @@ export class RedisBaselineStore implements BaselineStore {
 
   /** Round trips made so far (for benchmarks). */
   get roundTrips(): number {
-    return this.hashes.roundTrips;
+    return this.records.roundTrips;
   }
 
   private get epochKey(): string {
@@ -121,21 +121,24 @@ export class RedisBaselineStore implements BaselineStore {
   async loadAccounts(refs: readonly AccountRef[]): Promise<Map<string, StoredAccount>> {
     const out = new Map<string, StoredAccount>();
     const knownAtLoad = this.epoch;
-    const { hashes: found, also } = await this.hashes.loadWith(
+    const { records: found, also } = await this.records.loadWith(
       refs.map((ref) => accountStateKey(this.opts.keyPrefix, ref)),
       this.epochKey,
     );
     await this.checkEpoch(also, knownAtLoad);
     refs.forEach((ref, i) => {
-      const hash = found[i];
-      if (hash)
-        out.set(accountKey(ref), { positions: hash.positions, state: JSON.parse(hash.json) as AccountState });
+      const record = found[i];
+      if (record)
+        out.set(accountKey(ref), {
+          positions: record.positions,
+          state: JSON.parse(record.json) as AccountState,
+        });
     });
     return out;
   }
 
   async saveAccounts(updates: readonly AccountUpdate[]): Promise<number> {
-    return this.hashes.save(
+    return this.records.save(
       updates.map((u) => ({
         key: accountStateKey(this.opts.keyPrefix, u),
         json: JSON.stringify(u.state),

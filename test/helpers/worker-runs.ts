@@ -2,6 +2,7 @@
  * Whole-stream worker runs for the fault tests: each disturbed run must end with the same alert ids
  * and the same Redis baselines as an undisturbed one.
  */
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { parseRedisTarget } from '../../src/state/redis-connection.js';
 import { FAST_FORWARD_OVERRIDES } from './fast-forward.js';
 import { inProcessRun } from './in-process.js';
 import { collectAll, createTopics, kafkaClient, produceInOrder, testEnv } from './kafka.js';
+import { readStateRecord } from './state-records.js';
 import { WorkerProcess, waitForMembers, waitUntilConsumed } from './worker-process.js';
 
 /**
@@ -62,12 +64,11 @@ export async function dumpBaselines(redisUrl: string, env: RuntimeEnv): Promise<
     const servers = redis instanceof Cluster ? await mastersOf(redis) : [redis];
     const keys = (await Promise.all(servers.map((s) => s.keys(`${prefix}acct:*`)))).flat();
     for (const key of keys) {
-      const fields = await redis.hgetall(key);
+      const record = (await readStateRecord(redis, key))!;
       const positions: Record<string, string> = {};
-      for (const [name, value] of Object.entries(fields)) {
-        if (name.startsWith('p:')) positions[name.slice(2).replace(topicPrefix, '')] = value;
-      }
-      out[key.slice(prefix.length)] = { state: JSON.parse(fields.s!), positions };
+      for (const [source, position] of Object.entries(record.positions))
+        positions[source.replace(topicPrefix, '')] = String(position);
+      out[key.slice(prefix.length)] = { state: JSON.parse(record.json), positions };
     }
   } finally {
     redis.disconnect();

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { capture } from '../helpers/cli.js';
 import { createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
+import { readStateRecord } from '../helpers/state-records.js';
 
 describe('keyguard backfill --since (real Kafka, real Redis)', () => {
   it('folds the account topics from a time to their end under the worker source names, reports a bad record, and a re-run changes nothing', async () => {
@@ -50,14 +51,16 @@ describe('keyguard backfill --since (real Kafka, real Redis)', () => {
     const keys = await redis.keys(`${env.KEYGUARD_REDIS_PREFIX}acct:*`);
     const laterAccounts = new Set(later.map((e) => (e as { accountId: string }).accountId));
     expect(keys.length).toBe(laterAccounts.size);
-    const stored = await redis.hgetall(keys[0]!);
+    const stored = await readStateRecord(redis, keys[0]!);
     // Positions under the worker's own source names: a worker later skips what the backfill folded.
-    expect(Object.keys(stored).some((f) => f.includes(`${env.KEYGUARD_TOPIC_ORDERS}/`))).toBe(true);
-    const before = await Promise.all(keys.map((k) => redis.hgetall(k)));
+    expect(Object.keys(stored!.positions).some((f) => f.startsWith(`${env.KEYGUARD_TOPIC_ORDERS}/`))).toBe(
+      true,
+    );
+    const before = await Promise.all(keys.map((k) => redis.get(k)));
 
     const again = await run();
     expect(again.stderr).toMatch(/ 0 account updates, [1-9]\d* already stored/);
-    expect(await Promise.all(keys.map((k) => redis.hgetall(k)))).toEqual(before);
+    expect(await Promise.all(keys.map((k) => redis.get(k)))).toEqual(before);
     await redis.quit();
   }, 120_000);
 });

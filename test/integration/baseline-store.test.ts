@@ -19,6 +19,7 @@ import {
 } from '../../src/state/keys.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
+import { readStateRecord } from '../helpers/state-records.js';
 
 const cfg = loadDetectionConfig();
 const opened: BaselineStore[] = [];
@@ -170,6 +171,64 @@ describe('redis store specifics', () => {
     expect(ttl).toBeLessThanOrEqual(3600);
   });
 
+  it('reads a state still in the older hash layout, refuses a stale update against its positions, and rewrites it as one record', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const store = new RedisBaselineStore({ url: inject('redisUrl'), keyPrefix: prefix, ttlSeconds: 3600 });
+    opened.push(store);
+    const older = { exchange: 'binance', accountId: 'acct-old' };
+    const current = { exchange: 'binance', accountId: 'acct-new' };
+    const olderKey = accountStateKey(prefix, older);
+    // What a worker before state records wrote: field s = the state, p:<source> = positions.
+    await store.redis.hset(
+      olderKey,
+      's',
+      JSON.stringify(stateWith(4)),
+      'p:orders/3',
+      '100',
+      'p:fills/3',
+      '7',
+    );
+    await store.saveAccounts([{ ...current, positions: { replay: 1 }, state: stateWith(1) }]);
+
+    const loaded = await store.loadAccounts([older, current]);
+    expect(loaded.get(accountKey(older))).toEqual({
+      positions: { 'orders/3': 100, 'fills/3': 7 },
+      state: stateWith(4),
+    });
+    expect(loaded.get(accountKey(current))).toEqual({ positions: { replay: 1 }, state: stateWith(1) });
+
+    expect(await store.saveAccounts([{ ...older, positions: { 'orders/3': 99 }, state: stateWith(9) }])).toBe(
+      0,
+    );
+    expect(await store.redis.type(olderKey)).toBe('hash');
+    expect(
+      await store.saveAccounts([{ ...older, positions: { 'orders/3': 101 }, state: stateWith(5) }]),
+    ).toBe(1);
+    expect(await store.redis.type(olderKey)).toBe('string');
+    expect(await readStateRecord(store.redis, olderKey)).toEqual({
+      positions: { 'orders/3': 101, 'fills/3': 7 },
+      json: JSON.stringify(stateWith(5)),
+    });
+    expect(await store.redis.ttl(olderKey)).toBeGreaterThan(3500);
+  });
+
+  it('keeps positions beyond 2^32 exactly and a state of any size in one string key', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const store = new RedisBaselineStore({ url: inject('redisUrl'), keyPrefix: prefix, ttlSeconds: 3600 });
+    opened.push(store);
+    const ref = { exchange: 'binance', accountId: 'acct-far' };
+    const big = 2 ** 52 + 3;
+    const state = stateWith(2);
+    state.recent = Array.from({ length: 32 }, (_, i) => `order-${i}`.padEnd(36, 'x'));
+    expect(await store.saveAccounts([{ ...ref, positions: { 'orders/0': big, '': 5 }, state }])).toBe(1);
+    expect(await store.saveAccounts([{ ...ref, positions: { 'orders/0': big - 1 }, state }])).toBe(0);
+    expect((await store.loadAccounts([ref])).get(accountKey(ref))).toEqual({
+      positions: { 'orders/0': big, '': 5 },
+      state,
+    });
+    expect(await store.redis.type(accountStateKey(prefix, ref))).toBe('string');
+  });
+
   it('reports Redis being unreachable as a retriable store error', async () => {
     const store = new RedisBaselineStore({ url: 'redis://127.0.0.1:1', keyPrefix: 'x:', ttlSeconds: 60 });
     store.redis.on('error', () => {});
@@ -224,7 +283,7 @@ describe('redis cluster specifics', () => {
     const replica = new Redis(`redis://${master[1]}`);
     try {
       await replica.readonly();
-      expect(await replica.hget(key, 's')).toBe(JSON.stringify(stateWith(7)));
+      expect((await readStateRecord(replica, key))?.json).toBe(JSON.stringify(stateWith(7)));
     } finally {
       replica.disconnect();
     }

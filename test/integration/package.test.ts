@@ -100,7 +100,7 @@ describe('the npm package', () => {
       'bin/keyguard.js',
       'dist/main.js',
       'dist/events/schema.d.ts',
-      'dist/state/commands/save-account-1.lua',
+      'dist/state/commands/save-state-1.lua',
       'config/detection.json',
       'schemas/alert.schema.json',
       'LICENSE',

@@ -3,6 +3,7 @@
  * one key, must become small dead letters (prefix, size, hash) while everything around them is
  * processed; and a partition stuck retrying must make /readyz say so.
  */
+
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { Worker } from '../../src/worker/worker.js';
 import { order } from '../helpers/events.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { collect, createTopics, kafkaClient, produce, testEnv } from '../helpers/kafka.js';
+import { readStateRecord } from '../helpers/state-records.js';
 import { waitUntil, waitUntilConsumed } from '../helpers/worker-process.js';
 import { startLocalRedis } from '../services/redis.js';
 
@@ -63,7 +65,9 @@ async function freshTopics(redisUrl: string, over: Record<string, string> = {}) 
 async function ordersCounted(env: RuntimeEnv, accountId: string): Promise<number> {
   const redis = new Redis(env.REDIS_URL!);
   try {
-    const json = await redis.hget(`${env.KEYGUARD_REDIS_PREFIX}acct:{binance:${accountId}}:state`, 's');
+    const json = (
+      await readStateRecord(redis, `${env.KEYGUARD_REDIS_PREFIX}acct:{binance:${accountId}}:state`)
+    )?.json;
     return json ? JSON.parse(json).orders : 0;
   } finally {
     await redis.quit();
@@ -180,7 +184,7 @@ describe('worker under poison records (real Kafka and Redis)', () => {
     expect(await ordersCounted(env, 'acct-f')).toBe(2);
     const redis = new Redis(env.REDIS_URL!);
     const state = JSON.parse(
-      (await redis.hget(`${env.KEYGUARD_REDIS_PREFIX}acct:{binance:acct-f}:state`, 's'))!,
+      (await readStateRecord(redis, `${env.KEYGUARD_REDIS_PREFIX}acct:{binance:acct-f}:state`))!.json,
     );
     await redis.quit();
     expect(state.act.l).toBe(t + 2000); // the last real order, not the year 3000

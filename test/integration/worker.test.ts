@@ -11,6 +11,7 @@ import { order } from '../helpers/events.js';
 import { fastForwardConfig } from '../helpers/fast-forward.js';
 import { inProcessRun } from '../helpers/in-process.js';
 import { collect, createTopics, kafkaClient, produce, produceInOrder, testEnv } from '../helpers/kafka.js';
+import { readStateRecord } from '../helpers/state-records.js';
 import { waitUntilConsumed } from '../helpers/worker-process.js';
 
 const cfg = fastForwardConfig();
@@ -141,7 +142,7 @@ describe('keyguard worker (real Kafka and Redis)', () => {
     const key = `${env.KEYGUARD_REDIS_PREFIX}acct:{binance:acct-p}:state`;
     let orders = 0;
     for (let i = 0; i < 100 && orders < 10; i++) {
-      const json = await redis.hget(key, 's');
+      const json = (await readStateRecord(redis, key))?.json;
       orders = json ? JSON.parse(json).orders : 0;
       if (orders < 10) await new Promise((r) => setTimeout(r, 100));
     }

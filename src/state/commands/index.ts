@@ -7,7 +7,7 @@ const dir = path.dirname(fileURLToPath(import.meta.url));
 
 /** One atomic operation per file, `<name>-<N>.lua` with N = number of KEYS, registered once per connection. */
 export interface ScriptCommands {
-  saveAccount(
+  saveState(
     key: string,
     stateJson: string,
     ttlSeconds: number,

@@ -3,7 +3,7 @@ import { StoreError } from '../errors.js';
 import { execPerNode, type PerNodeReplies, type Reply } from './node-pipelines.js';
 import type { RedisClient } from './redis-connection.js';
 
-export interface StateHash {
+export interface StateRecord {
   /** Per input source, the position of the last event folded into the state. */
   positions: Record<string, number>;
   /** The state, JSON. */
@@ -11,8 +11,35 @@ export interface StateHash {
 }
 
 type SavePipeline = ChainableCommander & {
-  saveAccount(key: string, json: string, ttl: number, ...sourcePositions: Array<string | number>): unknown;
+  saveState(key: string, json: string, ttl: number, ...sourcePositions: Array<string | number>): unknown;
 };
+
+/**
+ * A record as stored: a header line (JSON: source -> position, as a string so that no position
+ * loses digits in Lua), then the state's JSON (which holds no raw newline). One string per key:
+ * a hash with a value over 64 bytes is stored as a hash table, ~170 bytes more per account.
+ */
+export function parseStateRecord(record: string): StateRecord {
+  const newline = record.indexOf('\n');
+  if (newline < 0) throw new StoreError('a state record without its positions header');
+  const header = JSON.parse(record.slice(0, newline)) as Record<string, string>;
+  const positions: Record<string, number> = {};
+  for (const source in header) positions[source] = Number(header[source]);
+  return { positions, json: record.slice(newline + 1) };
+}
+
+/** The layout before state records: a hash, field s = the state, fields p:<source> = positions. */
+function parseStateHash(fields: Record<string, string>): StateRecord | undefined {
+  if (fields.s === undefined) return undefined;
+  const positions: Record<string, number> = {};
+  for (const [name, v] of Object.entries(fields))
+    if (name.startsWith('p:')) positions[name.slice(2)] = Number(v);
+  return { positions, json: fields.s };
+}
+
+function wrongType(err: Error | null): boolean {
+  return err?.message.startsWith('WRONGTYPE') ?? false;
+}
 
 /**
  * Replicas that must hold a batch's state before the save counts as done (Redis `WAIT` on every
@@ -24,7 +51,7 @@ export interface ReplicaWait {
   timeoutMs: number;
 }
 
-export interface StateHashesOptions {
+export interface StateRecordsOptions {
   onRoundTrip?: (operation: 'load' | 'save', seconds: number, ok: boolean) => void;
   replicaWait?: ReplicaWait;
 }
@@ -35,36 +62,36 @@ function retriable(err: Error): boolean {
 }
 
 /**
- * JSON states with per-source positions, one Redis hash each (field s = the state, p:<source> =
- * position): the account baselines and the campaign aggregator's groups. A batch is read with one
- * pipeline of HGETALLs and written with one pipeline of `save-account` script calls (which refuses a
- * stale update): two round trips per batch, whatever its size — per node on a cluster, the nodes in
- * parallel. Each call touches one key's slot.
+ * JSON states with per-source positions, one Redis string each (see `parseStateRecord`): the
+ * account baselines and the campaign aggregator's groups. A batch is read with one pipeline of GETs
+ * and written with one pipeline of `save-state` script calls (which refuses a stale update): two
+ * round trips per batch, whatever its size — per node on a cluster, the nodes in parallel. Each
+ * call touches one key's slot. Keys still in the older hash layout are read with one more round
+ * trip (HGETALL) and rewritten as records by their next save.
  */
-export class StateHashes {
+export class StateRecords {
   /** Pipelines sent so far (for benchmarks): two per batch on one server, two per node touched on a cluster. */
   roundTrips = 0;
 
   constructor(
     readonly redis: RedisClient,
     private readonly ttlSeconds: number,
-    private readonly opts: StateHashesOptions = {},
+    private readonly opts: StateRecordsOptions = {},
   ) {}
 
-  async load(keys: readonly string[]): Promise<Array<StateHash | undefined>> {
+  async load(keys: readonly string[]): Promise<Array<StateRecord | undefined>> {
     if (keys.length === 0) return [];
-    return (await this.loadWith(keys)).hashes;
+    return (await this.loadWith(keys)).records;
   }
 
   /** Like `load`, with one more GET (`alsoGet`) in the same round trip: the state epoch. */
   async loadWith(
     keys: readonly string[],
     alsoGet?: string,
-  ): Promise<{ hashes: Array<StateHash | undefined>; also: string | null }> {
+  ): Promise<{ records: Array<StateRecord | undefined>; also: string | null }> {
     const all = alsoGet === undefined ? keys : [...keys, alsoGet];
-    const { results } = await this.exec('load', all, (p, key, i) => {
-      if (i < keys.length) p.hgetall(key);
-      else p.get(key);
+    const { results } = await this.exec('load', all, (p, key) => {
+      p.get(key);
     });
     let also: string | null = null;
     if (alsoGet !== undefined) {
@@ -72,17 +99,28 @@ export class StateHashes {
       if (err) throw new StoreError(`loading ${alsoGet}: ${err.message}`, err);
       also = value as string | null;
     }
-    const hashes = keys.map((key, i) => {
+    const records = keys.map((key, i) => {
       const [err, value] = results[i]!;
+      if (wrongType(err)) return undefined; // the older layout: read below
       if (err) throw new StoreError(`loading ${key}: ${err.message}`, err);
-      const fields = value as Record<string, string>;
-      if (fields.s === undefined) return undefined;
-      const positions: Record<string, number> = {};
-      for (const [name, v] of Object.entries(fields))
-        if (name.startsWith('p:')) positions[name.slice(2)] = Number(v);
-      return { positions, json: fields.s };
+      return value === null ? undefined : parseStateRecord(value as string);
     });
-    return { hashes, also };
+    const older = keys.flatMap((key, i) => (wrongType(results[i]![0]) ? [{ key, i }] : []));
+    if (older.length > 0) {
+      const replies = await this.exec(
+        'load',
+        older.map((o) => o.key),
+        (p, key) => {
+          p.hgetall(key);
+        },
+      );
+      older.forEach(({ key, i }, n) => {
+        const [err, value] = replies.results[n]!;
+        if (err) throw new StoreError(`loading ${key}: ${err.message}`, err);
+        records[i] = parseStateHash(value as Record<string, string>);
+      });
+    }
+    return { records, also };
   }
 
   /**
@@ -90,7 +128,7 @@ export class StateHashes {
    * returns only once every node written has that many replicas holding the writes; fewer within the
    * timeout is a retriable failure (the retry's saves are stale, its WAIT covers the earlier writes).
    */
-  async save(entries: ReadonlyArray<StateHash & { key: string }>): Promise<number> {
+  async save(entries: ReadonlyArray<StateRecord & { key: string }>): Promise<number> {
     if (entries.length === 0) return 0;
     const wait = this.opts.replicaWait;
     const { results, tails } = await this.exec(
@@ -98,7 +136,7 @@ export class StateHashes {
       entries.map((e) => e.key),
       (p, key, i) => {
         const e = entries[i]!;
-        (p as SavePipeline).saveAccount(key, e.json, this.ttlSeconds, ...Object.entries(e.positions).flat());
+        (p as SavePipeline).saveState(key, e.json, this.ttlSeconds, ...Object.entries(e.positions).flat());
       },
       wait && wait.replicas > 0 ? (p) => p.wait(wait.replicas, wait.timeoutMs) : undefined,
     );
