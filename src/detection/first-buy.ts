@@ -13,7 +13,7 @@ import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import type { MarketSnapshot } from '../market/market-book.js';
 import { round } from '../scoring/scale.js';
-import { type AccountState, newPairHistory } from '../state/account-state.js';
+import { type AccountState, latestIp, newPairHistory } from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */
 export function firstBuyObservation(
@@ -31,8 +31,9 @@ export function firstBuyObservation(
   const ref = market.reference?.price;
   const sizeRatio =
     sym.q === undefined ? undefined : sizeAgainstHabit(account, sym.q, fill.timestamp, cfg)?.ratio;
+  const ip = latestIp(meta);
   const newIp =
-    meta?.newIpAt !== undefined && fill.timestamp - meta.newIpAt <= cfg.keyContext.windowMs && !!meta.ip;
+    meta?.newIpAt !== undefined && fill.timestamp - meta.newIpAt <= cfg.keyContext.windowMs && !!ip;
   return {
     type: 'first_buy',
     exchange: fill.exchange,
@@ -48,7 +49,7 @@ export function firstBuyObservation(
     ...(market.live ? { livePremium: round(fill.price / market.live.high - 1, 5) } : {}),
     ...(sizeRatio !== undefined ? { sizeRatio: round(sizeRatio, 3) } : {}),
     ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
-    ...(meta?.ip ? { clientIp: meta.ip } : {}),
+    ...(ip ? { clientIp: ip } : {}),
     newClientIp: newIp,
     ...(meta?.lb ? { label: meta.lb } : {}),
     accountRecommendation: ownRecommendation,

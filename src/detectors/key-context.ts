@@ -8,7 +8,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { ramp, round } from '../scoring/scale.js';
-import type { AccountState } from '../state/account-state.js';
+import { type AccountState, latestIp } from '../state/account-state.js';
 
 const DAY = 86_400_000;
 
@@ -27,12 +27,13 @@ export function keyContext(
   const evidence: Record<string, number | string | boolean> = {};
   const reasons: string[] = [];
   let score = 0;
-  if (meta.newIpAt !== undefined && meta.ip && at - meta.newIpAt <= c.windowMs) {
+  const ip = latestIp(meta);
+  if (meta.newIpAt !== undefined && ip && at - meta.newIpAt <= c.windowMs) {
     score = Math.max(score, c.newIpScore);
-    evidence.clientIp = meta.ip;
+    evidence.clientIp = ip;
     evidence.newIpMinutesAgo = round((at - meta.newIpAt) / 60_000, 1);
     evidence.otherIpsKnown = (meta.ips?.length ?? 1) - 1;
-    reasons.push(`client IP ${meta.ip} never used by this key before`);
+    reasons.push(`client IP ${ip} never used by this key before`);
   }
   if (meta.wokeAt !== undefined && meta.idle !== undefined && at - meta.wokeAt <= c.windowMs) {
     const days = round(meta.idle / DAY, 1);

@@ -9,7 +9,13 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { ramp, round, sig } from '../scoring/scale.js';
-import { type AccountState, newPairHistory, previousPeak, usdValue } from '../state/account-state.js';
+import {
+  type AccountState,
+  filledSoFar,
+  newPairHistory,
+  previousPeak,
+  usdValue,
+} from '../state/account-state.js';
 
 /**
  * `spend` against the account's largest order on the previous days (floored at `size.minOrderUsd`),
@@ -43,7 +49,7 @@ export function unusualSize(
   let placing = 0;
   if (event.kind === 'order' && event.price !== undefined) {
     // Its value not yet counted through fills (fills may arrive before or after the order event).
-    const counted = account.oq?.[0] === event.id ? account.oq[1] : 0;
+    const counted = filledSoFar(account, event.id);
     placing = Math.max(0, (usdValue(event.symbol, event.price * event.amount, c) ?? 0) - counted);
   }
   const spend = (sym.q ?? 0) + placing;

@@ -11,6 +11,7 @@ import { eventId } from '../events/decode.js';
 import type { AccountEvent, ApiKeyEvent, FillEvent } from '../events/schema.js';
 import { quoteOf } from '../events/symbol.js';
 import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
+import { hasDigest, orderDigest, pushDigest } from './order-digests.js';
 
 export { DAY_MS, previousPeak };
 
@@ -42,17 +43,18 @@ export interface SymbolHistory {
 }
 
 export interface AccountState {
-  v: 1;
+  /** 2: `recent` holds order digests (1: the order ids themselves; see `upgradeAccountState`). */
+  v: 2;
   orders: number;
   act: Activity;
   keys: Record<string, Activity>;
   syms: Record<string, SymbolHistory>;
   /** True once the symbol history has been capped (very active multi-pair accounts). */
   capped?: boolean;
-  /** Recent distinct order ids, to count an order and its fills once. */
-  recent: string[];
-  /** The latest order filled and its filled value so far (USD): one order's value, fill by fill. */
-  oq?: [orderId: string, usd: number];
+  /** Recent distinct orders, to count an order and its fills once: their ids' digests (see order-digests). */
+  recent: string;
+  /** The latest order filled (its id's digest) and its filled value so far (USD, to the cent): one order's value, fill by fill. */
+  oq?: [orderDigest: string, usd: number];
   /** Daily peaks of one order's filled value (USD): the account's usual largest order. */
   sz?: number[];
   /** Recent event ids, cited as evidence in alerts. */
@@ -72,14 +74,18 @@ export interface KeyMeta {
   k?: number;
   /** Label: the third-party platform the key was made for (its leak cohort). */
   lb?: string;
-  /** Client IPs seen, most recent last (capped). */
+  /** Client IPs seen, most recent last (capped): the last is the latest. */
   ips?: string[];
-  /** The latest client IP and when the key first used it, if it had used other IPs before. */
-  ip?: string;
+  /** When the key first used its latest client IP, if it had used other IPs before. */
   newIpAt?: number;
   /** When the key started trading again after `dormantMs` idle, and how long it had been idle. */
   wokeAt?: number;
   idle?: number;
+}
+
+/** The client IP the key traded from last. */
+export function latestIp(meta: KeyMeta | undefined): string | undefined {
+  return meta?.ips?.[meta.ips.length - 1];
 }
 
 export function newActivity(at: number): Activity {
@@ -128,7 +134,6 @@ function noteWaking(
 function noteClientIp(state: AccountState, apiKeyId: string, ip: string, at: number): void {
   const meta = ((state.km ??= {})[apiKeyId] ??= {});
   const ips = (meta.ips ??= []);
-  meta.ip = ip;
   const i = ips.indexOf(ip);
   if (i >= 0) {
     ips.splice(i, 1); // most recent last
@@ -141,7 +146,7 @@ function noteClientIp(state: AccountState, apiKeyId: string, ip: string, at: num
 }
 
 export function newAccountState(at: number): AccountState {
-  return { v: 1, orders: 0, act: newActivity(at), keys: {}, syms: {}, recent: [], ev: [] };
+  return { v: 2, orders: 0, act: newActivity(at), keys: {}, syms: {}, recent: '', ev: [] };
 }
 
 /** The account's history in `symbol` while that pair is new to it at `at` (first traded within `newPair.windowMs`). */
@@ -212,7 +217,8 @@ function pushCapped<T>(list: T[], item: T, max: number): void {
 export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg: DetectionConfig): void {
   const at = event.timestamp;
   const orderId = event.kind === 'order' ? event.id : event.order;
-  const isNewOrder = !state.recent.includes(orderId);
+  const digest = orderDigest(orderId);
+  const isNewOrder = !hasDigest(state.recent, digest);
   // The first order or fill starts the account's activity, whether or not an apikey event (which
   // may arrive before or after it, on its own topic) created the state.
   if (state.recent.length === 0) state.act.f = state.act.l = at;
@@ -236,7 +242,7 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   sym.l = Math.max(sym.l, at);
   const isNew = at - sym.f <= cfg.newPair.windowMs;
   if (isNewOrder) {
-    pushCapped(state.recent, orderId, cfg.state.recentOrderIds);
+    state.recent = pushDigest(state.recent, digest, cfg.state.recentOrderIds);
     state.orders += 1;
     sym.n += 1;
     if (isNew) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
@@ -263,13 +269,24 @@ function noteSpend(
   const usd = usdValue(fill.symbol, fill.cost ?? fill.price * fill.amount, cfg.size);
   if (usd === undefined || !(usd >= 0)) return;
   // Net of sells: a market maker quoting both sides of a new pair accumulates no position.
-  if (isNew) sym.q = Math.max(0, (sym.q ?? 0) + (fill.side === 'buy' ? usd : -usd));
+  if (isNew) sym.q = cents(Math.max(0, (sym.q ?? 0) + (fill.side === 'buy' ? usd : -usd)));
   // An order's fills arrive together: its value accumulates until another order fills.
-  const oq: [string, number] = state.oq?.[0] === fill.order ? state.oq : [fill.order, 0];
-  oq[1] += usd;
+  const order = orderDigest(fill.order);
+  const oq: [string, number] = state.oq?.[0] === order ? state.oq : [order, 0];
+  oq[1] = cents(oq[1] + usd);
   state.oq = oq;
   const day = Math.floor(fill.timestamp / DAY_MS);
   notePeak((state.sz ??= []), day, oq[1], Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
+}
+
+/** What the account's fills of `orderId` came to so far (USD), if it is the latest order filled; else 0. */
+export function filledSoFar(state: AccountState, orderId: string): number {
+  return state.oq?.[0] === orderDigest(orderId) ? state.oq[1] : 0;
+}
+
+/** Values kept in the baseline are rounded to the cent: the digits below say nothing, and cost bytes in Redis. */
+function cents(usd: number): number {
+  return Math.round(usd * 100) / 100;
 }
 
 function evictSymbols(state: AccountState, max: number): void {
@@ -282,7 +299,7 @@ function evictSymbols(state: AccountState, max: number): void {
   state.capped = true;
 }
 
-function cloneActivity(a: Activity): Activity {
+export function cloneActivity(a: Activity): Activity {
   return { w: { b: a.w.b.slice(), n: a.w.n.slice() }, p: a.p.slice(), f: a.f, l: a.l };
 }
 
@@ -313,7 +330,6 @@ export function cloneAccountState(s: AccountState): AccountState {
     act: cloneActivity(s.act),
     keys,
     syms,
-    recent: s.recent.slice(),
     ev: s.ev.slice(),
     ...(s.oq ? { oq: [s.oq[0], s.oq[1]] as [string, number] } : {}),
     ...(s.sz ? { sz: s.sz.slice() } : {}),

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import type { AccountState } from './account-state.js';
 import type { AccountRef, AccountUpdate, BaselineStore, StoredAccount } from './baseline-store.js';
 import { accountKey } from './baseline-store.js';
 import { accountStateKey, stateEpochKey } from './keys.js';
 import { type RedisClient, type RedisErrorListener, redisConnection } from './redis-connection.js';
 import { type ReplicaWait, StateRecords } from './state-records.js';
+import { accountStateJson, parseAccountState } from './stored-account.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -131,7 +131,7 @@ export class RedisBaselineStore implements BaselineStore {
       if (record)
         out.set(accountKey(ref), {
           positions: record.positions,
-          state: JSON.parse(record.json) as AccountState,
+          state: parseAccountState(record.json),
         });
     });
     return out;
@@ -141,7 +141,7 @@ export class RedisBaselineStore implements BaselineStore {
     return this.records.save(
       updates.map((u) => ({
         key: accountStateKey(this.opts.keyPrefix, u),
-        json: JSON.stringify(u.state),
+        json: accountStateJson(u.state),
         positions: u.positions,
       })),
     );

@@ -18,6 +18,7 @@ import {
   stateEpochKey,
 } from '../../src/state/keys.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
+import { orderDigest } from '../../src/state/order-digests.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
 import { readStateRecord } from '../helpers/state-records.js';
 
@@ -178,22 +179,16 @@ describe('redis store specifics', () => {
     const older = { exchange: 'binance', accountId: 'acct-old' };
     const current = { exchange: 'binance', accountId: 'acct-new' };
     const olderKey = accountStateKey(prefix, older);
-    // What a worker before state records wrote: field s = the state, p:<source> = positions.
-    await store.redis.hset(
-      olderKey,
-      's',
-      JSON.stringify(stateWith(4)),
-      'p:orders/3',
-      '100',
-      'p:fills/3',
-      '7',
-    );
+    // What a worker before state records wrote: field s = the state (version 1: order ids in
+    // `recent`), p:<source> = positions.
+    const v1 = { ...stateWith(4), v: 1, recent: ['o-1', 'o-2'] };
+    await store.redis.hset(olderKey, 's', JSON.stringify(v1), 'p:orders/3', '100', 'p:fills/3', '7');
     await store.saveAccounts([{ ...current, positions: { replay: 1 }, state: stateWith(1) }]);
 
     const loaded = await store.loadAccounts([older, current]);
     expect(loaded.get(accountKey(older))).toEqual({
       positions: { 'orders/3': 100, 'fills/3': 7 },
-      state: stateWith(4),
+      state: { ...stateWith(4), recent: orderDigest('o-1') + orderDigest('o-2') },
     });
     expect(loaded.get(accountKey(current))).toEqual({ positions: { replay: 1 }, state: stateWith(1) });
 
@@ -219,7 +214,7 @@ describe('redis store specifics', () => {
     const ref = { exchange: 'binance', accountId: 'acct-far' };
     const big = 2 ** 52 + 3;
     const state = stateWith(2);
-    state.recent = Array.from({ length: 32 }, (_, i) => `order-${i}`.padEnd(36, 'x'));
+    state.ev = Array.from({ length: 32 }, (_, i) => `order-${i}`.padEnd(36, 'x'));
     expect(await store.saveAccounts([{ ...ref, positions: { 'orders/0': big, '': 5 }, state }])).toBe(1);
     expect(await store.saveAccounts([{ ...ref, positions: { 'orders/0': big - 1 }, state }])).toBe(0);
     expect((await store.loadAccounts([ref])).get(accountKey(ref))).toEqual({
