@@ -20,6 +20,7 @@ import {
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 import { orderDigest } from '../../src/state/order-digests.js';
 import { RedisBaselineStore } from '../../src/state/redis-store.js';
+import { accountStateJson } from '../../src/state/stored-account.js';
 import { readStateRecord } from '../helpers/state-records.js';
 
 const cfg = loadDetectionConfig();
@@ -202,7 +203,7 @@ describe('redis store specifics', () => {
     expect(await store.redis.type(olderKey)).toBe('string');
     expect(await readStateRecord(store.redis, olderKey)).toEqual({
       positions: { 'orders/3': 101, 'fills/3': 7 },
-      json: JSON.stringify(stateWith(5)),
+      json: accountStateJson(stateWith(5)),
     });
     expect(await store.redis.ttl(olderKey)).toBeGreaterThan(3500);
   });
@@ -278,7 +279,7 @@ describe('redis cluster specifics', () => {
     const replica = new Redis(`redis://${master[1]}`);
     try {
       await replica.readonly();
-      expect((await readStateRecord(replica, key))?.json).toBe(JSON.stringify(stateWith(7)));
+      expect((await readStateRecord(replica, key))?.json).toBe(accountStateJson(stateWith(7)));
     } finally {
       replica.disconnect();
     }
