@@ -42,8 +42,6 @@ export class MarketFeed {
   private readonly held = new Map<number, number>();
   /** Event times account batches are waiting for (`waitFor`), with how many wait for each. */
   private readonly demands = new Map<number, number>();
-  /** The `waitFor` loops asleep until the market state changes (see `nextChange`). */
-  private readonly wakers = new Set<() => void>();
   private releaseTimer?: NodeJS.Timeout;
 
   constructor(
@@ -142,7 +140,6 @@ export class MarketFeed {
       resolveOffset(message.offset);
       this.applied.set(batch.partition, Number(message.offset));
     }
-    this.changed();
     if (dead.length > 0) {
       // Each worker reads the whole market topic, so each reports a bad market record; a
       // failure to publish it must not replay the batch into the market state.
@@ -177,7 +174,6 @@ export class MarketFeed {
     for (const [partition, t] of this.held) {
       if (this.tooFarAhead(t)) continue;
       this.held.delete(partition);
-      this.changed();
       const offset = String((this.applied.get(partition) ?? (this.starts.get(partition) ?? 0) - 1) + 1);
       try {
         this.consumer.seek({ topic: this.opts.topic, partition, offset });
@@ -203,24 +199,6 @@ export class MarketFeed {
         this.log.debug({ err: (err as Error).message, partition }, 'market seek skipped');
       }
     }
-  }
-
-  /** Wakes every `waitFor` to look again: a batch was applied, or a partition released. */
-  private changed(): void {
-    for (const wake of [...this.wakers]) wake();
-  }
-
-  /** Resolves at the next `changed()`, or after `ms` (the deadline is checked on that clock too). */
-  private nextChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.wakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.wakers.add(wake);
-    });
   }
 
   /** The market topic's end offsets now (one ListOffsets request): what "caught up" means. */
@@ -263,7 +241,7 @@ export class MarketFeed {
         // The time-out is for a market stream that is late or silent; one held back by the flow
         // control is neither (it moves as the slowest account partition does).
         if (Date.now() >= deadline && this.held.size === 0) return false;
-        await this.nextChange(5);
+        await new Promise((r) => setTimeout(r, 5));
       }
     } finally {
       const n = (this.demands.get(eventTime) ?? 1) - 1;
