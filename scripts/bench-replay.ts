@@ -24,6 +24,7 @@ import { jsonlAlertWriter, replay } from '../src/replay/replay.js';
 import { syntheticScenario } from '../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../src/state/memory-store.js';
 import { RedisBaselineStore } from '../src/state/redis-store.js';
+import { parseStateRecord } from '../src/state/state-records.js';
 import { startLocalRedis } from '../test/services/redis.js';
 
 tuneHeapForStreaming();
@@ -96,6 +97,24 @@ if (!args['skip-redis']) {
   );
   console.log(
     `Redis bytes per active account (MEMORY USAGE, ${sizes.length} accounts, ${accountEvents} account events): mean ${Math.round(mean)}, p50 ${p(0.5)}, p99 ${p(0.99)}, max ${sizes[sizes.length - 1]}`,
+  );
+  // Where a stored state's bytes go: mean bytes per top-level field of the stored JSON (its key,
+  // quotes and separators included), and the positions header.
+  const fields = new Map<string, number>();
+  let header = 0;
+  for (const key of keys) {
+    const record = (await store.redis.get(key))!;
+    const { json } = parseStateRecord(record);
+    header += record.length - json.length;
+    for (const [field, value] of Object.entries(JSON.parse(json) as Record<string, unknown>))
+      fields.set(field, (fields.get(field) ?? 0) + field.length + 4 + JSON.stringify(value).length);
+  }
+  const perAccount = (n: number) => Math.round(n / keys.length);
+  console.log(
+    `  stored JSON per account by field (mean bytes): ${[...fields]
+      .sort((a, b) => b[1] - a[1])
+      .map(([f, n]) => `${f} ${perAccount(n)}`)
+      .join(', ')}; positions header ${perAccount(header)}`,
   );
   await store.close();
   await redis.stop();

@@ -84,7 +84,10 @@ export interface Scenario {
   to: number;
   pumpAt: number;
   illiquidSymbol: string;
-  /** Counterparty accounts the attackers sold to victims from (empty in a platform's view). */
+  /**
+   * Counterparty accounts the attackers sold to victims from (empty in a platform's view): the
+   * attacker accounts some victim's fill names. One that sold nothing leaves no trace to freeze it by.
+   */
   attackers: string[];
   /** Whether fills carry `counterpartyAccountId` (an exchange's view) or not (a platform's). */
   exchangeView: boolean;
@@ -661,6 +664,10 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
   }
   // Stable sort: an order precedes its fills at equal timestamps.
   events.sort((a, b) => a.timestamp - b.timestamp);
+  const namedBy = new Set<string>();
+  for (const e of events)
+    if (e.kind === 'fill' && e.counterpartyAccountId && truth[e.accountId]?.kind === 'victim')
+      namedBy.add(e.counterpartyAccountId);
   return {
     events,
     truth,
@@ -668,7 +675,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     to: opts.to,
     pumpAt,
     illiquidSymbol: opts.illiquid.symbol,
-    attackers: exchangeView && opts.victims > 0 ? campaign.attackers : [],
+    attackers: exchangeView && opts.victims > 0 ? campaign.attackers.filter((a) => namedBy.has(a)) : [],
     exchangeView,
     leakedLabel,
     setting,
