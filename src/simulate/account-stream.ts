@@ -19,6 +19,11 @@ export interface TradeOptions {
   fillProbability?: number;
   /** The order takes liquidity (a market order, or a limit that crosses the book); default: market orders only. */
   taker?: boolean;
+  /**
+   * The buy first lifts cheaper asks resting in the book: one fill of `share` of the amount at
+   * `price` from `counterpartyAccountId`, before the fills at the order's own price.
+   */
+  sweep?: { price: number; share: number; counterpartyAccountId: string; delayMs: number };
 }
 
 export class AccountStream {
@@ -93,9 +98,31 @@ export class AccountStream {
     });
     const out: SimFill[] = [];
     let at = t;
-    for (let i = 0; i < fills; i++) {
-      at += this.rng.int(20, 400);
-      const part = amount / fills;
+    const sweep = fills > 0 ? opts.sweep : undefined;
+    const legs = sweep
+      ? [
+          {
+            price: sweep.price,
+            part: amount * sweep.share,
+            counterparty: sweep.counterpartyAccountId,
+            delayMs: sweep.delayMs,
+          },
+          ...Array.from({ length: fills }, () => ({
+            price,
+            part: (amount * (1 - sweep.share)) / fills,
+            counterparty: opts.counterpartyAccountId,
+            delayMs: undefined,
+          })),
+        ]
+      : Array.from({ length: fills }, () => ({
+          price,
+          part: amount / fills,
+          counterparty: opts.counterpartyAccountId,
+          delayMs: undefined,
+        }));
+    for (const leg of legs) {
+      at += leg.delayMs ?? this.rng.int(20, 400);
+      const { price, part } = leg;
       const fill: SimFill = {
         id: `${this.accountId}-${this.idTag}f${++this.fills}`,
         timestamp: at,
@@ -103,7 +130,7 @@ export class AccountStream {
         amount: part,
       };
       out.push(fill);
-      const counterparty = opts.counterpartyAccountId ?? this.counterparty?.(market, at);
+      const counterparty = leg.counterparty ?? this.counterparty?.(market, at);
       this.sink.push({
         kind: 'fill',
         exchange: this.exchange,

@@ -153,6 +153,8 @@ interface Ctx {
   p: BehaviourParams;
   /** The attackers' asks in the pumped pair: the crowd lifts some of them too. */
   attackerAsks?: { from: number; to: number; accounts: string[] };
+  /** Victims' sweeps of benign asks draw from their own stream: the rest of a scenario stays as it was. */
+  sweeps: Rng;
 }
 
 /** Key labels: the third-party platforms keys are made for (share of keys), and unlabelled keys. */
@@ -183,6 +185,19 @@ function benignCounterparty(ctx: Ctx): (market: SimMarket, t: number) => string 
       return rng.weighted(crowd);
     return rng.chance(0.7) ? `${ctx.name}-mm-${market.symbol}-${rng.int(1, 2)}` : rng.pick(sellers)[0];
   };
+}
+
+/**
+ * A benign account with an ask resting near the market in a thin pair (never an attacker): during
+ * the public pump, the crowd selling into it; otherwise the pair's resident makers or a holder.
+ */
+function restingSeller(ctx: Ctx, market: SimMarket, t: number): string {
+  const rng = ctx.sweeps;
+  if (market === ctx.illiquid && t >= ctx.pumpAt - 10 * MIN && t <= ctx.pumpAt + 3 * HOUR)
+    return rng.chance(0.5) ? `${ctx.name}-dumper-${rng.int(1, 2)}` : `${ctx.name}-seller-${rng.int(1, 60)}`;
+  return rng.chance(0.7)
+    ? `${ctx.name}-mm-${market.symbol}-${rng.int(1, 2)}`
+    : `${ctx.name}-seller-${rng.int(1, 60)}`;
 }
 
 function newIp(ctx: Ctx): string {
@@ -513,10 +528,23 @@ function attack(
     const price = base * (1 + premium * ctx.rng.uniform(0.9, 1.1));
     const amount = (budgetBtc * ctx.p.size) / orders / price;
     const seller = campaign.oneCounterpartyPerVictim ? counterparty : ctx.rng.pick(campaign.attackers);
+    // Half the buys first lift a benign ask resting near the market (a limit buy at the attacker's
+    // price sweeps the cheaper asks before it reaches his): innocent sellers then sell to victims.
+    const live = priceAt(market, t) * (1 + ctx.sweeps.uniform(0, 0.02));
+    const sweep =
+      withCounterparty && live < price && ctx.sweeps.chance(0.5)
+        ? {
+            price: live,
+            share: ctx.sweeps.uniform(0.1, 0.5),
+            counterpartyAccountId: restingSeller(ctx, market, t),
+            delayMs: ctx.sweeps.int(20, 400),
+          }
+        : undefined;
     const made = s.trade(Math.round(t), market, 'buy', price, amount, {
       fills: ctx.rng.int(1, 2),
       taker: true,
       ...(withCounterparty ? { counterpartyAccountId: seller } : {}),
+      ...(sweep ? { sweep } : {}),
     });
     for (const f of made)
       fills.push({ id: f.id, timestamp: f.timestamp, valueMoved: (f.price - reference) * f.amount });
@@ -583,6 +611,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     name: opts.name,
     ips: 0,
     p,
+    sweeps: new Rng(opts.seed * 7_919 + 17),
   };
   for (const m of [...liquid, opts.illiquid, ...thin]) events.push(...m.prints, ...m.tickers);
 
