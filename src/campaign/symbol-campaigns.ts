@@ -217,14 +217,16 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);
-    alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, o, cfg));
+    alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, state.obs, o, cfg));
   }
   // A member's buy through a link of no open campaign (from another of the attackers' accounts).
   for (const campaign of Object.values(state.campaigns)) {
     if (judged.has(campaign.id) || !campaign.members.includes(o.accountId)) continue;
     campaign.last = Math.max(campaign.last, o.timestamp);
     const link = campaign.links[0]!;
-    alerts.push(...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, o, cfg));
+    alerts.push(
+      ...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, state.obs, o, cfg),
+    );
   }
   trimLinks(state);
   return alerts;
@@ -236,6 +238,7 @@ function campaignAlerts(
   joining: readonly Buyer[],
   reading: LinkReading,
   buyers: Map<string, Buyer>,
+  window: readonly FirstBuy[],
   trigger: FirstBuy,
   cfg: CampaignConfig,
 ): Alert[] {
@@ -293,24 +296,32 @@ function campaignAlerts(
   // Counterparties: the link's own, or any that sold to at least two members (a share of what each
   // bought) and sold them most of what it sold to first-time buyers in the window. Attackers that
   // split the victims between them are each frozen; a seller serving the crowd is not.
+  // What each member bought from each seller at the top of its orders: a victim's order lifts the
+  // cheaper asks resting near the market before it reaches the attacker's, so the sellers of those
+  // (a pair's makers, the crowd selling into a pump) sold to victims too — without the premium.
+  const atTop = topSellerAmounts(window, campaign.members, cfg.minPremium);
   const counts = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
-    if (!b) continue;
-    for (const cp of b.byCounterparty.keys())
-      if (boughtFrom(b, cp, cfg.counterparty.minShare)) counts.set(cp, (counts.get(cp) ?? 0) + 1);
+    const top = atTop.get(id);
+    if (!b || !top) continue;
+    for (const [cp, amount] of top)
+      if (amount >= cfg.counterparty.minShare * b.amount) counts.set(cp, (counts.get(cp) ?? 0) + 1);
   }
   const sold = (cp: string, only?: readonly string[]) => {
     let total = 0;
     for (const b of buyers.values())
-      if (!only || only.includes(b.accountId)) total += b.byCounterparty.get(cp) ?? 0;
+      if (!only) total += b.byCounterparty.get(cp) ?? 0;
+      else if (only.includes(b.accountId)) total += atTop.get(b.accountId)?.get(cp) ?? 0;
     return total;
   };
+  // The link's own counterparty too needs members that bought from it at the top of their orders:
+  // a maker whose asks every victim swept first can be what links them.
   const toFreeze = [...counts]
     .filter(
       ([cp, n]) =>
-        (kind === 'cp' && cp === value) ||
-        (n >= cfg.counterparty.minMembersSold &&
+        n >= cfg.counterparty.minMembersSold &&
+        ((kind === 'cp' && cp === value) ||
           sold(cp, campaign.members) >= cfg.counterparty.minSoldToMembers * sold(cp)),
     )
     .map(([cp]) => cp);
@@ -328,6 +339,33 @@ function campaignAlerts(
       ],
       eventIds: fills,
     });
+  }
+  return out;
+}
+
+/**
+ * Per member, the amount it bought from each seller at its orders' highest price (within 0.1 %),
+ * over the window's buys that make buyers (see window-buyers: at or above `minPremium`).
+ */
+function topSellerAmounts(
+  window: readonly FirstBuy[],
+  members: readonly string[],
+  minPremium: number,
+): Map<string, Map<string, number>> {
+  const mine = window.filter(
+    (o) =>
+      o.counterpartyAccountId !== undefined &&
+      (o.premium === undefined || o.premium >= minPremium) &&
+      members.includes(o.accountId),
+  );
+  const top = new Map<string, number>();
+  for (const o of mine) top.set(o.orderId, Math.max(top.get(o.orderId) ?? 0, o.price));
+  const out = new Map<string, Map<string, number>>();
+  for (const o of mine) {
+    if (o.price < top.get(o.orderId)! * 0.999) continue;
+    let bySeller = out.get(o.accountId);
+    if (!bySeller) out.set(o.accountId, (bySeller = new Map()));
+    bySeller.set(o.counterpartyAccountId!, (bySeller.get(o.counterpartyAccountId!) ?? 0) + o.amount);
   }
   return out;
 }

@@ -154,6 +154,42 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen([...crowd, ...victims])).toEqual(['attacker-0', 'attacker-1', 'attacker-2']);
   });
 
+  it("freezes the seller of the asks at the top of the victims' orders, not the maker whose cheaper asks they swept first", () => {
+    // A quiet pair: each victim's order first lifts the resident maker's ask near the market (40 %
+    // of the order), then the attacker's inflated asks. The maker sells only to victims.
+    const victims = Array.from({ length: 4 }, (_, i) => {
+      const over = { clientIp: '203.0.113.8', newClientIp: true };
+      const at = T0 + i * 30_000;
+      return [1, 2].flatMap((n) => {
+        const orderId = `v${i}-o${n}`;
+        return [
+          buy(`v${i}`, at + n * 3_000, {
+            ...over,
+            orderId,
+            counterpartyAccountId: 'maker',
+            amount: 400,
+            price: 1.01e-6,
+            premium: 0.03,
+          }),
+          buy(`v${i}`, at + n * 3_000 + 200, {
+            ...over,
+            orderId,
+            counterpartyAccountId: 'attacker',
+            amount: 600,
+            price: 1.3e-6,
+            premium: 0.3,
+          }),
+        ];
+      });
+    }).flat();
+    expect(frozen(victims)).toEqual(['attacker']);
+    // Without the sweep ordering (the maker's fills as dear as the attacker's), both sold at the top.
+    expect(frozen(victims.map((o) => ({ ...o, price: 1.3e-6, premium: 0.3 })))).toEqual([
+      'attacker',
+      'maker',
+    ]);
+  });
+
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
