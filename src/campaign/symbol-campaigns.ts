@@ -293,12 +293,12 @@ function campaignAlerts(
   // Freezes are judged again on every member's buy (not only when one joins): the campaign's
   // counterparties then do not depend on the order the workers' observations arrived in.
   if (newVictims.length === 0 && !campaign.members.includes(trigger.accountId)) return out;
-  // Counterparties: the link's own, or any that sold to at least two members (a share of what each
-  // bought) and sold them most of what it sold to first-time buyers in the window. Attackers that
-  // split the victims between them are each frozen; a seller serving the crowd is not.
-  // What each member bought from each seller at the top of its orders: a victim's order lifts the
-  // cheaper asks resting near the market before it reaches the attacker's, so the sellers of those
-  // (a pair's makers, the crowd selling into a pump) sold to victims too — without the premium.
+  // Counterparties that sold at least two members a share of what each bought, at the top of their
+  // orders, and are the link's own or sold members most of what they sold to first-time buyers in
+  // the window. Attackers that split the victims between them are each frozen; a seller serving
+  // the crowd is not. Only the top of an order counts: a victim's order lifts the cheaper asks
+  // resting near the market before it reaches the attacker's, so the sellers of those (a pair's
+  // makers, the crowd selling into a pump) sold to victims too — without the premium.
   const atTop = topSellerAmounts(window, campaign.members, cfg.minPremium);
   const counts = new Map<string, number>();
   for (const id of campaign.members) {
@@ -315,8 +315,7 @@ function campaignAlerts(
       else if (only.includes(b.accountId)) total += atTop.get(b.accountId)?.get(cp) ?? 0;
     return total;
   };
-  // The link's own counterparty too needs members that bought from it at the top of their orders:
-  // a maker whose asks every victim swept first can be what links them.
+  // The link's own counterparty too: a maker whose asks every victim swept first can be what links them.
   const toFreeze = [...counts]
     .filter(
       ([cp, n]) =>
