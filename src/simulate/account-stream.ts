@@ -21,9 +21,10 @@ export interface TradeOptions {
   taker?: boolean;
   /**
    * The buy first lifts cheaper asks resting in the book: one fill of `share` of the amount at
-   * `price` from `counterpartyAccountId`, before the fills at the order's own price.
+   * `price` from `counterpartyAccountId` (none: the fill names no seller), before the fills at the
+   * order's own price.
    */
-  sweep?: { price: number; share: number; counterpartyAccountId: string; delayMs: number };
+  sweep?: { price: number; share: number; counterpartyAccountId?: string; delayMs: number };
 }
 
 export class AccountStream {
@@ -106,12 +107,14 @@ export class AccountStream {
             part: amount * sweep.share,
             counterparty: sweep.counterpartyAccountId,
             delayMs: sweep.delayMs,
+            swept: true,
           },
           ...Array.from({ length: fills }, () => ({
             price,
             part: (amount * (1 - sweep.share)) / fills,
             counterparty: opts.counterpartyAccountId,
             delayMs: undefined,
+            swept: false,
           })),
         ]
       : Array.from({ length: fills }, () => ({
@@ -119,6 +122,7 @@ export class AccountStream {
           part: amount / fills,
           counterparty: opts.counterpartyAccountId,
           delayMs: undefined,
+          swept: false,
         }));
     for (const leg of legs) {
       at += leg.delayMs ?? this.rng.int(20, 400);
@@ -130,7 +134,9 @@ export class AccountStream {
         amount: part,
       };
       out.push(fill);
-      const counterparty = leg.counterparty ?? this.counterparty?.(market, at);
+      const counterparty = leg.swept
+        ? leg.counterparty
+        : (leg.counterparty ?? this.counterparty?.(market, at));
       this.sink.push({
         kind: 'fill',
         exchange: this.exchange,

@@ -532,11 +532,11 @@ function attack(
     // price sweeps the cheaper asks before it reaches his): innocent sellers then sell to victims.
     const live = priceAt(market, t) * (1 + ctx.sweeps.uniform(0, 0.02));
     const sweep =
-      withCounterparty && live < price && ctx.sweeps.chance(0.5)
+      live < price && ctx.sweeps.chance(0.5)
         ? {
             price: live,
             share: ctx.sweeps.uniform(0.1, 0.5),
-            counterpartyAccountId: restingSeller(ctx, market, t),
+            ...(withCounterparty ? { counterpartyAccountId: restingSeller(ctx, market, t) } : {}),
             delayMs: ctx.sweeps.int(20, 400),
           }
         : undefined;
