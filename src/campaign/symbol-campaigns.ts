@@ -88,9 +88,9 @@ function isEvidenced(b: Buyer, cfg: CampaignConfig): boolean {
   );
 }
 
-/** Whether the account bought at least `minShare` of its amount from `cp` (attackers split a victim's fills). */
-function boughtFrom(b: Buyer, cp: string, minShare: number): boolean {
-  return (b.byCounterparty.get(cp) ?? 0) >= minShare * b.amount;
+/** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
+function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
+  return amount >= minShare * b.amount;
 }
 
 interface LinkReading {
@@ -113,7 +113,9 @@ function readLink(
   let qualifies: boolean;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
   if (kind === 'cp') {
-    members = all.filter((b) => isEvidenced(b, cfg) && boughtFrom(b, value, cfg.counterparty.minShare));
+    members = all.filter(
+      (b) => isEvidenced(b, cfg) && isShareOf(b, b.byCounterparty.get(value) ?? 0, cfg.counterparty.minShare),
+    );
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
@@ -306,13 +308,18 @@ function campaignAlerts(
     const top = atTop.get(id);
     if (!b || !top) continue;
     for (const [cp, amount] of top)
-      if (amount >= cfg.counterparty.minShare * b.amount) counts.set(cp, (counts.get(cp) ?? 0) + 1);
+      if (isShareOf(b, amount, cfg.counterparty.minShare)) counts.set(cp, (counts.get(cp) ?? 0) + 1);
   }
-  const sold = (cp: string, only?: readonly string[]) => {
+  /** What `cp` sold members at the top of their orders, and what it sold every buyer in the window. */
+  const soldToMembers = (cp: string) => {
     let total = 0;
     for (const b of buyers.values())
-      if (!only) total += b.byCounterparty.get(cp) ?? 0;
-      else if (only.includes(b.accountId)) total += atTop.get(b.accountId)?.get(cp) ?? 0;
+      if (campaign.members.includes(b.accountId)) total += atTop.get(b.accountId)?.get(cp) ?? 0;
+    return total;
+  };
+  const soldInWindow = (cp: string) => {
+    let total = 0;
+    for (const b of buyers.values()) total += b.byCounterparty.get(cp) ?? 0;
     return total;
   };
   // The link's own counterparty too: a maker whose asks every victim swept first can be what links them.
@@ -321,7 +328,7 @@ function campaignAlerts(
       ([cp, n]) =>
         n >= cfg.counterparty.minMembersSold &&
         ((kind === 'cp' && cp === value) ||
-          sold(cp, campaign.members) >= cfg.counterparty.minSoldToMembers * sold(cp)),
+          soldToMembers(cp) >= cfg.counterparty.minSoldToMembers * soldInWindow(cp)),
     )
     .map(([cp]) => cp);
   for (const cp of toFreeze) {

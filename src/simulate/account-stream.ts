@@ -100,32 +100,20 @@ export class AccountStream {
     const out: SimFill[] = [];
     let at = t;
     const sweep = fills > 0 ? opts.sweep : undefined;
-    const legs = sweep
-      ? [
-          {
-            price: sweep.price,
-            part: amount * sweep.share,
-            counterparty: sweep.counterpartyAccountId,
-            delayMs: sweep.delayMs,
-            swept: true,
-          },
-          ...Array.from({ length: fills }, () => ({
-            price,
-            part: (amount * (1 - sweep.share)) / fills,
-            counterparty: opts.counterpartyAccountId,
-            delayMs: undefined,
-            swept: false,
-          })),
-        ]
-      : Array.from({ length: fills }, () => ({
-          price,
-          part: amount / fills,
-          counterparty: opts.counterpartyAccountId,
-          delayMs: undefined,
-          swept: false,
-        }));
+    const rest = (amount * (1 - (sweep?.share ?? 0))) / fills;
+    const legs: Array<{ price: number; part: number; counterparty?: string; sweptMs?: number }> = Array.from(
+      { length: fills },
+      () => ({ price, part: rest, counterparty: opts.counterpartyAccountId }),
+    );
+    if (sweep)
+      legs.unshift({
+        price: sweep.price,
+        part: amount * sweep.share,
+        counterparty: sweep.counterpartyAccountId,
+        sweptMs: sweep.delayMs,
+      });
     for (const leg of legs) {
-      at += leg.delayMs ?? this.rng.int(20, 400);
+      at += leg.sweptMs ?? this.rng.int(20, 400);
       const { price, part } = leg;
       const fill: SimFill = {
         id: `${this.accountId}-${this.idTag}f${++this.fills}`,
@@ -134,9 +122,9 @@ export class AccountStream {
         amount: part,
       };
       out.push(fill);
-      const counterparty = leg.swept
-        ? leg.counterparty
-        : (leg.counterparty ?? this.counterparty?.(market, at));
+      // A swept ask names its seller or none (never the stream's picker: its draws stay as they were).
+      const counterparty =
+        leg.sweptMs !== undefined ? leg.counterparty : (leg.counterparty ?? this.counterparty?.(market, at));
       this.sink.push({
         kind: 'fill',
         exchange: this.exchange,

@@ -254,13 +254,14 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
     count(state.act, at, cfg.burst);
     if (key) count(key, at, cfg.burst);
   }
-  if (event.kind === 'fill') noteSpend(state, event, sym, isNew, cfg);
+  if (event.kind === 'fill') noteSpend(state, event, digest, sym, isNew, cfg);
 }
 
-/** Folds a fill's value into its order's value (the size baseline) and, in a new pair, the spend there. */
+/** Folds a fill's value into its order's value (the size baseline) and, in a new pair, the spend there; `order`: its order id's digest. */
 function noteSpend(
   state: AccountState,
   fill: FillEvent,
+  order: string,
   sym: SymbolHistory,
   isNew: boolean,
   cfg: DetectionConfig,
@@ -271,7 +272,6 @@ function noteSpend(
   // Net of sells: a market maker quoting both sides of a new pair accumulates no position.
   if (isNew) sym.q = cents(Math.max(0, (sym.q ?? 0) + (fill.side === 'buy' ? usd : -usd)));
   // An order's fills arrive together: its value accumulates until another order fills.
-  const order = orderDigest(fill.order);
   const oq: [string, number] = state.oq?.[0] === order ? state.oq : [order, 0];
   oq[1] = cents(oq[1] + usd);
   state.oq = oq;
