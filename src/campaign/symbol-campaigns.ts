@@ -295,26 +295,29 @@ function campaignAlerts(
   // Freezes are judged again on every member's buy (not only when one joins): the campaign's
   // counterparties then do not depend on the order the workers' observations arrived in.
   if (newVictims.length === 0 && !campaign.members.includes(trigger.accountId)) return out;
-  // Counterparties that sold at least two members a share of what each bought, at the top of their
-  // orders, and are the link's own or sold members most of what they sold to first-time buyers in
-  // the window. Attackers that split the victims between them are each frozen; a seller serving
-  // the crowd is not. Only the top of an order counts: a victim's order lifts the cheaper asks
-  // resting near the market before it reaches the attacker's, so the sellers of those (a pair's
-  // makers, the crowd selling into a pump) sold to victims too — without the premium.
-  const atTop = topSellerAmounts(window, campaign.members, cfg.minPremium);
+  // Counterparties that sold at least two members a share of what each bought, in the part of
+  // their orders that paid the premium, and are the link's own or sold members most of what they
+  // sold to first-time buyers in the window. Attackers that split the victims between them are each
+  // frozen; a seller serving the crowd is not. A victim's order lifts the cheaper asks resting near
+  // the market before it reaches the attacker's, so the sellers of those (a pair's makers, the
+  // crowd selling into a pump) sold to victims too — without the premium: they do not count.
+  const { atPremium, endedOrders } = premiumSellers(window, campaign.members, cfg.minPremium);
   const counts = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
-    const top = atTop.get(id);
-    if (!b || !top) continue;
-    for (const [cp, amount] of top)
-      if (isShareOf(b, amount, cfg.counterparty.minShare)) counts.set(cp, (counts.get(cp) ?? 0) + 1);
+    const sellers = atPremium.get(id);
+    if (!b || !sellers) continue;
+    // A share of what the member bought, or the asks one of its orders ended on (the dearest it
+    // paid: an attacker's ladder can end on another account's top level, lifted for a little).
+    for (const [cp, amount] of sellers)
+      if (isShareOf(b, amount, cfg.counterparty.minShare) || endedOrders.has(`${id}\u0000${cp}`))
+        counts.set(cp, (counts.get(cp) ?? 0) + 1);
   }
-  /** What `cp` sold members at the top of their orders, and what it sold every buyer in the window. */
+  /** What `cp` sold members at the premium, and what it sold every buyer in the window. */
   const soldToMembers = (cp: string) => {
     let total = 0;
     for (const b of buyers.values())
-      if (campaign.members.includes(b.accountId)) total += atTop.get(b.accountId)?.get(cp) ?? 0;
+      if (campaign.members.includes(b.accountId)) total += atPremium.get(b.accountId)?.get(cp) ?? 0;
     return total;
   };
   const soldInWindow = (cp: string) => {
@@ -350,30 +353,47 @@ function campaignAlerts(
 }
 
 /**
- * Per member, the amount it bought from each seller at its orders' highest price (within 0.1 %),
- * over the window's buys that make buyers (see window-buyers: at or above `minPremium`).
+ * Per member, the amount it bought from each seller in the part of its orders that paid the
+ * premium, over the window's buys that make buyers (see window-buyers: at or above `minPremium`
+ * over the reference): everything the sellers an order ended on sold in it (they reached its
+ * highest price, within 0.1 %), and every fill at least `minPremium` above the order's cheapest.
+ * A victim's order lifts the asks resting near the market first (a pair's makers, the crowd selling
+ * into a pump), then the attacker's ladder up to where the order ends: the attacker's lower levels
+ * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended on.
  */
-function topSellerAmounts(
+function premiumSellers(
   window: readonly FirstBuy[],
   members: readonly string[],
   minPremium: number,
-): Map<string, Map<string, number>> {
+): { atPremium: Map<string, Map<string, number>>; endedOrders: Set<string> } {
   const mine = window.filter(
     (o) =>
       o.counterpartyAccountId !== undefined &&
       (o.premium === undefined || o.premium >= minPremium) &&
       members.includes(o.accountId),
   );
-  const top = new Map<string, number>();
-  for (const o of mine) top.set(o.orderId, Math.max(top.get(o.orderId) ?? 0, o.price));
-  const out = new Map<string, Map<string, number>>();
+  const range = new Map<string, [low: number, high: number]>();
   for (const o of mine) {
-    if (o.price < top.get(o.orderId)! * 0.999) continue;
-    let bySeller = out.get(o.accountId);
-    if (!bySeller) out.set(o.accountId, (bySeller = new Map()));
-    bySeller.set(o.counterpartyAccountId!, (bySeller.get(o.counterpartyAccountId!) ?? 0) + o.amount);
+    const r = range.get(o.orderId);
+    range.set(o.orderId, r ? [Math.min(r[0], o.price), Math.max(r[1], o.price)] : [o.price, o.price]);
   }
-  return out;
+  const atTop = new Set<string>();
+  const endedOrders = new Set<string>();
+  for (const o of mine)
+    if (o.price >= range.get(o.orderId)![1] * 0.999) {
+      atTop.add(`${o.orderId}\u0000${o.counterpartyAccountId}`);
+      endedOrders.add(`${o.accountId}\u0000${o.counterpartyAccountId}`);
+    }
+  const atPremium = new Map<string, Map<string, number>>();
+  for (const o of mine) {
+    const seller = o.counterpartyAccountId!;
+    const aboveCheapest = o.price >= range.get(o.orderId)![0] * (1 + minPremium);
+    if (!aboveCheapest && !atTop.has(`${o.orderId}\u0000${seller}`)) continue;
+    let bySeller = atPremium.get(o.accountId);
+    if (!bySeller) atPremium.set(o.accountId, (bySeller = new Map()));
+    bySeller.set(seller, (bySeller.get(seller) ?? 0) + o.amount);
+  }
+  return { atPremium, endedOrders };
 }
 
 function trimLinks(state: SymbolCampaignState): void {

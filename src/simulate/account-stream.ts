@@ -20,11 +20,18 @@ export interface TradeOptions {
   /** The order takes liquidity (a market order, or a limit that crosses the book); default: market orders only. */
   taker?: boolean;
   /**
-   * The buy first lifts cheaper asks resting in the book: one fill of `share` of the amount at
-   * `price` from `counterpartyAccountId` (none: the fill names no seller), before the fills at the
-   * order's own price.
+   * The buy first lifts cheaper asks resting in the book, in this order: one fill each, of `share`
+   * of the amount at `price` from `counterpartyAccountId` (none: the fill names no seller), before
+   * the fills at the order's own price.
    */
-  sweep?: { price: number; share: number; counterpartyAccountId?: string; delayMs: number };
+  cheaperAsks?: CheaperAsk[];
+}
+
+export interface CheaperAsk {
+  price: number;
+  share: number;
+  counterpartyAccountId?: string;
+  delayMs: number;
 }
 
 export class AccountStream {
@@ -99,19 +106,21 @@ export class AccountStream {
     });
     const out: SimFill[] = [];
     let at = t;
-    const sweep = fills > 0 ? opts.sweep : undefined;
-    const rest = (amount * (1 - (sweep?.share ?? 0))) / fills;
-    const legs: Array<{ price: number; part: number; counterparty?: string; sweptMs?: number }> = Array.from(
-      { length: fills },
-      () => ({ price, part: rest, counterparty: opts.counterpartyAccountId }),
-    );
-    if (sweep)
-      legs.unshift({
-        price: sweep.price,
-        part: amount * sweep.share,
-        counterparty: sweep.counterpartyAccountId,
-        sweptMs: sweep.delayMs,
-      });
+    const cheaper = fills > 0 ? (opts.cheaperAsks ?? []) : [];
+    const rest = (amount * (1 - cheaper.reduce((sum, a) => sum + a.share, 0))) / fills;
+    const legs: Array<{ price: number; part: number; counterparty?: string; sweptMs?: number }> = [
+      ...cheaper.map((a) => ({
+        price: a.price,
+        part: amount * a.share,
+        counterparty: a.counterpartyAccountId,
+        sweptMs: a.delayMs,
+      })),
+      ...Array.from({ length: fills }, () => ({
+        price,
+        part: rest,
+        counterparty: opts.counterpartyAccountId,
+      })),
+    ];
     for (const leg of legs) {
       at += leg.sweptMs ?? this.rng.int(20, 400);
       const { price, part } = leg;
@@ -122,7 +131,7 @@ export class AccountStream {
         amount: part,
       };
       out.push(fill);
-      // A swept ask names its seller or none (never the stream's picker: its draws stay as they were).
+      // A cheaper ask names its seller or none (never the stream's picker: its draws stay as they were).
       const counterparty =
         leg.sweptMs !== undefined ? leg.counterparty : (leg.counterparty ?? this.counterparty?.(market, at));
       this.sink.push({

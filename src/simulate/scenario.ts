@@ -5,7 +5,7 @@
  * ground truth needed to score the detectors.
  */
 import type { InputEvent } from '../events/schema.js';
-import { AccountStream } from './account-stream.js';
+import { AccountStream, type CheaperAsk } from './account-stream.js';
 import { Rng } from './rng.js';
 import { LIQUID_MARKETS, liquidMarket, medianBefore, priceAt, type SimMarket } from './sim-market.js';
 
@@ -155,6 +155,8 @@ interface Ctx {
   attackerAsks?: { from: number; to: number; accounts: string[] };
   /** Victims' sweeps of benign asks draw from their own stream: the rest of a scenario stays as it was. */
   sweeps: Rng;
+  /** So do the attackers' ladders of asks. */
+  ladders: Rng;
 }
 
 /** Key labels: the third-party platforms keys are made for (share of keys), and unlabelled keys. */
@@ -476,6 +478,8 @@ interface Campaign {
   oneCounterpartyPerVictim: boolean;
   /** In a public pump: premiums over the live (pumped) price rather than the pre-pump one. */
   overLive: boolean;
+  /** The attackers' asks stand at several price levels: a victim's order lifts the lower ones first. */
+  ladder: boolean;
 }
 
 function attack(
@@ -531,20 +535,23 @@ function attack(
     // Half the buys first lift a benign ask resting near the market (a limit buy at the attacker's
     // price sweeps the cheaper asks before it reaches his): innocent sellers then sell to victims.
     const live = priceAt(market, t) * (1 + ctx.sweeps.uniform(0, 0.02));
-    const sweep =
-      live < price && ctx.sweeps.chance(0.5)
-        ? {
-            price: live,
-            share: ctx.sweeps.uniform(0.1, 0.5),
-            ...(withCounterparty ? { counterpartyAccountId: restingSeller(ctx, market, t) } : {}),
-            delayMs: ctx.sweeps.int(20, 400),
-          }
-        : undefined;
+    const cheaperAsks: CheaperAsk[] = [];
+    if (live < price && ctx.sweeps.chance(0.5))
+      cheaperAsks.push({
+        price: live,
+        share: ctx.sweeps.uniform(0.1, 0.5),
+        ...(withCounterparty ? { counterpartyAccountId: restingSeller(ctx, market, t) } : {}),
+        delayMs: ctx.sweeps.int(20, 400),
+      });
+    if (campaign.ladder) {
+      const left = 1 - (cheaperAsks[0]?.share ?? 0);
+      cheaperAsks.push(...ladderBelow(ctx, campaign, price, Math.max(base, live), seller, left));
+    }
     const made = s.trade(Math.round(t), market, 'buy', price, amount, {
       fills: ctx.rng.int(1, 2),
       taker: true,
       ...(withCounterparty ? { counterpartyAccountId: seller } : {}),
-      ...(sweep ? { sweep } : {}),
+      cheaperAsks,
     });
     for (const f of made)
       fills.push({ id: f.id, timestamp: f.timestamp, valueMoved: (f.price - reference) * f.amount });
@@ -561,6 +568,37 @@ function attack(
     withCounterparty,
     sharedAttackerIp: campaign.servers !== undefined,
   });
+}
+
+/**
+ * The attackers' own asks below the one an order ends on: a ladder of 1–3 price levels between the
+ * market (`floor`) and the order's price, together 50–90 % of what the order has `left`, from the victim's
+ * attacker account or, when the attackers share the victims, from any of them. Drawn from a random
+ * stream of its own, so the rest of a scenario stays as it was.
+ */
+function ladderBelow(
+  ctx: Ctx,
+  campaign: Campaign,
+  price: number,
+  floor: number,
+  seller: string,
+  left: number,
+): CheaperAsk[] {
+  const rng = ctx.ladders;
+  const levels = Array.from({ length: rng.int(1, 3) }, () => floor + (price - floor) * rng.uniform(0.3, 0.9));
+  levels.sort((a, b) => a - b);
+  // The lower levels are lifted whole; the order ends part-way into the top one (10–50 % of it).
+  const lower = (left * rng.uniform(0.5, 0.9)) / levels.length;
+  return levels
+    .filter((p) => p > floor * 1.005)
+    .map((p) => ({
+      price: p,
+      share: lower,
+      ...(ctx.exchangeView
+        ? { counterpartyAccountId: campaign.oneCounterpartyPerVictim ? seller : rng.pick(campaign.attackers) }
+        : {}),
+      delayMs: rng.int(20, 400),
+    }));
 }
 
 /**
@@ -612,6 +650,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     ips: 0,
     p,
     sweeps: new Rng(opts.seed * 7_919 + 17),
+    ladders: new Rng(opts.seed * 6_007 + 29),
   };
   for (const m of [...liquid, opts.illiquid, ...thin]) events.push(...m.prints, ...m.tickers);
 
@@ -629,6 +668,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     setting,
     oneCounterpartyPerVictim: rng.chance(0.6),
     overLive: setting === 'public_pump' && rng.chance(0.5),
+    ladder: ctx.ladders.chance(0.5),
   };
   if (setting === 'public_pump' && opts.victims > 0)
     ctx.attackerAsks = {

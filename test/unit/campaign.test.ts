@@ -190,6 +190,32 @@ describe('campaign fan-in (pure)', () => {
     ]);
   });
 
+  it("freezes the attackers of a ladder of asks, each level's seller, though the victims' orders end part-way into the top one", () => {
+    // Each victim's order lifts the maker's ask near the market (30 %), then the attackers' ladder:
+    // one account's asks at +15 % (60 %), and the order ends on another's at +30 % (10 %).
+    const legs = [
+      { counterpartyAccountId: 'maker', amount: 300, price: 1.01e-6, premium: 0.03 },
+      { counterpartyAccountId: 'attacker-low', amount: 600, price: 1.15e-6, premium: 0.15 },
+      { counterpartyAccountId: 'attacker-top', amount: 100, price: 1.3e-6, premium: 0.3 },
+    ];
+    const victims = Array.from({ length: 4 }, (_, i) =>
+      legs.map((leg, n) =>
+        buy(`v${i}`, T0 + i * 30_000 + n * 200, {
+          clientIp: '203.0.113.8',
+          newClientIp: true,
+          orderId: `v${i}-o1`,
+          ...leg,
+        }),
+      ),
+    ).flat();
+    expect(frozen(victims)).toEqual(['attacker-low', 'attacker-top']);
+    // One attacker account holding the whole ladder: all it sold counts, though its top level is 10 %.
+    const oneAttacker = victims.map((o) =>
+      o.counterpartyAccountId === 'maker' ? o : { ...o, counterpartyAccountId: 'attacker' },
+    );
+    expect(frozen(oneAttacker)).toEqual(['attacker']);
+  });
+
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
