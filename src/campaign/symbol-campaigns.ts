@@ -219,15 +219,19 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);
-    alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, state.obs, o, cfg));
+    alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, state, o, cfg));
   }
-  // A member's buy through a link of no open campaign (from another of the attackers' accounts).
+  // A member's buy through a link of no open campaign (from another of the attackers' accounts),
+  // or anyone's buy from a counterparty a campaign froze.
   for (const campaign of Object.values(state.campaigns)) {
-    if (judged.has(campaign.id) || !campaign.members.includes(o.accountId)) continue;
+    if (judged.has(campaign.id)) continue;
+    const fromFrozen =
+      o.counterpartyAccountId !== undefined && campaign.frozen.includes(o.counterpartyAccountId);
+    if (!fromFrozen && !campaign.members.includes(o.accountId)) continue;
     campaign.last = Math.max(campaign.last, o.timestamp);
     const link = campaign.links[0]!;
     alerts.push(
-      ...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, state.obs, o, cfg),
+      ...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, state, o, cfg),
     );
   }
   trimLinks(state);
@@ -240,7 +244,7 @@ function campaignAlerts(
   joining: readonly Buyer[],
   reading: LinkReading,
   buyers: Map<string, Buyer>,
-  window: readonly FirstBuy[],
+  state: SymbolCampaignState,
   trigger: FirstBuy,
   cfg: CampaignConfig,
 ): Alert[] {
@@ -270,11 +274,8 @@ function campaignAlerts(
     symbol: trigger.symbol,
     campaignId: campaign.id,
   };
-  const newVictims: Buyer[] = [];
-  for (const b of joining) {
-    if (campaign.members.includes(b.accountId)) continue;
+  const join = (b: Buyer, extra: Record<string, number | string> = {}) => {
     campaign.members.push(b.accountId);
-    newVictims.push(b);
     const recommendation = b.apiKeyId ? 'revoke_key' : 'review';
     out.push({
       ...base,
@@ -287,21 +288,64 @@ function campaignAlerts(
           role: 'victim',
           ownRecommendation: b.ownRecommendation,
           ...(b.maxPremium !== undefined ? { premiumPct: round(b.maxPremium * 100, 2) } : {}),
+          ...extra,
         }),
       ],
       eventIds: b.fills.slice(-10),
     });
-  }
+  };
+  const newVictims = joining.filter((b) => !campaign.members.includes(b.accountId));
+  for (const b of newVictims) join(b);
   // Freezes are judged again on every member's buy (not only when one joins): the campaign's
   // counterparties then do not depend on the order the workers' observations arrived in.
-  if (newVictims.length === 0 && !campaign.members.includes(trigger.accountId)) return out;
+  if (newVictims.length > 0 || campaign.members.includes(trigger.accountId))
+    freeze(campaign, kind, value, buyers, state, cfg, (cp, victimsBoughtFrom) =>
+      out.push({
+        ...base,
+        alertId: alertIdFor(trigger.exchange, cp, `campaign:${campaign.id}`, 'freeze_account'),
+        accountId: cp,
+        recommendation: 'freeze_account',
+        signals: [signal({ role: 'counterparty', victimsBoughtFrom, price: sig(trigger.price) })],
+        eventIds: campaign.members.flatMap((id) => buyers.get(id)?.fills ?? []).slice(-20),
+      }),
+    );
+  // In a pair the attackers pump alone, whoever else a frozen counterparty sold to was driven to
+  // it: a victim without evidence of its own (no new IP, its usual size, the attackers' painted
+  // prints as the live market). Never in a public pump, where the crowd lifts their asks too.
+  const membersHere = campaign.members.filter((id) => buyers.has(id)).length;
+  if (campaign.frozen.length === 0 || membersHere < cfg.counterparty.ownPairShare * buyers.size) return out;
+  const late = [...buyers.values()].filter(
+    (b) =>
+      !campaign.members.includes(b.accountId) &&
+      isDriven(b, cfg) &&
+      campaign.frozen.some((cp) => isShareOf(b, b.byCounterparty.get(cp) ?? 0, cfg.counterparty.minShare)),
+  );
+  for (const b of late)
+    join(b, { boughtFromFrozen: campaign.frozen.filter((cp) => b.byCounterparty.has(cp)).join(',') });
+  return out;
+}
+
+/**
+ * Counterparties to freeze, each reported once per campaign through `report`: sellers of the
+ * premium to at least two members (see `premiumSellers`) that are the link's own or sold members
+ * most of what they sold to first-time buyers in the window.
+ */
+function freeze(
+  campaign: OpenCampaign,
+  kind: string,
+  value: string,
+  buyers: Map<string, Buyer>,
+  state: SymbolCampaignState,
+  cfg: CampaignConfig,
+  report: (cp: string, victimsBoughtFrom: number) => void,
+): void {
   // Counterparties that sold at least two members a share of what each bought, in the part of
   // their orders that paid the premium, and are the link's own or sold members most of what they
   // sold to first-time buyers in the window. Attackers that split the victims between them are each
   // frozen; a seller serving the crowd is not. A victim's order lifts the cheaper asks resting near
   // the market before it reaches the attacker's, so the sellers of those (a pair's makers, the
   // crowd selling into a pump) sold to victims too — without the premium: they do not count.
-  const { atPremium, endedOrders } = premiumSellers(window, campaign.members, cfg.minPremium);
+  const { atPremium, endedOrders } = premiumSellers(state, campaign.members, cfg);
   const counts = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
@@ -337,19 +381,8 @@ function campaignAlerts(
   for (const cp of toFreeze) {
     if (campaign.frozen.includes(cp)) continue;
     campaign.frozen.push(cp);
-    const fills = campaign.members.flatMap((id) => buyers.get(id)?.fills ?? []).slice(-20);
-    out.push({
-      ...base,
-      alertId: alertIdFor(trigger.exchange, cp, `campaign:${campaign.id}`, 'freeze_account'),
-      accountId: cp,
-      recommendation: 'freeze_account',
-      signals: [
-        signal({ role: 'counterparty', victimsBoughtFrom: counts.get(cp) ?? 0, price: sig(trigger.price) }),
-      ],
-      eventIds: fills,
-    });
+    report(cp, counts.get(cp) ?? 0);
   }
-  return out;
 }
 
 /**
@@ -359,35 +392,47 @@ function campaignAlerts(
  * highest price, within 0.1 %), and every fill at least `minPremium` above the order's cheapest.
  * A victim's order lifts the asks resting near the market first (a pair's makers, the crowd selling
  * into a pump), then the attacker's ladder up to where the order ends: the attacker's lower levels
- * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended on.
+ * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended
+ * on, `minPremium` above where it began.
  */
 function premiumSellers(
-  window: readonly FirstBuy[],
+  state: SymbolCampaignState,
   members: readonly string[],
-  minPremium: number,
+  cfg: CampaignConfig,
 ): { atPremium: Map<string, Map<string, number>>; endedOrders: Set<string> } {
-  const mine = window.filter(
+  const mine = state.obs.filter(
     (o) =>
       o.counterpartyAccountId !== undefined &&
-      (o.premium === undefined || o.premium >= minPremium) &&
+      (o.premium === undefined || o.premium >= cfg.minPremium) &&
       members.includes(o.accountId),
   );
-  const range = new Map<string, [low: number, high: number]>();
+  const orders = new Map<string, { low: number; high: number; last: number }>();
   for (const o of mine) {
-    const r = range.get(o.orderId);
-    range.set(o.orderId, r ? [Math.min(r[0], o.price), Math.max(r[1], o.price)] : [o.price, o.price]);
+    const r = orders.get(o.orderId);
+    if (!r) orders.set(o.orderId, { low: o.price, high: o.price, last: o.timestamp });
+    else
+      Object.assign(r, {
+        low: Math.min(r.low, o.price),
+        high: Math.max(r.high, o.price),
+        last: Math.max(r.last, o.timestamp),
+      });
   }
   const atTop = new Set<string>();
   const endedOrders = new Set<string>();
-  for (const o of mine)
-    if (o.price >= range.get(o.orderId)![1] * 0.999) {
-      atTop.add(`${o.orderId}\u0000${o.counterpartyAccountId}`);
+  for (const o of mine) {
+    const { low, high, last } = orders.get(o.orderId)!;
+    // An order still filling has no top yet: its first fill may be a cheap ask it is sweeping on the
+    // way. Until it settles, only a fill above what the market paid is its top.
+    const settled = last <= state.newest - cfg.orderSettleMs;
+    if (o.price < high * 0.999 || (!settled && !((o.livePremium ?? 0) >= cfg.minPremium))) continue;
+    atTop.add(`${o.orderId}\u0000${o.counterpartyAccountId}`);
+    if (o.price >= low * (1 + cfg.minPremium))
       endedOrders.add(`${o.accountId}\u0000${o.counterpartyAccountId}`);
-    }
+  }
   const atPremium = new Map<string, Map<string, number>>();
   for (const o of mine) {
     const seller = o.counterpartyAccountId!;
-    const aboveCheapest = o.price >= range.get(o.orderId)![0] * (1 + minPremium);
+    const aboveCheapest = o.price >= orders.get(o.orderId)!.low * (1 + cfg.minPremium);
     if (!aboveCheapest && !atTop.has(`${o.orderId}\u0000${seller}`)) continue;
     let bySeller = atPremium.get(o.accountId);
     if (!bySeller) atPremium.set(o.accountId, (bySeller = new Map()));

@@ -145,15 +145,27 @@ export const detectionConfigSchema = z
         /** Distinct buyers that bought mostly (`minShare` of their amount) from one counterparty. */
         minAccounts: z.number().int().min(2),
         minShare: unit,
-        /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
         /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
         minSoldToMembers: unit,
         /** …and sold to at least this many members. */
         minMembersSold: z.number().int().min(1),
+        /**
+         * A frozen counterparty's other driven first-time buyers (`minShare` of what they bought from
+         * it) join its campaign while the members are at least this share of the window's buyers: a
+         * pair the attackers pump alone, never a public pump's crowd.
+         */
+        ownPairShare: unit,
+        /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
         minKeyedShare: unit,
         /** Fan-in must exceed this many times the counterparty's own peak on previous days. */
         baselineRatio: z.number().min(1),
       }),
+      /**
+       * An order's fills count at its top once none has arrived for this long (event time), or
+       * sooner when they are `minPremium` above the live market: until then its top is unknown (a
+       * victim's order lifts a cheap ask resting near the market before the attacker's).
+       */
+      orderSettleMs: ms,
       /** Distinct accounts whose keys all started using the same client IP. */
       sharedNewIp: z.object({ minAccounts: z.number().int().min(2) }),
       /** Distinct accounts whose keys share a label, making up `minShare` of the keyed first buyers. */

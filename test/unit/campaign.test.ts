@@ -190,6 +190,71 @@ describe('campaign fan-in (pure)', () => {
     ]);
   });
 
+  it("revokes a frozen attacker's other driven buyers in a pair it pumps alone, not in a public pump's crowd", () => {
+    // Three victims with evidence (a new IP) and one without (its usual IP, the attacker's painted
+    // prints as the live market), all buying twice from the attacker.
+    const victim = (id: string, i: number, evidenced: boolean) =>
+      [0, 5_000].map((dt) =>
+        buy(id, T0 + i * 60_000 + dt, {
+          counterpartyAccountId: 'attacker',
+          price: 1.15e-6,
+          premium: 0.15,
+          livePremium: evidenced ? 0.15 : -0.5,
+          ...(evidenced ? { clientIp: '203.0.113.8', newClientIp: true } : {}),
+        }),
+      );
+    const stream = [...victim('v0', 0, true), ...victim('v1', 1, true), ...victim('v2', 2, true)];
+    const quiet = newSymbolCampaignState();
+    const alerts = [...stream, ...victim('quiet-victim', 3, false)].flatMap((o) =>
+      foldFirstBuy(quiet, o, cfg.campaign),
+    );
+    const lateJoin = alerts.find((a) => a.accountId === 'quiet-victim');
+    expect(lateJoin?.recommendation).toBe('revoke_key');
+    expect(lateJoin?.signals[0]?.evidence.boughtFromFrozen).toBe('attacker');
+    // The same buyer in a public pump: the window's other first-time buyers (the crowd, from its
+    // own sellers) outnumber the campaign, so buying from the attacker is no evidence.
+    const crowd = Array.from({ length: 8 }, (_, i) =>
+      buy(`crowd-${i}`, T0 + i * 20_000, { counterpartyAccountId: `seller-${i}`, livePremium: 0 }),
+    );
+    const pump = newSymbolCampaignState();
+    const inPump = [...crowd, ...stream, ...victim('pump-buyer', 3, false)].flatMap((o) =>
+      foldFirstBuy(pump, o, cfg.campaign),
+    );
+    expect(inPump.filter((a) => a.recommendation === 'freeze_account').map((a) => a.accountId)).toEqual([
+      'attacker',
+    ]);
+    expect(inPump.some((a) => a.accountId === 'pump-buyer')).toBe(false);
+  });
+
+  it("does not take a cheap ask for an order's top while the order is still filling", () => {
+    // Three victims' orders in flight at once, each first lifting an ask of the crowd's near the
+    // market: the campaign opens (shared new IP) while the crowd's fill is all each order has shown.
+    const ip = { clientIp: '203.0.113.8', newClientIp: true };
+    const ids = ['v0', 'v1', 'v2'];
+    const cheap = ids.map((id, i) =>
+      buy(id, T0 + i * 50, {
+        ...ip,
+        orderId: `${id}-o1`,
+        counterpartyAccountId: 'crowd',
+        price: 1.03e-6,
+        premium: 0.03,
+        livePremium: 0.005,
+      }),
+    );
+    const dear = ids.map((id, i) =>
+      buy(id, T0 + 300 + i * 50, {
+        ...ip,
+        orderId: `${id}-o1`,
+        counterpartyAccountId: 'attacker',
+        amount: 500,
+        price: 1.3e-6,
+        premium: 0.3,
+        livePremium: 0.25,
+      }),
+    );
+    expect(frozen([...cheap, ...dear])).toEqual(['attacker']);
+  });
+
   it("freezes the attackers of a ladder of asks, each level's seller, though the victims' orders end part-way into the top one", () => {
     // Each victim's order lifts the maker's ask near the market (30 %), then the attackers' ladder:
     // one account's asks at +15 % (60 %), and the order ends on another's at +30 % (10 %).
