@@ -309,16 +309,19 @@ function campaignAlerts(
         eventIds: campaign.members.flatMap((id) => buyers.get(id)?.fills ?? []).slice(-20),
       }),
     );
-  // In a pair the attackers pump alone, whoever else a frozen counterparty sold to was driven to
-  // it: a victim without evidence of its own (no new IP, its usual size, the attackers' painted
-  // prints as the live market). Never in a public pump, where the crowd lifts their asks too.
+  // In a pair the attackers pump alone, whoever else bought (nearly) only from the frozen
+  // counterparties, in several orders, was driven to them: a victim without evidence of its own (no
+  // new IP, its usual size, the attackers' painted prints as the live market). Never in a public
+  // pump, where the crowd lifts their asks too — but a pump's first seconds have few buyers yet: a
+  // crowd buyer there bought from the crowd's sellers too.
   const membersHere = campaign.members.filter((id) => buyers.has(id)).length;
-  if (campaign.frozen.length === 0 || membersHere < cfg.counterparty.ownPairShare * buyers.size) return out;
+  const { membersShare, boughtShare } = cfg.counterparty.ownPair;
+  if (campaign.frozen.length === 0 || membersHere < membersShare * buyers.size) return out;
+  const fromFrozen = (b: Buyer) =>
+    campaign.frozen.reduce((sum, cp) => sum + (b.byCounterparty.get(cp) ?? 0), 0);
   const late = [...buyers.values()].filter(
     (b) =>
-      !campaign.members.includes(b.accountId) &&
-      isDriven(b, cfg) &&
-      campaign.frozen.some((cp) => isShareOf(b, b.byCounterparty.get(cp) ?? 0, cfg.counterparty.minShare)),
+      !campaign.members.includes(b.accountId) && isDriven(b, cfg) && isShareOf(b, fromFrozen(b), boughtShare),
   );
   for (const b of late)
     join(b, { boughtFromFrozen: campaign.frozen.filter((cp) => b.byCounterparty.has(cp)).join(',') });

@@ -150,11 +150,12 @@ export const detectionConfigSchema = z
         /** …and sold to at least this many members. */
         minMembersSold: z.number().int().min(1),
         /**
-         * A frozen counterparty's other driven first-time buyers (`minShare` of what they bought from
-         * it) join its campaign while the members are at least this share of the window's buyers: a
-         * pair the attackers pump alone, never a public pump's crowd.
+         * A frozen counterparty's other driven first-time buyers join its campaign while the
+         * members are at least `membersShare` of the window's buyers (a pair the attackers pump
+         * alone, never a public pump's crowd) and they bought `boughtShare` of what they bought
+         * from the campaign's frozen counterparties (a victim: all but the cheap asks it swept).
          */
-        ownPairShare: unit,
+        ownPair: z.object({ membersShare: unit, boughtShare: unit }),
         /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
         minKeyedShare: unit,
         /** Fan-in must exceed this many times the counterparty's own peak on previous days. */

@@ -211,6 +211,12 @@ describe('campaign fan-in (pure)', () => {
     const lateJoin = alerts.find((a) => a.accountId === 'quiet-victim');
     expect(lateJoin?.recommendation).toBe('revoke_key');
     expect(lateJoin?.signals[0]?.evidence.boughtFromFrozen).toBe('attacker');
+    // A buyer that bought as much from another seller (the first seconds of a public pump, before
+    // its crowd outnumbers the campaign) is not taken for one.
+    const mixed = ['dumper', 'attacker'].map((cp, i) =>
+      buy('mixed', T0 + 300_000 + i * 5_000, { counterpartyAccountId: cp, price: 1.15e-6, premium: 0.15 }),
+    );
+    expect(mixed.flatMap((o) => foldFirstBuy(quiet, o, cfg.campaign))).toEqual([]);
     // The same buyer in a public pump: the window's other first-time buyers (the crowd, from its
     // own sellers) outnumber the campaign, so buying from the attacker is no evidence.
     const crowd = Array.from({ length: 8 }, (_, i) =>
