@@ -62,12 +62,17 @@ function linksOf(o: FirstBuy): string[] {
 
 /**
  * A buyer that looks driven rather than chasing: several orders into the new pair, or a key trading
- * from an IP it never used. A person chasing a
- * pump mostly clicks once; a stolen key is drained through several orders from the attacker's
- * machine. Only such buyers count towards (and join) a counterparty or label campaign.
+ * from an IP it never used and buying beyond the account's habit. A person chasing a pump mostly
+ * clicks once; a stolen key is drained through several orders, or one far larger than the account
+ * ever placed, from the attacker's machine. One order of its usual size from a new IP is what a pump
+ * buyer whose bot moved server, or whose dormant key woke for the pump, looks like. Only driven
+ * buyers count towards (and join) a counterparty or label campaign.
  */
 function isDriven(b: Buyer, cfg: CampaignConfig): boolean {
-  return b.orders.size >= cfg.drivenMinOrders || b.newClientIp;
+  return (
+    b.orders.size >= cfg.drivenMinOrders ||
+    (b.newClientIp && (b.maxSizeRatio === undefined || b.maxSizeRatio >= cfg.drivenNewIpSizeRatio))
+  );
 }
 
 /**

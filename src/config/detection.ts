@@ -179,6 +179,11 @@ export const detectionConfigSchema = z
       minSizeRatio: z.number().positive(),
       /** A buyer is driven (a script, not a click) with this many orders into the new pair, or from a key's new IP. */
       drivenMinOrders: z.number().int().min(1),
+      /**
+       * A buyer in one order is driven when its key trades from a new IP and it bought at least this
+       * many times its usual largest order (unknown for an account with no previous day: enough).
+       */
+      drivenNewIpSizeRatio: z.number().nonnegative(),
       /** Score of a campaign alert (freeze or revoke). */
       alertScore: unit,
       cohort: z.object({

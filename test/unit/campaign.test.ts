@@ -116,6 +116,24 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(obs)).toEqual(['attacker-1', 'attacker-2']);
   });
 
+  it('does not take one order of the usual size from a new IP for a driven buyer (a pump buyer whose bot moved)', () => {
+    const run = (sizeRatio: number) => {
+      const state = newSymbolCampaignState();
+      const obs = ['a', 'b', 'c'].map((id, i) =>
+        buy(id, T0 + i * 60_000, {
+          counterpartyAccountId: 'seller',
+          clientIp: `198.51.100.${i + 1}`,
+          newClientIp: true,
+          livePremium: 0,
+          sizeRatio,
+        }),
+      );
+      return obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign)).map((a) => a.accountId);
+    };
+    expect(run(1)).toEqual([]);
+    expect(run(3).sort()).toEqual(['a', 'b', 'c', 'seller']);
+  });
+
   it('counts driven buyers spending far beyond their usual largest order, not those spending their usual', () => {
     const run = (sizeRatio: number) => {
       const state = newSymbolCampaignState();
