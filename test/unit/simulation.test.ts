@@ -32,6 +32,34 @@ describe('simulator', () => {
       for (const f of t.maliciousFills!) expect(f.valueMoved).toBeGreaterThan(0);
     }
   });
+
+  it("makes victims' orders climb the attackers' ladder of asks in some campaigns, ending at the order's price", () => {
+    let laddered = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const s = syntheticScenario({ seed, days: 2, accounts: 0, victims: 3, attackStrength: 'medium' });
+      const attackers = new Set(s.attackers);
+      const limit = new Map<string, number>();
+      const fills = new Map<string, Array<{ price: number; seller?: string }>>();
+      for (const e of s.events) {
+        if (e.kind === 'order' && e.side === 'buy' && e.price !== undefined) limit.set(e.id, e.price);
+        if (e.kind === 'fill' && e.side === 'buy' && s.truth[e.accountId]?.kind === 'victim')
+          fills.set(e.order, [
+            ...(fills.get(e.order) ?? []),
+            { price: e.price, seller: e.counterpartyAccountId },
+          ]);
+      }
+      for (const [order, legs] of fills) {
+        const fromAttackers = legs.filter((l) => l.seller && attackers.has(l.seller));
+        if (new Set(fromAttackers.map((l) => l.price)).size < 2) continue;
+        laddered++;
+        // Cheaper asks first: the prices never fall, and the order ends at its own limit price.
+        for (let i = 1; i < legs.length; i++)
+          expect(legs[i]!.price).toBeGreaterThanOrEqual(legs[i - 1]!.price);
+        expect(legs.at(-1)!.price).toBe(limit.get(order));
+      }
+    }
+    expect(laddered).toBeGreaterThan(0);
+  });
 });
 
 describe('detection on a simulated population (synthetic markets)', () => {
