@@ -322,11 +322,13 @@ function campaignAlerts(
   const membersHere = campaign.members.filter((id) => buyers.has(id)).length;
   const { membersShare, boughtShare } = cfg.counterparty.ownPair;
   if (campaign.frozen.length === 0 || membersHere < membersShare * buyers.size) return out;
-  const fromFrozen = (b: Buyer) =>
+  const boughtFromFrozen = (b: Buyer) =>
     campaign.frozen.reduce((sum, cp) => sum + (b.byCounterparty.get(cp) ?? 0), 0);
   const late = [...buyers.values()].filter(
     (b) =>
-      !campaign.members.includes(b.accountId) && isDriven(b, cfg) && isShareOf(b, fromFrozen(b), boughtShare),
+      !campaign.members.includes(b.accountId) &&
+      isDriven(b, cfg) &&
+      isShareOf(b, boughtFromFrozen(b), boughtShare),
   );
   for (const b of late)
     join(b, { boughtFromFrozen: campaign.frozen.filter((cp) => b.byCounterparty.has(cp)).join(',') });
@@ -347,12 +349,9 @@ function freeze(
   cfg: CampaignConfig,
   report: (cp: string, victimsBoughtFrom: number) => void,
 ): void {
-  // Counterparties that sold at least two members a share of what each bought, in the part of
-  // their orders that paid the premium, and are the link's own or sold members most of what they
-  // sold to first-time buyers in the window. Attackers that split the victims between them are each
-  // frozen; a seller serving the crowd is not. A victim's order lifts the cheaper asks resting near
-  // the market before it reaches the attacker's, so the sellers of those (a pair's makers, the
-  // crowd selling into a pump) sold to victims too — without the premium: they do not count.
+  // Attackers that split the victims between them are each frozen; a seller serving the crowd is
+  // not. The sellers of the cheaper asks a victim's order lifts before the attacker's (a pair's
+  // makers, the crowd selling into a pump) sold to victims too — without the premium: they do not count.
   const { atPremium, endedOrders } = premiumSellers(state, campaign.members, cfg);
   const counts = new Map<string, number>();
   for (const id of campaign.members) {

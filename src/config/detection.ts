@@ -177,7 +177,7 @@ export const detectionConfigSchema = z
       minLivePremium: z.number().nonnegative(),
       /** …or spending this many times its usual largest order in the pair. */
       minSizeRatio: z.number().positive(),
-      /** A buyer is driven (a script, not a click) with this many orders into the new pair, or from a key's new IP. */
+      /** A buyer is driven (a script, not a click) with this many orders into the new pair (or see `drivenNewIpSizeRatio`). */
       drivenMinOrders: z.number().int().min(1),
       /**
        * A buyer in one order is driven when its key trades from a new IP and it bought at least this
