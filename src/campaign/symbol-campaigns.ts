@@ -80,17 +80,27 @@ function isDriven(b: Buyer, cfg: CampaignConfig): boolean {
  * (a victim caught alone still counts towards its counterparty), or driven and either paying above
  * what the crowd paid, spending far beyond its usual largest order, or trading from a key's new
  * IP. A pump's crowd pays the crowd's price, its usual size, from its usual IP: its dumpers sell to
- * many driven first-time buyers, none of them evidenced.
+ * many driven first-time buyers, none of them evidenced. But a crowd has its keys back from a new
+ * IP too (bots moved server, dormant keys woken for the pump): in a `crowded` window a new IP is
+ * evidence only beside a spend beyond the account's habit (`crowdNewIpSizeRatio`).
  */
-function isEvidenced(b: Buyer, cfg: CampaignConfig): boolean {
+function isEvidenced(b: Buyer, cfg: CampaignConfig, crowded = false): boolean {
   if (RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
     return true;
+  const newIp = b.newClientIp && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
   return (
     isDriven(b, cfg) &&
-    (b.newClientIp ||
-      (b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
-      (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
+    (newIp || (b.maxLivePremium ?? 0) >= cfg.minLivePremium || (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
   );
+}
+
+/**
+ * Whether the window's first-time buyers are a crowd (a public pump): most of them with no evidence
+ * at all. In a pair the attackers pump alone the buyers are their victims.
+ */
+function isCrowded(all: readonly Buyer[], cfg: CampaignConfig): boolean {
+  const evidenced = all.filter((b) => isEvidenced(b, cfg)).length;
+  return evidenced < cfg.counterparty.ownPair.membersShare * all.length;
 }
 
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
@@ -117,9 +127,12 @@ function readLink(
   let members: Buyer[];
   let qualifies: boolean;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
+  const crowded = kind !== 'ip' && isCrowded(all, cfg);
   if (kind === 'cp') {
     members = all.filter(
-      (b) => isEvidenced(b, cfg) && isShareOf(b, b.byCounterparty.get(value) ?? 0, cfg.counterparty.minShare),
+      (b) =>
+        isEvidenced(b, cfg, crowded) &&
+        isShareOf(b, b.byCounterparty.get(value) ?? 0, cfg.counterparty.minShare),
     );
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
@@ -134,8 +147,8 @@ function readLink(
       members.length >= cfg.sharedNewIp.minAccounts &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else {
-    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg) && b.links.has(link));
-    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg)).length;
+    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, crowded) && b.links.has(link));
+    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, crowded)).length;
     const share = keyedBuyers ? members.length / keyedBuyers : 0;
     evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
     qualifies =

@@ -184,6 +184,11 @@ export const detectionConfigSchema = z
        * many times its usual largest order (unknown for an account with no previous day: enough).
        */
       drivenNewIpSizeRatio: z.number().nonnegative(),
+      /**
+       * Where most of the window's first-time buyers have no evidence (a public pump's crowd), a
+       * key's new IP is evidence only beside a spend of this many times the usual largest order.
+       */
+      crowdNewIpSizeRatio: z.number().nonnegative(),
       /** Score of a campaign alert (freeze or revoke). */
       alertScore: unit,
       cohort: z.object({

@@ -134,6 +134,36 @@ describe('campaign fan-in (pure)', () => {
     expect(run(3).sort()).toEqual(['a', 'b', 'c', 'seller']);
   });
 
+  it("does not take a key's new IP for evidence in a pump's crowd unless the account spends beyond its habit", () => {
+    // Three driven buyers (two orders each) from keys back from new IPs, buying from one seller at
+    // the crowd's price, among a crowd of ten buyers with no evidence.
+    const crowd = Array.from({ length: 10 }, (_, i) =>
+      buy(`crowd-${i}`, T0 + i * 10_000, { counterpartyAccountId: `seller-${i}`, livePremium: 0 }),
+    );
+    const run = (withCrowd: boolean, sizeRatio: number) => {
+      const state = newSymbolCampaignState();
+      const back = ['a', 'b', 'c'].flatMap((id, i) =>
+        [0, 4_000].map((dt) =>
+          buy(id, T0 + 120_000 + i * 60_000 + dt, {
+            counterpartyAccountId: 'seller',
+            clientIp: `198.51.100.${i + 1}`,
+            newClientIp: true,
+            livePremium: 0,
+            sizeRatio,
+          }),
+        ),
+      );
+      return [...(withCrowd ? crowd : []), ...back]
+        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+        .map((a) => a.accountId)
+        .sort();
+    };
+    expect(run(true, 1.5)).toEqual([]);
+    // Beyond their habit, or with no crowd around (a pair the attackers pump alone): a campaign.
+    expect(run(true, 4)).toEqual(['a', 'b', 'c', 'seller']);
+    expect(run(false, 1.5)).toEqual(['a', 'b', 'c', 'seller']);
+  });
+
   it('counts driven buyers spending far beyond their usual largest order, not those spending their usual', () => {
     const run = (sizeRatio: number) => {
       const state = newSymbolCampaignState();
