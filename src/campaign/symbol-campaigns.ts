@@ -365,8 +365,10 @@ function freeze(
   // Attackers that split the victims between them are each frozen; a seller serving the crowd is
   // not. The sellers of the cheaper asks a victim's order lifts before the attacker's (a pair's
   // makers, the crowd selling into a pump) sold to victims too — without the premium: they do not count.
-  const { atPremium, endedOrders } = premiumSellers(state, campaign.members, cfg);
+  const { atPremium, endedOrders, aboveLive } = premiumSellers(state, campaign.members, cfg);
   const counts = new Map<string, number>();
+  /** Per seller, the members that bought from it above the live market (the attacker's inflated asks). */
+  const overLive = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
     const sellers = atPremium.get(id);
@@ -374,8 +376,10 @@ function freeze(
     // A share of what the member bought, or the asks one of its orders ended on (the dearest it
     // paid: an attacker's ladder can end on another account's top level, lifted for a little).
     for (const [cp, amount] of sellers)
-      if (isShareOf(b, amount, cfg.counterparty.minShare) || endedOrders.has(`${id}\u0000${cp}`))
+      if (isShareOf(b, amount, cfg.counterparty.minShare) || endedOrders.has(`${id}\u0000${cp}`)) {
         counts.set(cp, (counts.get(cp) ?? 0) + 1);
+        if (aboveLive.has(`${id}\u0000${cp}`)) overLive.set(cp, (overLive.get(cp) ?? 0) + 1);
+      }
   }
   /** What `cp` sold members at the premium, and what it sold every buyer in the window. */
   const soldToMembers = (cp: string) => {
@@ -390,10 +394,13 @@ function freeze(
     return total;
   };
   // The link's own counterparty too: a maker whose asks every victim swept first can be what links them.
+  // One member is enough for a seller whose asks it lifted ≥ `minLivePremium` above what everyone
+  // else was paying: an attacker account that one victim drained into (a seller of the crowd sells at
+  // the crowd's price, to a false member as to anyone).
   const toFreeze = [...counts]
     .filter(
       ([cp, n]) =>
-        n >= cfg.counterparty.minMembersSold &&
+        (n >= cfg.counterparty.minMembersSold || (overLive.get(cp) ?? 0) >= 1) &&
         ((kind === 'cp' && cp === value) ||
           soldToMembers(cp) >= cfg.counterparty.minSoldToMembers * soldInWindow(cp)),
     )
@@ -413,13 +420,14 @@ function freeze(
  * A victim's order lifts the asks resting near the market first (a pair's makers, the crowd selling
  * into a pump), then the attacker's ladder up to where the order ends: the attacker's lower levels
  * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended
- * on, `minPremium` above where it began.
+ * on, `minPremium` above where it began; `aboveLive` for those of such fills ≥ `minLivePremium` above
+ * the live market.
  */
 function premiumSellers(
   state: SymbolCampaignState,
   members: readonly string[],
   cfg: CampaignConfig,
-): { atPremium: Map<string, Map<string, number>>; endedOrders: Set<string> } {
+): { atPremium: Map<string, Map<string, number>>; endedOrders: Set<string>; aboveLive: Set<string> } {
   const mine = state.obs.filter(
     (o) =>
       o.counterpartyAccountId !== undefined &&
@@ -450,15 +458,17 @@ function premiumSellers(
       endedOrders.add(`${o.accountId}\u0000${o.counterpartyAccountId}`);
   }
   const atPremium = new Map<string, Map<string, number>>();
+  const aboveLive = new Set<string>();
   for (const o of mine) {
     const seller = o.counterpartyAccountId!;
     const aboveCheapest = o.price >= orders.get(o.orderId)!.low * (1 + cfg.minPremium);
     if (!aboveCheapest && !atTop.has(`${o.orderId}\u0000${seller}`)) continue;
+    if ((o.livePremium ?? 0) >= cfg.minLivePremium) aboveLive.add(`${o.accountId}\u0000${seller}`);
     let bySeller = atPremium.get(o.accountId);
     if (!bySeller) atPremium.set(o.accountId, (bySeller = new Map()));
     bySeller.set(seller, (bySeller.get(seller) ?? 0) + o.amount);
   }
-  return { atPremium, endedOrders };
+  return { atPremium, endedOrders, aboveLive };
 }
 
 function trimLinks(state: SymbolCampaignState): void {

@@ -335,6 +335,26 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(oneAttacker)).toEqual(['attacker']);
   });
 
+  it('freezes an attacker account one member drained into above the live market, not a seller at the market', () => {
+    // Three victims from attacker A; v0 also bought half of what it bought from B, at +30 % over
+    // what everyone else was paying; v1 a third of its buys from a seller at the market.
+    const over = { clientIp: '203.0.113.8', newClientIp: true };
+    const fromA = ['v0', 'v1', 'v2'].map((id, i) =>
+      buy(id, T0 + i * 20_000, { ...over, counterpartyAccountId: 'A', livePremium: 0.2 }),
+    );
+    const fromB = buy('v0', T0 + 60_000, { ...over, counterpartyAccountId: 'B', livePremium: 0.3 });
+    const atMarket = buy('v1', T0 + 70_000, {
+      ...over,
+      counterpartyAccountId: 'seller',
+      amount: 500,
+      livePremium: 0,
+    });
+    const late = buy('v2', T0 + 80_000, { ...over, counterpartyAccountId: 'A', livePremium: 0.2 });
+    expect(frozen([...fromA, fromB, atMarket, late])).toEqual(['A', 'B']);
+    // B's asks at the market: one member is not enough.
+    expect(frozen([...fromA, { ...fromB, livePremium: 0 }, atMarket, late])).toEqual(['A']);
+  });
+
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
