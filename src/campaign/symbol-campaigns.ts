@@ -367,8 +367,8 @@ function freeze(
   // makers, the crowd selling into a pump) sold to victims too — without the premium: they do not count.
   const { atPremium, endedOrders, aboveLive } = premiumSellers(state, campaign.members, cfg);
   const counts = new Map<string, number>();
-  /** Per seller, the members that bought from it above the live market (the attacker's inflated asks). */
-  const overLive = new Map<string, number>();
+  /** Sellers a counted member bought from above the live market (the attacker's inflated asks). */
+  const overLive = new Set<string>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
     const sellers = atPremium.get(id);
@@ -378,7 +378,7 @@ function freeze(
     for (const [cp, amount] of sellers)
       if (isShareOf(b, amount, cfg.counterparty.minShare) || endedOrders.has(`${id}\u0000${cp}`)) {
         counts.set(cp, (counts.get(cp) ?? 0) + 1);
-        if (aboveLive.has(`${id}\u0000${cp}`)) overLive.set(cp, (overLive.get(cp) ?? 0) + 1);
+        if (aboveLive.has(`${id}\u0000${cp}`)) overLive.add(cp);
       }
   }
   /** What `cp` sold members at the premium, and what it sold every buyer in the window. */
@@ -400,7 +400,7 @@ function freeze(
   const toFreeze = [...counts]
     .filter(
       ([cp, n]) =>
-        (n >= cfg.counterparty.minMembersSold || (overLive.get(cp) ?? 0) >= 1) &&
+        (n >= cfg.counterparty.minMembersSold || overLive.has(cp)) &&
         ((kind === 'cp' && cp === value) ||
           soldToMembers(cp) >= cfg.counterparty.minSoldToMembers * soldInWindow(cp)),
     )

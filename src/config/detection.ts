@@ -185,8 +185,9 @@ export const detectionConfigSchema = z
        */
       drivenNewIpSizeRatio: z.number().nonnegative(),
       /**
-       * Where most of the window's first-time buyers have no evidence (a public pump's crowd), a
-       * key's new IP is evidence only beside a spend of this many times the usual largest order.
+       * Where most of the window's first-time buyers have no evidence (a public pump's crowd: fewer
+       * than `counterparty.ownPair.membersShare` of them evidenced), a key's new IP is evidence only
+       * beside a spend of this many times the usual largest order.
        */
       crowdNewIpSizeRatio: z.number().nonnegative(),
       /** Score of a campaign alert (freeze or revoke). */
