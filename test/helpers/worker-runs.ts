@@ -127,10 +127,20 @@ export async function startedGroup(env: RuntimeEnv, n: number): Promise<WorkerPr
   }
 }
 
+/** A worker process's counters, from its "stopped" log line (empty when it did not stop cleanly). */
+function stoppedStats(w: WorkerProcess): Record<string, number> {
+  const line = w.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
+  return line ? JSON.parse(line).stats : {};
+}
+
 /** Events a worker process processed, from its "stopped" log line. */
 export function processedEvents(w: WorkerProcess): number {
-  const line = w.output.split('\n').find((l) => l.includes('"msg":"stopped"'));
-  return line ? JSON.parse(line).stats.events : 0;
+  return stoppedStats(w).events ?? 0;
+}
+
+/** Batches a worker process scored before the market reached their time (its wait timed out). */
+export function marketWaitTimeouts(w: WorkerProcess): number {
+  return stoppedStats(w).marketWaitTimeouts ?? 0;
 }
 
 export interface RunSetting {
