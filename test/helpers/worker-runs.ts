@@ -163,6 +163,11 @@ export async function runWorkers(
   const env = testEnv(setting.brokers, setting.redisUrl, {
     KEYGUARD_DETECTION_CONFIG: setting.configFile,
     LOG_LEVEL: 'info',
+    // The runs are compared alert id for alert id: every batch must be scored against the market as
+    // it was, though a fault (a restarted worker reading the market topic again, a broker failing
+    // over) puts the market feed seconds behind on a busy machine. The default wait (2 s) would
+    // then score a batch without it, by design.
+    KEYGUARD_MARKET_WAIT_MS: '30000',
     ...setting.env,
   });
   const kafka = kafkaClient(setting.brokers);
