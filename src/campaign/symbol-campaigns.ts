@@ -114,11 +114,13 @@ interface LinkReading {
   evidence: Record<string, number | string>;
 }
 
+/** `crowded`: whether the window is a crowd (see isCrowded), read once per fold and only if needed. */
 function readLink(
   link: string,
   buyers: Map<string, Buyer>,
   state: SymbolCampaignState,
   cfg: CampaignConfig,
+  crowded: () => boolean,
 ): LinkReading {
   const [kind] = link.split(':', 1) as [string];
   const value = link.slice(kind.length + 1);
@@ -127,11 +129,11 @@ function readLink(
   let members: Buyer[];
   let qualifies: boolean;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
-  const crowded = kind !== 'ip' && isCrowded(all, cfg);
+  const inCrowd = kind !== 'ip' && crowded();
   if (kind === 'cp') {
     members = all.filter(
       (b) =>
-        isEvidenced(b, cfg, crowded) &&
+        isEvidenced(b, cfg, inCrowd) &&
         isShareOf(b, b.byCounterparty.get(value) ?? 0, cfg.counterparty.minShare),
     );
     const keyed = members.filter((b) => b.apiKeyId).length;
@@ -147,8 +149,8 @@ function readLink(
       members.length >= cfg.sharedNewIp.minAccounts &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else {
-    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, crowded) && b.links.has(link));
-    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, crowded)).length;
+    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, inCrowd) && b.links.has(link));
+    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, inCrowd)).length;
     const share = keyedBuyers ? members.length / keyedBuyers : 0;
     evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
     qualifies =
@@ -197,12 +199,16 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
   }
 
   const buyers = window.buyers;
+  // Whether the window is a crowd: the same for every link this buy is read through (the buyers do
+  // not change within a fold), so counted once.
+  let crowdedMemo: boolean | undefined;
+  const crowded = () => (crowdedMemo ??= isCrowded([...buyers.values()], cfg));
   const alerts: Alert[] = [];
   const day = Math.floor(o.timestamp / DAY_MS);
   const oldestDay = Math.floor(state.newest / DAY_MS) - cfg.baselineDays;
   const judged = new Set<string>();
   for (const link of linksOf(o)) {
-    const reading = readLink(link, buyers, state, cfg);
+    const reading = readLink(link, buyers, state, cfg, crowded);
     notePeak((state.peaks[link] ??= []), day, reading.members.length, oldestDay);
     const openId = state.open[link];
     let campaign = openId ? state.campaigns[openId] : undefined;
@@ -249,7 +255,16 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     campaign.last = Math.max(campaign.last, o.timestamp);
     const link = campaign.links[0]!;
     alerts.push(
-      ...campaignAlerts(campaign, link, [], readLink(link, buyers, state, cfg), buyers, state, o, cfg),
+      ...campaignAlerts(
+        campaign,
+        link,
+        [],
+        readLink(link, buyers, state, cfg, crowded),
+        buyers,
+        state,
+        o,
+        cfg,
+      ),
     );
   }
   trimLinks(state);
