@@ -3,11 +3,12 @@
  * (../shared/data/binance-pumps when present, synthetic thin markets otherwise), against two
  * textbook baselines. Prints one table; every number comes from this run.
  *
- *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N]
+ *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no]
  *   npm run eval -- --perturb [--seeds 7,8,9] [--scenarios N]
  *
  * Scenarios alternate an exchange's view (fills name the counterparty) and a platform's, and an
- * attack during the tape's public pump and one in a quiet thin pair the attackers pump alone.
+ * attack during the tape's public pump and one in a quiet thin pair the attackers pump alone; the
+ * leaked label's keys were drained once before, 12–48 h earlier, in a quiet pair of its own.
  * `--perturb` runs the full configuration again with the simulator's behaviour parameters moved
  * (rates, sizes, burst lengths, prices ×0.5 and ×1.5; each look-alike behaviour's share ×0.5 and
  * ×2) over several seeds, and prints the worst case of each figure.
@@ -57,6 +58,8 @@ const { values: args } = parseArgs({
     config: { type: 'string' },
     perturb: { type: 'boolean', default: false },
     seeds: { type: 'string', default: '7,8,9' },
+    /** `no`: no earlier campaign on the leaked label (the scenarios before it was added). */
+    earlier: { type: 'string', default: 'yes' },
   },
 });
 
@@ -211,7 +214,7 @@ function printTable(title: string, t: EvaluationTable): void {
     `attacker (counterparty) accounts frozen: ${t.attackersFrozen} of ${t.attackers}${t.attackers ? ` (${pct(t.attackersFrozen / t.attackers)})` : ''}; other accounts frozen: ${t.othersFrozen}`,
   );
   console.log(
-    `platform (leak-cohort) alerts after the first day: ${t.platformOnLeaked} on the leaked label, ${t.platformOnOthers} on other labels`,
+    `platform (leak-cohort) alerts after the first day: ${t.platformOnLeaked} on the leaked label, ${t.platformOnOthers} on other labels; raised within 1 h of the leaked label's second campaign: ${t.platformInTime} of ${t.secondCampaigns}`,
   );
 }
 
@@ -231,6 +234,10 @@ function scenarioFor(
     Math.floor(i / 2) % 2 === 1
       ? syntheticIlliquidMarket(`QUIET${i}/BTC`, from, to, to + DAY, new Rng(seed * 7919 + i))
       : undefined;
+  const earlier =
+    args.earlier === 'no'
+      ? undefined
+      : syntheticIlliquidMarket(`EARLY${i}/BTC`, from, to, to + DAY, new Rng(seed * 6_101 + i));
   return buildScenario({
     seed: seed * 1000 + i,
     name: m.name,
@@ -242,6 +249,7 @@ function scenarioFor(
     // Half the scenarios from an exchange's view (fills name the counterparty), half a platform's.
     exchangeView: i % 2 === 0,
     ...(quiet ? { quiet } : {}),
+    ...(earlier ? { earlier } : {}),
     params,
   });
 }
@@ -318,6 +326,11 @@ const FIGURES: Array<
   ['other accounts frozen', 'high', (t) => t.othersFrozen],
   ['median fills before the revoke', 'high', (t) => t.medianFillsBefore],
   ['platform alerts on other labels', 'high', (t) => t.platformOnOthers],
+  [
+    "leak reported within 1 h of the label's second campaign",
+    'low',
+    (t) => (t.secondCampaigns ? t.platformInTime / t.secondCampaigns : undefined),
+  ],
 ];
 
 const LOOKALIKES = [

@@ -53,6 +53,11 @@ export interface Evaluation {
   /** Platform (leak-cohort) alerts after the first day: on the leaked label, on any other. */
   platformOnLeaked: number;
   platformOnOthers: number;
+  /**
+   * Scenarios whose leaked label has a second campaign: from its start to the first platform alert
+   * on that label after the first day (negative when the first campaign raised it; absent: none).
+   */
+  secondCampaign?: { alertDelayMs?: number };
 }
 
 type DecisionLike = Pick<Alert, 'accountId' | 'timestamp' | 'recommendation'> &
@@ -101,6 +106,8 @@ export interface ScenarioFrame {
   to: number;
   attackers?: readonly string[];
   leakedLabel?: string;
+  /** When each of the leaked label's campaigns started, oldest first. */
+  campaignStarts?: readonly number[];
 }
 
 export function evaluate(
@@ -151,7 +158,9 @@ export function evaluate(
   }
   const attackersFrozen = attackers.filter((a) => frozen.has(a)).length;
   const laterPlatform = decisions.platform.filter((p) => p.timestamp >= afterFirstDay);
-  const onLeaked = laterPlatform.filter((p) => p.label === frame.leakedLabel).length;
+  const onLeaked = laterPlatform.filter((p) => p.label === frame.leakedLabel);
+  const second = frame.campaignStarts?.[1];
+  const firstOnLeaked = Math.min(...onLeaked.map((p) => p.timestamp));
   return {
     victims,
     benignByKind,
@@ -159,8 +168,11 @@ export function evaluate(
     attackers: attackers.length,
     attackersFrozen,
     othersFrozen: frozen.size - attackersFrozen,
-    platformOnLeaked: onLeaked,
-    platformOnOthers: laterPlatform.length - onLeaked,
+    platformOnLeaked: onLeaked.length,
+    platformOnOthers: laterPlatform.length - onLeaked.length,
+    ...(second !== undefined
+      ? { secondCampaign: onLeaked.length ? { alertDelayMs: firstOnLeaked - second } : {} }
+      : {}),
   };
 }
 
@@ -191,7 +203,13 @@ export interface EvaluationTable {
   othersFrozen: number;
   platformOnLeaked: number;
   platformOnOthers: number;
+  /** Scenarios with a second campaign on the leaked label, and those with a platform alert on it within 1 h of that campaign's start (or before). */
+  secondCampaigns: number;
+  platformInTime: number;
 }
+
+/** A leak is reported in time when the platform alert comes within an hour of the label's second campaign. */
+export const PLATFORM_ALERT_DEADLINE_MS = 3_600_000;
 
 function attackRow(vs: readonly VictimOutcome[]): AttackRow {
   const revoked = vs.filter((v) => v.revokedAt !== undefined);
@@ -259,6 +277,10 @@ export function summarize(evals: readonly Evaluation[]): EvaluationTable {
     othersFrozen: evals.reduce((s, e) => s + e.othersFrozen, 0),
     platformOnLeaked: evals.reduce((s, e) => s + e.platformOnLeaked, 0),
     platformOnOthers: evals.reduce((s, e) => s + e.platformOnOthers, 0),
+    secondCampaigns: evals.filter((e) => e.secondCampaign).length,
+    platformInTime: evals.filter(
+      (e) => (e.secondCampaign?.alertDelayMs ?? Number.POSITIVE_INFINITY) <= PLATFORM_ALERT_DEADLINE_MS,
+    ).length,
   };
 }
 

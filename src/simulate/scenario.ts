@@ -93,6 +93,11 @@ export interface Scenario {
   exchangeView: boolean;
   /** The key label (third-party platform) whose keys leaked. */
   leakedLabel: string;
+  /**
+   * When each of the label's campaigns started, oldest first: the earlier one (when the scenario has
+   * one) in a quiet pair of its own, then the main one.
+   */
+  campaignStarts: number[];
   setting: AttackSetting;
   /** The pair attacked (the pumped pair, or the quiet one). */
   attackSymbol: string;
@@ -114,6 +119,11 @@ export interface ScenarioOptions {
   exchangeView?: boolean;
   /** The attack's pair: the pumped one (default), or `quiet` (a thin market with no public pump). */
   quiet?: SimMarket;
+  /**
+   * A thin pair for an earlier campaign on keys of the same leaked label, 12–48 h before the main
+   * one (never on the first day): a platform whose key store leaked is drained more than once.
+   */
+  earlier?: SimMarket;
   params?: BehaviourParams;
 }
 
@@ -731,6 +741,19 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
       ref * (1 + premium),
     );
   }
+  const campaigns = [campaign];
+  if (opts.earlier && opts.victims > 0)
+    campaigns.unshift(
+      earlierCampaign(
+        ctx,
+        opts.seed,
+        opts.earlier,
+        campaign,
+        leakedLabel,
+        truth,
+        () => `${opts.name}-a${++n}`,
+      ),
+    );
   // Stable sort: an order precedes its fills at equal timestamps.
   events.sort((a, b) => a.timestamp - b.timestamp);
   const namedBy = new Set<string>();
@@ -744,10 +767,59 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     to: opts.to,
     pumpAt,
     illiquidSymbol: opts.illiquid.symbol,
-    attackers: exchangeView && opts.victims > 0 ? campaign.attackers.filter((a) => namedBy.has(a)) : [],
+    attackers:
+      exchangeView && opts.victims > 0
+        ? campaigns.flatMap((c) => c.attackers).filter((a) => namedBy.has(a))
+        : [],
     exchangeView,
     leakedLabel,
+    campaignStarts: campaigns.map((c) => c.startAt),
     setting,
     attackSymbol: attackMarket.symbol,
   };
+}
+
+/**
+ * The leaked label's earlier campaign: 2–5 more of its keys drained in a quiet thin pair of its own
+ * by other attacker accounts, 12–48 h before the main campaign and after the first day. Drawn from
+ * a random stream of its own, after everything else: the rest of the scenario stays as it was.
+ */
+function earlierCampaign(
+  main: Ctx,
+  seed: number,
+  market: SimMarket,
+  later: Campaign,
+  label: string,
+  truth: Record<string, AccountTruth>,
+  nextId: () => string,
+): Campaign {
+  const rng = new Rng(seed * 4_241 + 53);
+  const ctx: Ctx = { ...main, rng, sweeps: rng, ladders: rng, attackerAsks: undefined };
+  ctx.events.push(...market.prints, ...market.tickers);
+  const startAt = Math.max(main.from + 1.2 * DAY, later.startAt - rng.uniform(12, 48) * HOUR);
+  const campaign: Campaign = {
+    attackers: Array.from({ length: rng.int(1, 2) }, (_, i) => `${main.name}-early-attacker-${i + 1}`),
+    startAt,
+    ...(rng.chance(0.7) ? { servers: Array.from({ length: rng.int(1, 3) }, () => newIp(ctx)) } : {}),
+    market,
+    setting: 'quiet_pair',
+    oneCounterpartyPerVictim: rng.chance(0.6),
+    overLive: false,
+    ladder: rng.chance(0.5),
+  };
+  for (let i = rng.int(2, 5); i > 0; i--) {
+    const id = nextId();
+    const baseKind = rng.weighted([
+      ['retail', 0.5],
+      ['grid_bot', 0.25],
+      ['rebalancing_bot', 0.25],
+    ] as const);
+    const s = new AccountStream(ctx.events, rng, id, `${id}-k1`);
+    const t: AccountTruth = { kind: 'victim', baseKind };
+    truth[id] = t;
+    setUpKey(ctx, s, label, 0);
+    attack(ctx, s, t, campaign, usualTrading(ctx, baseKind, s));
+  }
+  main.ips = ctx.ips;
+  return campaign;
 }
