@@ -5,11 +5,11 @@
  * publishes the alerts, then commits the updates, then the input offsets.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import { groupKeyOf, type Observation } from '../events/observation.js';
+import { groupKeyOf, type KeyAnomaly, type Observation } from '../events/observation.js';
 import type { Alert } from '../events/schema.js';
 import type { CampaignStore, GroupState, GroupUpdate } from './campaign-store.js';
 import { foldKeyAnomaly, newCohortState } from './leak-cohort.js';
-import { foldFirstBuy, newSymbolCampaignState } from './symbol-campaigns.js';
+import { foldFirstBuy, memberKeyAnomalies, newSymbolCampaignState } from './symbol-campaigns.js';
 
 /** Breaks ties at equal event time: the fill, or the alert behind an anomaly. */
 function observationId(o: Observation): string {
@@ -27,6 +27,12 @@ export interface CampaignOutcome {
   alerts: Alert[];
   updates: GroupUpdate[];
   alreadyApplied: number;
+  /**
+   * Campaign members revoked whose key has a label: observations for the leak cohort of that label,
+   * which another aggregator may own — they go back onto the observations topic (in one process:
+   * `runCampaigns` folds them next). Redelivered, they repeat alert ids the cohort recognises.
+   */
+  keyAnomalies: KeyAnomaly[];
 }
 
 export class CampaignEngine {
@@ -39,7 +45,7 @@ export class CampaignEngine {
     const groups = [...new Set(batch.map((b) => groupKeyOf(b.observation)))];
     const stored = await this.store.loadGroups(groups);
     const working = new Map<string, GroupUpdate>();
-    const outcome: CampaignOutcome = { alerts: [], updates: [], alreadyApplied: 0 };
+    const outcome: CampaignOutcome = { alerts: [], updates: [], alreadyApplied: 0, keyAnomalies: [] };
     // Folded in event-time order, whatever order the workers' observations arrived in within the
     // batch (positions are per source and the batch is saved whole, so the order of folding does
     // not affect idempotency).
@@ -61,7 +67,10 @@ export class CampaignEngine {
         working.set(group, entry);
       }
       entry.positions[source] = Math.max(entry.positions[source] ?? Number.NEGATIVE_INFINITY, seq);
-      outcome.alerts.push(...this.fold(entry.state, observation));
+      const alerts = this.fold(entry.state, observation);
+      outcome.alerts.push(...alerts);
+      if (entry.state.kind === 'symbol' && alerts.length > 0)
+        outcome.keyAnomalies.push(...memberKeyAnomalies(entry.state, alerts));
     }
     outcome.updates = [...working.values()];
     return outcome;
@@ -81,4 +90,25 @@ export class CampaignEngine {
       return foldKeyAnomaly(state, o, this.cfg.cohort, this.cfg.baselineDays);
     return []; // group keys differ by type, so a mismatch cannot happen
   }
+}
+
+/**
+ * The aggregator in one process (replay, evaluation): a batch's observations, then the key
+ * anomalies its campaigns derived — what the observations topic carries back between workers —
+ * each evaluated and committed in turn. Returns the alerts of both.
+ */
+export async function runCampaigns(
+  engine: CampaignEngine,
+  observations: readonly Observation[],
+  nextSeq: () => number,
+): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  let pending: readonly Observation[] = observations;
+  while (pending.length > 0) {
+    const found = await engine.evaluate(pending.map((observation) => ({ seq: nextSeq(), observation })));
+    alerts.push(...found.alerts);
+    await engine.commit(found);
+    pending = found.keyAnomalies;
+  }
+  return alerts;
 }

@@ -1,13 +1,19 @@
 /**
  * Leak cohorts: keys made for the same third-party platform (the apikey event's `label`) leak
- * together when that platform is breached. When keys of one label turn anomalous together — more
- * distinct keys with alerts within the window than `minKeys`, and `baselineRatio` times the
- * label's own peak on previous days — keyguard raises one platform-level breach alert naming the
- * cohort and listing its keys, and, when configured, gives every anomalous key of it a bulk
- * recommendation (review or revoke; the webhook circuit breaker guards automatic actions). Only
- * alerts of the attack's pattern count (`minRecommendation`, revoke by default: ordinary noise is
- * reviews), and a label first heard of less than `minHistoryMs` ago, with no baseline yet, needs
- * twice the keys. Pure: state in, alerts out.
+ * together when that platform is breached. keyguard raises one platform-level breach alert naming
+ * the cohort and listing its keys when the label's keys show the attack's pattern together:
+ * - many at once: more distinct keys with alerts within the window than `minKeys`, and
+ *   `baselineRatio` times the label's own peak on previous days (a label first heard of less than
+ *   `minHistoryMs` ago, with no baseline yet, needs twice the keys);
+ * - or drained again: `drainKeys` accounts of the label revoked in one pair within the window (a
+ *   campaign on the label's keys), when another pair saw the same within `repeatWithinMs` — a
+ *   platform whose key store leaked is drained more than once, and ordinary noise does not fall on
+ *   one label's keys in one pair twice.
+ * Keys drained together do not raise the label's baseline: an earlier attack is not its ordinary
+ * level. Only alerts of the attack's pattern count (`minRecommendation`, revoke by default:
+ * ordinary noise is reviews), whether the account's own detectors or a campaign revoked the key.
+ * When configured, every anomalous key of the cohort gets a bulk recommendation (review or revoke;
+ * the webhook circuit breaker guards automatic actions). Pure: state in, alerts out.
  */
 import { createHash } from 'node:crypto';
 import type { DetectionConfig } from '../config/detection.js';
@@ -32,6 +38,8 @@ export interface CohortState {
   breach?: { id: string; start: number; last: number; keys: string[] };
   /** The UTC day of the last breach raised and how many that day (numbers the ids). */
   days?: [day: number, count: number];
+  /** Pairs the label's keys were drained in (`drainKeys` accounts within the window): the latest time each, oldest first. */
+  drains?: Array<[symbol: string, at: number]>;
 }
 
 export function newCohortState(): CohortState {
@@ -39,6 +47,32 @@ export function newCohortState(): CohortState {
 }
 
 const MAX_RECENT = 2000;
+const MAX_DRAINS = 20;
+
+/** Per pair in the window: the distinct accounts revoked in it, and the latest time. */
+function pairsOf(recent: readonly KeyAnomaly[]): Map<string, { accounts: Set<string>; at: number }> {
+  const out = new Map<string, { accounts: Set<string>; at: number }>();
+  for (const x of recent) {
+    if (!x.symbol) continue;
+    let p = out.get(x.symbol);
+    if (!p) out.set(x.symbol, (p = { accounts: new Set(), at: x.timestamp }));
+    p.accounts.add(x.accountId);
+    p.at = Math.max(p.at, x.timestamp);
+  }
+  return out;
+}
+
+/** Notes the pairs drained now (latest time each) and forgets those older than `keepFrom`. */
+function noteDrains(state: CohortState, drained: ReadonlyArray<[string, number]>, keepFrom: number): void {
+  const drains = (state.drains ??= []);
+  for (const [symbol, at] of drained) {
+    const i = drains.findIndex(([s]) => s === symbol);
+    if (i >= 0) drains.splice(i, 1);
+    drains.push([symbol, at]);
+  }
+  drains.sort((x, y) => x[1] - y[1]);
+  while (drains.length > 0 && (drains[0]![1] < keepFrom || drains.length > MAX_DRAINS)) drains.shift();
+}
 
 export function foldKeyAnomaly(
   state: CohortState,
@@ -56,11 +90,18 @@ export function foldKeyAnomaly(
 
   const keys = new Map<string, KeyAnomaly>();
   for (const x of state.recent) keys.set(`${x.accountId}\u0000${x.apiKeyId}`, x);
+  const drained = [...pairsOf(state.recent)].filter(([, p]) => p.accounts.size >= cfg.drainKeys);
+  const drainedAccounts = new Set(drained.flatMap(([, p]) => [...p.accounts]));
+  noteDrains(
+    state,
+    drained.map(([symbol, p]) => [symbol, p.at]),
+    state.newest - cfg.repeatWithinMs,
+  );
   const baseline = previousPeak(state.peaks, state.newest, baselineDays);
   notePeak(
     state.peaks,
     Math.floor(a.timestamp / DAY_MS),
-    keys.size,
+    [...keys.values()].filter((x) => !drainedAccounts.has(x.accountId)).length,
     Math.floor(state.newest / DAY_MS) - baselineDays,
   );
   const out: Alert[] = [];
@@ -68,7 +109,11 @@ export function foldKeyAnomaly(
   if (!breach) {
     const young = state.newest - state.first! < cfg.minHistoryMs;
     const minKeys = young ? 2 * cfg.minKeys : cfg.minKeys;
-    if (keys.size < minKeys || keys.size < cfg.baselineRatio * baseline) return out;
+    const many = keys.size >= minKeys && keys.size >= cfg.baselineRatio * baseline;
+    // Drained again: this pair now, another one before (or at the same time).
+    const here = a.symbol !== undefined && drained.some(([symbol]) => symbol === a.symbol);
+    const before = here ? state.drains!.find(([symbol]) => symbol !== a.symbol) : undefined;
+    if (!many && !before) return out;
     // From the evidence, not the arrival order: the label and the UTC day of the window's earliest
     // anomaly (numbered when one label has several breaches a day), as campaigns are named.
     state.days = countInDay(state.days, state.recent[0]!.timestamp);
@@ -94,7 +139,11 @@ export function foldKeyAnomaly(
           detector: 'leak_cohort',
           score: 1,
           evidence: {
-            summary: `${keys.size} keys labelled "${a.label}" raised alerts within ${round(cfg.windowMs / 60_000, 1)} min (previous daily peak ${baseline}): the platform these keys were made for may have leaked them; check every key of the cohort`,
+            summary: `${
+              many
+                ? `${keys.size} keys labelled "${a.label}" raised alerts within ${round(cfg.windowMs / 60_000, 1)} min (previous daily peak ${baseline})`
+                : `keys labelled "${a.label}" were drained in ${before![0]} and now in ${a.symbol}`
+            }: the platform these keys were made for may have leaked them; check every key of the cohort`,
             label: a.label,
             keys: keys.size,
             keyList: [...keys.values()]
@@ -102,6 +151,7 @@ export function foldKeyAnomaly(
               .map((x) => `${x.accountId}/${x.apiKeyId}`)
               .join(' '),
             baselinePeak: baseline,
+            ...(before ? { drainedPairs: `${before[0]} ${a.symbol}` } : {}),
             windowMinutes: round(cfg.windowMs / 60_000, 1),
             bulkRecommendation: cfg.recommendation,
           },

@@ -8,7 +8,7 @@
  * the counterparties the members bought from get `freeze_account`. Pure: state in, alerts out.
  */
 import type { DetectionConfig } from '../config/detection.js';
-import type { FirstBuy } from '../events/observation.js';
+import type { FirstBuy, KeyAnomaly } from '../events/observation.js';
 import { type Alert, RECOMMENDATION_LEVEL, type Recommendation } from '../events/schema.js';
 import { alertIdFor } from '../scoring/alert-id.js';
 import { round, sig } from '../scoring/scale.js';
@@ -269,6 +269,34 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
   }
   trimLinks(state);
   return alerts;
+}
+
+/**
+ * The keyed members a fold just revoked whose key has a label, as leak-cohort data points: a key
+ * revoked because it was drained with others is evidence against the platform it was made for as
+ * much as a key revoked on its own evidence (most careful victims are only ever revoked this way).
+ * The label is the member's first buys' (still in the window: it joined from them).
+ */
+export function memberKeyAnomalies(state: SymbolCampaignState, alerts: readonly Alert[]): KeyAnomaly[] {
+  const out: KeyAnomaly[] = [];
+  for (const a of alerts) {
+    if (a.recommendation !== 'revoke_key' || !a.apiKeyId || !a.campaignId) continue;
+    const label = state.obs.find((x) => x.accountId === a.accountId && x.label)?.label;
+    if (!label) continue;
+    out.push({
+      type: 'key_anomaly',
+      exchange: a.exchange,
+      label,
+      accountId: a.accountId,
+      apiKeyId: a.apiKeyId,
+      timestamp: a.timestamp,
+      alertId: a.alertId,
+      recommendation: a.recommendation,
+      score: a.score,
+      ...(a.symbol ? { symbol: a.symbol } : {}),
+    });
+  }
+  return out;
 }
 
 function campaignAlerts(

@@ -201,6 +201,10 @@ export const detectionConfigSchema = z
         baselineRatio: z.number().min(1),
         /** A label keyguard first heard of less than this long ago has no baseline yet: it needs twice `minKeys`. */
         minHistoryMs: ms,
+        /** Accounts of one label revoked in one pair within the window: the label's keys drained together (a campaign on them). */
+        drainKeys: z.number().int().min(2),
+        /** A pair drained within this long of another one drained: the platform leaked (a breach whatever the baseline). */
+        repeatWithinMs: ms,
         /** What every anomalous key of a breached cohort gets besides the one platform alert listing them (`none`: nothing). */
         recommendation: z.enum(['none', 'review', 'revoke_key']),
         /** Score of a cohort alert. */

@@ -3,7 +3,7 @@
  * tests. Sequence numbers start at `firstSeq`. With `campaigns`, each batch's observations go
  * through the campaign engine too (what the internal topic does between workers).
  */
-import type { CampaignEngine } from '../campaign/campaign-engine.js';
+import { type CampaignEngine, runCampaigns } from '../campaign/campaign-engine.js';
 import type { DetectionEngine, EventFailure } from '../detection/engine.js';
 import { marketFirstAtEqualTime } from '../events/event-order.js';
 import type { Alert, InputEvent } from '../events/schema.js';
@@ -29,13 +29,8 @@ export async function processAll(
     const outcome = await engine.evaluate(batch);
     alerts.push(...outcome.alerts);
     failures.push(...outcome.failures);
-    if (campaigns) {
-      const found = await campaigns.evaluate(
-        outcome.observations.map((observation) => ({ seq: ++observations, observation })),
-      );
-      alerts.push(...found.alerts);
-      await campaigns.commit(found);
-    }
+    if (campaigns)
+      alerts.push(...(await runCampaigns(campaigns, outcome.observations, () => ++observations)));
     await engine.commit(outcome);
     engine.advanceWatermark(slice[slice.length - 1]!.timestamp);
   }

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { CampaignEngine } from '../campaign/campaign-engine.js';
+import { type CampaignEngine, runCampaigns } from '../campaign/campaign-engine.js';
 import type { DetectionEngine, SequencedEvent } from '../detection/engine.js';
 import type { ErrorCode } from '../errors.js';
 import { decodeEvent, type EventClock, eventId } from '../events/decode.js';
@@ -110,16 +110,13 @@ export async function replay(
       });
     }
     if (opts.campaigns) {
-      const found = await opts.campaigns.evaluate(
-        outcome.observations.map((observation) => ({ seq: ++observations, observation })),
-      );
-      for (const alert of found.alerts) {
+      const found = await runCampaigns(opts.campaigns, outcome.observations, () => ++observations);
+      for (const alert of found) {
         summary.alerts++;
         summary.alertsByRecommendation[alert.recommendation] =
           (summary.alertsByRecommendation[alert.recommendation] ?? 0) + 1;
         await opts.onAlert(alert);
       }
-      await opts.campaigns.commit(found);
     }
     await engine.commit(outcome);
     opts.onBatch?.({

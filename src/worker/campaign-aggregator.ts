@@ -14,7 +14,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
 import { decodeRecord } from '../events/decode.js';
-import { observationSchema } from '../events/observation.js';
+import { groupKeyOf, observationSchema } from '../events/observation.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
@@ -103,6 +103,11 @@ export class CampaignAggregator {
           recommendations: env.KEYGUARD_TOPIC_RECOMMENDATIONS,
         }),
         { topic: env.KEYGUARD_TOPIC_DEAD_LETTER, messages: dead },
+        // Revoked members as leak-cohort observations, keyed by label: the label's aggregator folds them.
+        {
+          topic: env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
+          messages: outcome.keyAnomalies.map((o) => ({ key: groupKeyOf(o), value: JSON.stringify(o) })),
+        },
       ]);
       await retry('publish', () => publication.attempt());
       await retry('save groups', () => this.engine.commit(outcome));

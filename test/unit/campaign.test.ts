@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
+import { CampaignEngine, runCampaigns } from '../../src/campaign/campaign-engine.js';
 import { MemoryCampaignStore } from '../../src/campaign/campaign-store.js';
 import { foldKeyAnomaly, newCohortState } from '../../src/campaign/leak-cohort.js';
 import { foldFirstBuy, newSymbolCampaignState } from '../../src/campaign/symbol-campaigns.js';
@@ -449,8 +449,9 @@ describe('campaign fan-in (pure)', () => {
   });
 });
 
-describe('leak cohort (pure)', () => {
-  const anomaly = (i: number, at: number, label = 'platform-a'): KeyAnomaly => ({
+/** A labelled key revoked (in `symbol`, when given): a leak-cohort data point. */
+function anomaly(i: number, at: number, label = 'platform-a', symbol?: string): KeyAnomaly {
+  return {
     type: 'key_anomaly',
     exchange: 'binance',
     label,
@@ -460,7 +461,11 @@ describe('leak cohort (pure)', () => {
     alertId: `alert-${i}-${at}`,
     recommendation: 'revoke_key',
     score: 0.95,
-  });
+    ...(symbol ? { symbol } : {}),
+  };
+}
+
+describe('leak cohort (pure)', () => {
   /** A label keyguard has heard of for a day (one revoked key yesterday: its baseline). */
   const knownLabel = () => {
     const state = newCohortState();
@@ -540,6 +545,91 @@ describe('leak cohort (pure)', () => {
         foldKeyAnomaly(noisy, anomaly(i, T0 + i), cfg.campaign.cohort, 14),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('leak cohort: the label drained again', () => {
+  const drainedBy = (i: number, at: number, symbol: string) => anomaly(i, at, 'platform-a', symbol);
+  const fold = (state: ReturnType<typeof newCohortState>, xs: KeyAnomaly[]) =>
+    xs.flatMap((x) => foldKeyAnomaly(state, x, cfg.campaign.cohort, cfg.campaign.baselineDays));
+
+  it("raises the platform alert when a second pair drains the label's keys, though the first drain was too small to raise it", () => {
+    const state = newCohortState();
+    // Day 1: three keys drained in one pair — a label keyguard just met needs twice minKeys: nothing.
+    expect(
+      fold(
+        state,
+        [0, 1, 2].map((i) => drainedBy(i, T0 + i * 60_000, 'AAA/BTC')),
+      ),
+    ).toEqual([]);
+    // A day later two keys drained in another pair: the label leaked. The first drain did not raise
+    // the bar (on the peaks alone 2 keys against yesterday's 3 would be nothing).
+    const later = fold(
+      state,
+      [3, 4].map((i) => drainedBy(i, T0 + DAY + i * 60_000, 'BBB/BTC')),
+    );
+    expect(later).toHaveLength(1);
+    expect(later[0]!.scope).toBe('platform');
+    expect(later[0]!.timestamp).toBe(T0 + DAY + 4 * 60_000);
+    expect(later[0]!.signals[0]!.evidence.drainedPairs).toBe('AAA/BTC BBB/BTC');
+    // Ids are stable: the same anomalies in another order raise the same breach.
+    const again = newCohortState();
+    const ids = fold(again, [
+      ...[2, 0, 1].map((i) => drainedBy(i, T0 + i * 60_000, 'AAA/BTC')),
+      ...[4, 3].map((i) => drainedBy(i, T0 + DAY + i * 60_000, 'BBB/BTC')),
+    ]).map((a) => a.alertId);
+    expect(ids).toEqual(later.map((a) => a.alertId));
+  });
+
+  it("is not raised by single revokes in many pairs, by one pair drained twice, or by one account's keys", () => {
+    const state = newCohortState();
+    const singles = [0, 1, 2, 3, 4].map((i) => drainedBy(i, T0 + i * 2 * 3_600_000, `P${i}/BTC`));
+    expect(fold(state, singles)).toEqual([]);
+    const samePair = [
+      ...[10, 11].map((i) => drainedBy(i, T0 + DAY + i * 60_000, 'AAA/BTC')),
+      ...[12, 13].map((i) => drainedBy(i, T0 + 2 * DAY + i * 60_000, 'AAA/BTC')),
+    ];
+    expect(fold(state, samePair)).toEqual([]);
+    // Two keys of one account (a user with two keys on the platform) are not two victims.
+    const twoKeys = [0, 1].map((i) => ({ ...drainedBy(30, T0 + 3 * DAY + i, 'BBB/BTC'), apiKeyId: `k${i}` }));
+    expect(fold(state, twoKeys)).toEqual([]);
+  });
+
+  it('forgets a drain older than repeatWithinMs', () => {
+    const state = newCohortState();
+    fold(
+      state,
+      [0, 1].map((i) => drainedBy(i, T0 + i * 60_000, 'AAA/BTC')),
+    );
+    const late = T0 + cfg.campaign.cohort.repeatWithinMs + DAY;
+    expect(
+      fold(
+        state,
+        [2, 3].map((i) => drainedBy(i, late + i * 60_000, 'BBB/BTC')),
+      ),
+    ).toEqual([]);
+  });
+
+  it("counts keys a campaign revoked: two campaigns on one label's keys in two pairs raise the platform alert", async () => {
+    const run = async (label: string | undefined) => {
+      const engine = new CampaignEngine(cfg.campaign, new MemoryCampaignStore());
+      let seq = 0;
+      const labelled = (xs: FirstBuy[], symbol: string, prefix: string) =>
+        xs.map((o) => ({ ...o, symbol, accountId: `${prefix}${o.accountId}`, ...(label ? { label } : {}) }));
+      const first = labelled(campaignBuys(3, 'attacker-1'), 'AAA/BTC', 'a-');
+      const second = labelled(campaignBuys(3, 'attacker-2', T0 + DAY), 'BBB/BTC', 'b-');
+      const alerts = await runCampaigns(engine, first, () => ++seq);
+      alerts.push(...(await runCampaigns(engine, second, () => ++seq)));
+      return alerts;
+    };
+    const withLabel = await run('platform-a');
+    // Each campaign revoked its three members (their own detectors did not): only campaigns told the cohort.
+    expect(withLabel.filter((a) => a.recommendation === 'revoke_key')).toHaveLength(6);
+    const platform = withLabel.filter((a) => a.scope === 'platform');
+    expect(platform.map((a) => a.cohort)).toEqual(['platform-a']);
+    expect(platform[0]!.signals[0]!.evidence.drainedPairs).toBe('AAA/BTC BBB/BTC');
+    // Without a label the members' keys belong to no platform.
+    expect((await run(undefined)).filter((a) => a.scope === 'platform')).toEqual([]);
   });
 });
 
