@@ -75,6 +75,11 @@ function isDriven(b: Buyer, cfg: CampaignConfig): boolean {
   );
 }
 
+/** Revoked by the account's own detectors on one of these buys. */
+function isRevoked(b: Buyer): boolean {
+  return RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key;
+}
+
 /**
  * A buyer with evidence of its own that it was not chasing a pump: revoked by its own detectors
  * (a victim caught alone still counts towards its counterparty), or driven and either paying above
@@ -85,8 +90,7 @@ function isDriven(b: Buyer, cfg: CampaignConfig): boolean {
  * evidence only beside a spend beyond the account's habit (`crowdNewIpSizeRatio`).
  */
 function isEvidenced(b: Buyer, cfg: CampaignConfig, crowded = false): boolean {
-  if (RECOMMENDATION_LEVEL[b.ownRecommendation as Recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
-    return true;
+  if (isRevoked(b)) return true;
   const newIp = b.newClientIp && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
   return (
     isDriven(b, cfg) &&
@@ -139,8 +143,12 @@ function readLink(
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
+    // Two victims caught alone whose money went to one seller, in a pair the attackers pump alone
+    // (in a public pump two revoked buyers can share one of the crowd's sellers).
+    const revoked = members.filter((b) => isRevoked(b)).length;
     qualifies =
-      members.length >= cfg.counterparty.minAccounts &&
+      (members.length >= cfg.counterparty.minAccounts ||
+        (revoked >= cfg.counterparty.minRevokedAccounts && !inCrowd)) &&
       keyedShare >= cfg.counterparty.minKeyedShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {

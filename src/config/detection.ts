@@ -144,6 +144,11 @@ export const detectionConfigSchema = z
       counterparty: z.object({
         /** Distinct buyers that bought mostly (`minShare` of their amount) from one counterparty. */
         minAccounts: z.number().int().min(2),
+        /**
+         * Or this many of them revoked by their own detectors, in a pair that is not a crowd (most
+         * first-time buyers evidenced): two victims caught alone, whose money went to one seller.
+         */
+        minRevokedAccounts: z.number().int().min(2),
         minShare: unit,
         /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
         minSoldToMembers: unit,

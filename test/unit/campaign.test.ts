@@ -116,6 +116,26 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(obs)).toEqual(['attacker-1', 'attacker-2']);
   });
 
+  it("freezes the seller of two victims caught alone in a pair the attackers pump alone, not two revoked buyers' seller in a crowd", () => {
+    // Two victims, each revoked by its own detectors, both lifting one seller's asks.
+    const victims = ['v1', 'v2'].flatMap((id, i) =>
+      [0, 4_000].map((dt) =>
+        buy(id, T0 + i * 60_000 + dt, {
+          counterpartyAccountId: 'attacker',
+          accountRecommendation: 'revoke_key',
+        }),
+      ),
+    );
+    expect(frozen(victims)).toEqual(['attacker']);
+    // The same two in a public pump: a crowd of buyers without evidence buying from the same seller first.
+    const crowd = Array.from({ length: 6 }, (_, i) =>
+      buy(`p-${i}`, T0 - 60_000 + i * 5_000, { counterpartyAccountId: 'attacker', livePremium: 0 }),
+    );
+    expect(frozen([...crowd, ...victims])).toEqual([]);
+    // One victim caught alone is not enough.
+    expect(frozen(victims.filter((o) => o.accountId === 'v1'))).toEqual([]);
+  });
+
   it('does not take one order of the usual size from a new IP for a driven buyer (a pump buyer whose bot moved)', () => {
     const run = (sizeRatio: number) => {
       const state = newSymbolCampaignState();
