@@ -432,11 +432,15 @@ function freeze(
         if (aboveLive.has(`${id}\u0000${cp}`)) overLive.add(cp);
       }
   }
-  /** What `cp` sold members at the premium, and what it sold every buyer in the window. */
+  /**
+   * What `cp` sold members, and what it sold every buyer in the window: whom it serves. (Whether a
+   * member counts for it is the premium part's; an attacker's cheaper levels sold to a member are
+   * still sold to a member.)
+   */
   const soldToMembers = (cp: string) => {
     let total = 0;
     for (const b of buyers.values())
-      if (campaign.members.includes(b.accountId)) total += atPremium.get(b.accountId)?.get(cp) ?? 0;
+      if (campaign.members.includes(b.accountId)) total += b.byCounterparty.get(cp) ?? 0;
     return total;
   };
   const soldInWindow = (cp: string) => {

@@ -136,6 +136,31 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(victims.filter((o) => o.accountId === 'v1'))).toEqual([]);
   });
 
+  it('freezes a second attacker whose cheap levels made most of what it sold the members, though only its top asks were at the premium', () => {
+    // Three victims of attacker-1. Two of them also lift attacker-2: a large cheap level in one order
+    // (attacker-1's ask is that order's top: not the premium part) and the top ask of the next order.
+    const obs = ['v1', 'v2', 'v3'].flatMap((id, i) => {
+      const at = T0 + i * 60_000;
+      const fill = (k: number, dt: number, cp: string, price: number, amount: number) =>
+        buy(id, at + k * 5_000 + dt, {
+          orderId: `${id}-o${k}`,
+          livePremium: 0.15,
+          counterpartyAccountId: cp,
+          price,
+          amount,
+        });
+      if (id === 'v3')
+        return [fill(0, 0, 'attacker-1', 1.1e-6, 3000), fill(1, 0, 'attacker-1', 1.1e-6, 3000)];
+      return [
+        fill(0, 0, 'attacker-2', 1.05e-6, 5000),
+        fill(0, 200, 'attacker-1', 1.1e-6, 3000),
+        fill(1, 0, 'attacker-1', 1.05e-6, 3000),
+        fill(1, 200, 'attacker-2', 1.15e-6, 100),
+      ];
+    });
+    expect(frozen(obs)).toEqual(['attacker-1', 'attacker-2']);
+  });
+
   it('does not take one order of the usual size from a new IP for a driven buyer (a pump buyer whose bot moved)', () => {
     const run = (sizeRatio: number) => {
       const state = newSymbolCampaignState();
