@@ -175,7 +175,12 @@ export const detectionConfigSchema = z
       /** Distinct accounts whose keys all started using the same client IP. */
       sharedNewIp: z.object({ minAccounts: z.number().int().min(2) }),
       /** Distinct accounts whose keys share a label, making up `minShare` of the keyed first buyers. */
-      label: z.object({ minAccounts: z.number().int().min(2), minShare: unit }),
+      label: z.object({
+        minAccounts: z.number().int().min(2),
+        /** Or this many of them revoked by their own detectors, in a pair that is not a crowd. */
+        minRevokedAccounts: z.number().int().min(2),
+        minShare: unit,
+      }),
       /** A buy counts only this far above the reference price (the campaign pays the attacker). */
       minPremium: z.number(),
       /** A buyer counts as evidenced (a member of a counterparty or label campaign) when driven and paying this much over the live market, or from a new IP, or revoked on its own. */
