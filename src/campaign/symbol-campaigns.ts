@@ -164,8 +164,7 @@ function readLink(
     // As for a counterparty: two keys of the label caught alone, in a pair the attackers pump alone.
     const revoked = members.filter((b) => isRevoked(b)).length;
     qualifies =
-      (members.length >= cfg.label.minAccounts ||
-        (revoked >= cfg.label.minRevokedAccounts && !inCrowd)) &&
+      (members.length >= cfg.label.minAccounts || (revoked >= cfg.label.minRevokedAccounts && !inCrowd)) &&
       share >= cfg.label.minShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   }
