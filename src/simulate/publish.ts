@@ -68,7 +68,14 @@ export async function publishEvents(
     for (let i = 0; i < events.length; i += chunk) {
       const part = events.slice(i, i + chunk);
       const topicMessages = [...routeEvents(env, part)].map(([topic, messages]) => ({ topic, messages }));
-      await producer.sendBatch({ topicMessages, acks: -1 });
+      // The market's records first, acknowledged, then the accounts': one send would reach each
+      // partition's leader on its own, and an account batch could be read before the prints of its
+      // own minutes are on the market topic (a worker waits for the market as published, never
+      // for prints not yet sent).
+      const market = topicMessages.filter((t) => t.topic === env.KEYGUARD_TOPIC_MARKET);
+      const accounts = topicMessages.filter((t) => t.topic !== env.KEYGUARD_TOPIC_MARKET);
+      if (market.length > 0) await producer.sendBatch({ topicMessages: market, acks: -1 });
+      if (accounts.length > 0) await producer.sendBatch({ topicMessages: accounts, acks: -1 });
       sent += part.length;
       if (opts.rate) {
         const due = started + (sent / opts.rate) * 1000;
