@@ -385,22 +385,19 @@ function campaignAlerts(
   // new IP, its usual size, the attackers' painted prints as the live market). Never in a public
   // pump, where the crowd lifts their asks too — but a pump's first seconds have few buyers yet: a
   // crowd buyer there bought from the crowd's sellers too.
-  // Without counterparties (a platform's view), the same for the driven keyed buyers whose keys
-  // carry the label of a label campaign: more keys of the leaked platform, drained in the same pair.
   const membersHere = campaign.members.filter((id) => buyers.has(id)).length;
   const { membersShare, boughtShare } = cfg.counterparty.ownPair;
-  if (membersHere < membersShare * buyers.size) return out;
-  const labels = campaign.links.filter((l) => l.startsWith('label:'));
-  if (campaign.frozen.length === 0 && labels.length === 0) return out;
+  if (campaign.frozen.length === 0 || membersHere < membersShare * buyers.size) return out;
   const boughtFromFrozen = (b: Buyer) =>
     campaign.frozen.reduce((sum, cp) => sum + (b.byCounterparty.get(cp) ?? 0), 0);
-  for (const b of buyers.values()) {
-    if (campaign.members.includes(b.accountId) || !isDriven(b, cfg)) continue;
-    if (campaign.frozen.length > 0 && isShareOf(b, boughtFromFrozen(b), boughtShare))
-      join(b, { boughtFromFrozen: campaign.frozen.filter((cp) => b.byCounterparty.has(cp)).join(',') });
-    else if (b.apiKeyId && labels.some((l) => b.links.has(l)))
-      join(b, { sameLabel: labels.map((l) => l.slice('label:'.length)).join(',') });
-  }
+  const late = [...buyers.values()].filter(
+    (b) =>
+      !campaign.members.includes(b.accountId) &&
+      isDriven(b, cfg) &&
+      isShareOf(b, boughtFromFrozen(b), boughtShare),
+  );
+  for (const b of late)
+    join(b, { boughtFromFrozen: campaign.frozen.filter((cp) => b.byCounterparty.has(cp)).join(',') });
   return out;
 }
 

@@ -161,17 +161,20 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(obs)).toEqual(['attacker-1', 'attacker-2']);
   });
 
-  it("without counterparties, revokes the other driven keys of two revoked victims' label in a pair the attackers pump alone, not in a pump's crowd", () => {
+  it("without counterparties, two keys of a label caught alone open its campaign in a pair the attackers pump alone, not in a pump's crowd", () => {
     const label = { label: 'platform-a', livePremium: 0 };
     const caught = ['v1', 'v2'].flatMap((id, i) =>
       [0, 4_000].map((dt) =>
         buy(id, T0 + i * 60_000 + dt, { ...label, accountRecommendation: 'revoke_key' }),
       ),
     );
-    // A careful victim: two orders at the crowd's price, its usual size and IP — no evidence of its own.
-    const quietVictim = [0, 9_000].map((dt) => buy('v3', T0 + 150_000 + dt, label));
-    // One click of the same label: a person trying the coin, not driven.
-    const oneClick = [buy('p1', T0 + 200_000, label)];
+    // A third victim with evidence of its own short of a revoke: two orders from its key's new IP.
+    const third = [0, 9_000].map((dt) =>
+      buy('v3', T0 + 150_000 + dt, { ...label, newClientIp: true, clientIp: '10.0.0.9' }),
+    );
+    // A driven buyer of the same label with no evidence (a market maker entering the pair, its bids
+    // filled near the attackers' painted price): the label alone is not evidence.
+    const maker = [0, 30_000].map((dt) => buy('mm', T0 + 200_000 + dt, label));
     const revoked = (obs: FirstBuy[]) => {
       const state = newSymbolCampaignState();
       return [
@@ -183,13 +186,13 @@ describe('campaign fan-in (pure)', () => {
         ),
       ].sort();
     };
-    expect(revoked([...caught, ...quietVictim, ...oneClick])).toEqual(['v1', 'v2', 'v3']);
+    expect(revoked([...caught, ...third, ...maker])).toEqual(['v1', 'v2', 'v3']);
     // In a public pump: a crowd of buyers without evidence, some of the same label.
     const crowd = Array.from({ length: 8 }, (_, i) => [
       buy(`c-${i}`, T0 - 60_000 + i * 5_000, { ...label, label: i % 2 ? 'platform-a' : 'platform-b' }),
       buy(`c-${i}`, T0 - 58_000 + i * 5_000, { ...label, label: i % 2 ? 'platform-a' : 'platform-b' }),
     ]).flat();
-    expect(revoked([...crowd, ...caught, ...quietVictim])).toEqual([]);
+    expect(revoked([...crowd, ...caught, ...third])).toEqual([]);
   });
 
   it('does not take one order of the usual size from a new IP for a driven buyer (a pump buyer whose bot moved)', () => {
