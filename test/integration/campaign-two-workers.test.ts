@@ -177,9 +177,13 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
     const ownRevoked = new Set(ownRevokes.map((a) => a.accountId));
     expect(victims.filter((v) => !ownRevoked.has(v)).length).toBeGreaterThanOrEqual(2);
     const expected = inMemory.alerts.filter((a) => a.campaignId);
-    const expectedRevoked = [
-      ...new Set(expected.filter((a) => a.recommendation === 'revoke_key').map((a) => a.accountId)),
-    ].sort();
+    // Members by their evidence: the same in any order. A late joiner — a frozen seller's other
+    // driven buyer, in a pair the attackers pump alone (members ≥ half the window's buyers) — can
+    // depend on the order the two workers' observations arrive in: a lagging worker's buyers are not
+    // yet in the window when the share is read (docs/detection.md). Late joiners must be victims.
+    const byEvidence = (a: Alert) =>
+      a.recommendation === 'revoke_key' && a.signals[0]?.evidence.boughtFromFrozen === undefined;
+    const expectedRevoked = [...new Set(expected.filter(byEvidence).map((a) => a.accountId))].sort();
     // A campaign of at least three members, which revokes victims the own detectors miss (a careful
     // victim with no evidence of its own — no new IP, its usual size — is not a member).
     expect(expectedRevoked.length).toBeGreaterThanOrEqual(3);
@@ -248,7 +252,8 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
       'the two workers to process every account event',
     );
     const revoked = campaignRecs.filter((a) => a.recommendation === 'revoke_key');
-    expect([...new Set(revoked.map((a) => a.accountId))].sort()).toEqual(expectedRevoked);
+    expect([...new Set(revoked.filter(byEvidence).map((a) => a.accountId))].sort()).toEqual(expectedRevoked);
+    expect(revoked.every((a) => victims.includes(a.accountId))).toBe(true);
     for (const a of revoked) expect(a.apiKeyId).toBe(`${a.accountId}-k1`);
     const workersFrozen = campaignRecs
       .filter((a) => a.recommendation === 'freeze_account')
@@ -266,7 +271,9 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
             .map((a) => `${a.accountId} ${a.campaignId} ${a.alertId}`),
         ),
       ].sort();
-    expect(named(campaignRecs, 'revoke_key')).toEqual(named(expected, 'revoke_key'));
+    expect(named(campaignRecs.filter(byEvidence), 'revoke_key')).toEqual(
+      named(expected.filter(byEvidence), 'revoke_key'),
+    );
     // Which of the attackers' accounts is frozen besides the link's can depend on the order the
     // observations arrive in (an attacker also selling to the pump's crowd: the share of its sales
     // that went to members moves as the crowd's buys arrive); an account frozen in both runs is
