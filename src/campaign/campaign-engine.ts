@@ -95,20 +95,20 @@ export class CampaignEngine {
 /**
  * The aggregator in one process (replay, evaluation): a batch's observations, then the key
  * anomalies its campaigns derived — what the observations topic carries back between workers —
- * each evaluated and committed in turn. Returns the alerts of both.
+ * each evaluated, its alerts published (`publish`, awaited), then committed: a crash in between
+ * redoes the step with the same alert ids, as the aggregator does.
  */
 export async function runCampaigns(
   engine: CampaignEngine,
   observations: readonly Observation[],
   nextSeq: () => number,
-): Promise<Alert[]> {
-  const alerts: Alert[] = [];
+  publish: (alerts: readonly Alert[]) => void | Promise<void>,
+): Promise<void> {
   let pending: readonly Observation[] = observations;
   while (pending.length > 0) {
     const found = await engine.evaluate(pending.map((observation) => ({ seq: nextSeq(), observation })));
-    alerts.push(...found.alerts);
+    await publish(found.alerts);
     await engine.commit(found);
     pending = found.keyAnomalies;
   }
-  return alerts;
 }

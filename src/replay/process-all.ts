@@ -30,7 +30,14 @@ export async function processAll(
     alerts.push(...outcome.alerts);
     failures.push(...outcome.failures);
     if (campaigns)
-      alerts.push(...(await runCampaigns(campaigns, outcome.observations, () => ++observations)));
+      await runCampaigns(
+        campaigns,
+        outcome.observations,
+        () => ++observations,
+        (found) => {
+          alerts.push(...found);
+        },
+      );
     await engine.commit(outcome);
     engine.advanceWatermark(slice[slice.length - 1]!.timestamp);
   }

@@ -110,13 +110,19 @@ export async function replay(
       });
     }
     if (opts.campaigns) {
-      const found = await runCampaigns(opts.campaigns, outcome.observations, () => ++observations);
-      for (const alert of found) {
-        summary.alerts++;
-        summary.alertsByRecommendation[alert.recommendation] =
-          (summary.alertsByRecommendation[alert.recommendation] ?? 0) + 1;
-        await opts.onAlert(alert);
-      }
+      await runCampaigns(
+        opts.campaigns,
+        outcome.observations,
+        () => ++observations,
+        async (found) => {
+          for (const alert of found) {
+            summary.alerts++;
+            summary.alertsByRecommendation[alert.recommendation] =
+              (summary.alertsByRecommendation[alert.recommendation] ?? 0) + 1;
+            await opts.onAlert(alert);
+          }
+        },
+      );
     }
     await engine.commit(outcome);
     opts.onBatch?.({

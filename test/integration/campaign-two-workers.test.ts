@@ -98,10 +98,14 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
       ...labelledCampaign('b', 'BBB/BTC', 'attacker-2', T0 + 86_400_000, 'platform-a'),
     ];
     let seq = 0;
-    const inMemory = await runCampaigns(
+    const inMemory: Alert[] = [];
+    await runCampaigns(
       new CampaignEngine(cfg.campaign, new MemoryCampaignStore()),
       observations,
       () => ++seq,
+      (found) => {
+        inMemory.push(...found);
+      },
     );
     const expected = inMemory.filter((a) => a.scope === 'platform');
     // No account detector revoked a member: only the campaigns' revokes can reach the label's cohort.

@@ -6,8 +6,8 @@ import { foldFirstBuy, newSymbolCampaignState } from '../../src/campaign/symbol-
 import { loadDetectionConfig, mergeConfig, parseDetectionConfig } from '../../src/config/detection.js';
 import { keyContext } from '../../src/detectors/key-context.js';
 import type { FirstBuy, KeyAnomaly } from '../../src/events/observation.js';
-import { observationSchema } from '../../src/events/observation.js';
-import { alertSchema } from '../../src/events/schema.js';
+import { groupKeyOf, observationSchema } from '../../src/events/observation.js';
+import { type Alert, alertSchema } from '../../src/events/schema.js';
 import { applyAccountEvent, applyApiKeyEvent, newAccountState } from '../../src/state/account-state.js';
 import { order } from '../helpers/events.js';
 
@@ -689,6 +689,47 @@ describe('leak cohort: the label drained again', () => {
     ).toEqual([]);
   });
 
+  it('publishes each step of a run before committing it: a publish that fails commits nothing, and the redo gives the same alerts', async () => {
+    const store = new MemoryCampaignStore();
+    const engine = new CampaignEngine(cfg.campaign, store);
+    const obs = campaignBuys(3, 'attacker-1').map((o) => ({ ...o, label: 'platform-a' }));
+    let seq = 0;
+    await expect(
+      runCampaigns(
+        engine,
+        obs,
+        () => ++seq,
+        () => {
+          throw new Error('broker down');
+        },
+      ),
+    ).rejects.toThrow('broker down');
+    expect(await store.loadGroups([groupKeyOf(obs[0]!)])).toEqual(new Map());
+    const published: Alert[][] = [];
+    seq = 0;
+    await runCampaigns(
+      engine,
+      obs,
+      () => ++seq,
+      (found) => {
+        published.push([...found]);
+      },
+    );
+    // Two steps: the campaign's alerts, then the leak cohort's fold of its revoked members (no alert yet).
+    expect(published.map((p) => p.length)).toEqual([4, 0]);
+    seq = 0;
+    const again: Alert[] = [];
+    await runCampaigns(
+      engine,
+      obs,
+      () => ++seq,
+      (found) => {
+        again.push(...found);
+      },
+    );
+    expect(again).toEqual([]); // already committed: a replay of the same input skips it
+  });
+
   it("counts keys a campaign revoked: two campaigns on one label's keys in two pairs raise the platform alert", async () => {
     const run = async (label: string | undefined) => {
       const engine = new CampaignEngine(cfg.campaign, new MemoryCampaignStore());
@@ -697,8 +738,16 @@ describe('leak cohort: the label drained again', () => {
         xs.map((o) => ({ ...o, symbol, accountId: `${prefix}${o.accountId}`, ...(label ? { label } : {}) }));
       const first = labelled(campaignBuys(3, 'attacker-1'), 'AAA/BTC', 'a-');
       const second = labelled(campaignBuys(3, 'attacker-2', T0 + DAY), 'BBB/BTC', 'b-');
-      const alerts = await runCampaigns(engine, first, () => ++seq);
-      alerts.push(...(await runCampaigns(engine, second, () => ++seq)));
+      const alerts: Alert[] = [];
+      for (const obs of [first, second])
+        await runCampaigns(
+          engine,
+          obs,
+          () => ++seq,
+          (found) => {
+            alerts.push(...found);
+          },
+        );
       return alerts;
     };
     const withLabel = await run('platform-a');
