@@ -5,7 +5,7 @@ import { foldKeyAnomaly, newCohortState } from '../../src/campaign/leak-cohort.j
 import { foldFirstBuy, newSymbolCampaignState } from '../../src/campaign/symbol-campaigns.js';
 import { loadDetectionConfig, mergeConfig, parseDetectionConfig } from '../../src/config/detection.js';
 import { keyContext } from '../../src/detectors/key-context.js';
-import type { FirstBuy, KeyAnomaly } from '../../src/events/observation.js';
+import type { FirstBuy, KeyAnomaly, Observation } from '../../src/events/observation.js';
 import { groupKeyOf, observationSchema } from '../../src/events/observation.js';
 import { type Alert, alertSchema } from '../../src/events/schema.js';
 import { applyAccountEvent, applyApiKeyEvent, newAccountState } from '../../src/state/account-state.js';
@@ -54,6 +54,24 @@ function campaignBuys(n: number, counterparty: string, start = T0): FirstBuy[] {
     buy(`victim-${i}`, start + i * 60_000, over),
     buy(`victim-${i}`, start + i * 60_000 + 5_000, over),
   ]).flat();
+}
+
+/** Every alert of an in-process run over `obs` (sequence numbers from `next`), key anomalies folded in. */
+async function runAll(
+  engine: CampaignEngine,
+  obs: readonly Observation[],
+  next = counter(),
+): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  await runCampaigns(engine, obs, next, (found) => {
+    alerts.push(...found);
+  });
+  return alerts;
+}
+
+function counter(): () => number {
+  let n = 0;
+  return () => ++n;
 }
 
 describe('campaign fan-in (pure)', () => {
@@ -717,38 +735,19 @@ describe('leak cohort: the label drained again', () => {
     );
     // Two steps: the campaign's alerts, then the leak cohort's fold of its revoked members (no alert yet).
     expect(published.map((p) => p.length)).toEqual([4, 0]);
-    seq = 0;
-    const again: Alert[] = [];
-    await runCampaigns(
-      engine,
-      obs,
-      () => ++seq,
-      (found) => {
-        again.push(...found);
-      },
-    );
-    expect(again).toEqual([]); // already committed: a replay of the same input skips it
+    // Already committed: a replay of the same input skips it.
+    expect(await runAll(engine, obs)).toEqual([]);
   });
 
   it("counts keys a campaign revoked: two campaigns on one label's keys in two pairs raise the platform alert", async () => {
     const run = async (label: string | undefined) => {
       const engine = new CampaignEngine(cfg.campaign, new MemoryCampaignStore());
-      let seq = 0;
+      const next = counter();
       const labelled = (xs: FirstBuy[], symbol: string, prefix: string) =>
         xs.map((o) => ({ ...o, symbol, accountId: `${prefix}${o.accountId}`, ...(label ? { label } : {}) }));
       const first = labelled(campaignBuys(3, 'attacker-1'), 'AAA/BTC', 'a-');
       const second = labelled(campaignBuys(3, 'attacker-2', T0 + DAY), 'BBB/BTC', 'b-');
-      const alerts: Alert[] = [];
-      for (const obs of [first, second])
-        await runCampaigns(
-          engine,
-          obs,
-          () => ++seq,
-          (found) => {
-            alerts.push(...found);
-          },
-        );
-      return alerts;
+      return [...(await runAll(engine, first, next)), ...(await runAll(engine, second, next))];
     };
     const withLabel = await run('platform-a');
     // Each campaign revoked its three members (their own detectors did not): only campaigns told the cohort.
