@@ -5,6 +5,9 @@ import type { Alert } from '../../src/events/schema.js';
 import { MarketState } from '../../src/market/market-state.js';
 import { processAll } from '../../src/replay/process-all.js';
 import { evaluate, firstRevokes, summarize } from '../../src/simulate/evaluation.js';
+import { Rng } from '../../src/simulate/rng.js';
+import { buildScenario } from '../../src/simulate/scenario.js';
+import { syntheticIlliquidMarket } from '../../src/simulate/sim-market.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
 
@@ -59,6 +62,50 @@ describe('simulator', () => {
       }
     }
     expect(laddered).toBeGreaterThan(0);
+  });
+});
+
+describe('simulator: the leaked label drained twice', () => {
+  it('drains 2–5 more keys of the leaked label 12–48 h earlier in a pair of their own, leaving the rest of the scenario as it was', () => {
+    const from = Date.UTC(2022, 10, 10);
+    const to = from + 4 * 86_400_000;
+    const build = (withEarlier: boolean) => {
+      const rng = new Rng(3);
+      const illiquid = syntheticIlliquidMarket('YOYOW/BTC', from, to, to - 0.25 * 86_400_000, rng);
+      const earlier = syntheticIlliquidMarket('EARLY/BTC', from, to, to + 86_400_000, new Rng(4));
+      return buildScenario({
+        seed: 3,
+        name: 's',
+        illiquid,
+        from,
+        to,
+        benignAccounts: 20,
+        victims: 4,
+        ...(withEarlier ? { earlier } : {}),
+      });
+    };
+    const without = build(false);
+    const withEarlier = build(true);
+    expect(without.campaignStarts).toHaveLength(1);
+    const [first, second] = withEarlier.campaignStarts;
+    expect(second).toBe(without.campaignStarts[0]);
+    expect(second! - first!).toBeGreaterThanOrEqual(12 * 3_600_000 - 1);
+    expect(first!).toBeGreaterThanOrEqual(from + 86_400_000);
+    const early = Object.entries(withEarlier.truth).filter(([, t]) => t.symbol === 'EARLY/BTC');
+    expect(early.length).toBeGreaterThanOrEqual(2);
+    expect(early.length).toBeLessThanOrEqual(5);
+    for (const [id, t] of early) {
+      expect(t.kind).toBe('victim');
+      expect(t.attackStart!).toBeGreaterThanOrEqual(first!);
+      const key = withEarlier.events.find((e) => e.kind === 'apikey' && e.accountId === id);
+      expect(key && 'label' in key ? key.label : undefined).toBe(withEarlier.leakedLabel);
+    }
+    // Everything else is the scenario without it.
+    const others = (s: typeof without) =>
+      s.events.filter(
+        (e) => !early.some(([id]) => 'accountId' in e && e.accountId === id) && e.symbol !== 'EARLY/BTC',
+      );
+    expect(others(withEarlier)).toEqual(others(without));
   });
 });
 
