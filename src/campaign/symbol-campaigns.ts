@@ -107,6 +107,20 @@ function isCrowded(all: readonly Buyer[], cfg: CampaignConfig): boolean {
   return evidenced < cfg.counterparty.ownPair.membersShare * all.length;
 }
 
+/**
+ * Enough members for a counterparty or label link: `minAccounts`, or `minRevokedAccounts` revoked by
+ * their own detectors outside a crowd — victims caught alone whose money went one way, in a pair the
+ * attackers pump alone (in a public pump two revoked buyers can share one of the crowd's sellers).
+ */
+function enoughMembers(
+  members: readonly Buyer[],
+  bar: { minAccounts: number; minRevokedAccounts: number },
+  inCrowd: boolean,
+): boolean {
+  if (members.length >= bar.minAccounts) return true;
+  return !inCrowd && members.filter((b) => isRevoked(b)).length >= bar.minRevokedAccounts;
+}
+
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
 function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
   return amount >= minShare * b.amount;
@@ -143,12 +157,8 @@ function readLink(
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
-    // Two victims caught alone whose money went to one seller, in a pair the attackers pump alone
-    // (in a public pump two revoked buyers can share one of the crowd's sellers).
-    const revoked = members.filter((b) => isRevoked(b)).length;
     qualifies =
-      (members.length >= cfg.counterparty.minAccounts ||
-        (revoked >= cfg.counterparty.minRevokedAccounts && !inCrowd)) &&
+      enoughMembers(members, cfg.counterparty, inCrowd) &&
       keyedShare >= cfg.counterparty.minKeyedShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {
@@ -161,10 +171,8 @@ function readLink(
     const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, inCrowd)).length;
     const share = keyedBuyers ? members.length / keyedBuyers : 0;
     evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
-    // As for a counterparty: two keys of the label caught alone, in a pair the attackers pump alone.
-    const revoked = members.filter((b) => isRevoked(b)).length;
     qualifies =
-      (members.length >= cfg.label.minAccounts || (revoked >= cfg.label.minRevokedAccounts && !inCrowd)) &&
+      enoughMembers(members, cfg.label, inCrowd) &&
       share >= cfg.label.minShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   }

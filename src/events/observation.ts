@@ -68,6 +68,11 @@ export function groupKeyOf(o: Observation): string {
     : `cohort\u0000${o.exchange}\u0000${o.label}`;
 }
 
+/** An observation as a record of the observations topic: keyed by its group, JSON. */
+export function observationRecord(o: Observation): { key: string; value: string } {
+  return { key: groupKeyOf(o), value: JSON.stringify(o) };
+}
+
 /** A stable id per record, to recognise a redelivered one. */
 export function observationIdOf(o: Observation): string {
   return o.type === 'first_buy' ? `fb:${o.fillId}` : `ka:${o.alertId}`;

@@ -632,6 +632,27 @@ function washPrints(ctx: Ctx, market: SimMarket, from: number, to: number, price
   }
 }
 
+/** A victim of `campaign`: its key of the leaked `label`, its usual trading, then the attack. */
+function victim(
+  ctx: Ctx,
+  id: string,
+  label: string,
+  campaign: Campaign,
+  truth: Record<string, AccountTruth>,
+  only?: AttackStrength,
+): void {
+  const baseKind = ctx.rng.weighted([
+    ['retail', 0.5],
+    ['grid_bot', 0.25],
+    ['rebalancing_bot', 0.25],
+  ] as const);
+  const s = new AccountStream(ctx.events, ctx.rng, id, `${id}-k1`);
+  const t: AccountTruth = { kind: 'victim', baseKind };
+  truth[id] = t;
+  setUpKey(ctx, s, label, 0);
+  attack(ctx, s, t, campaign, usualTrading(ctx, baseKind, s), only);
+}
+
 function usualTrading(ctx: Ctx, kind: BenignKind, s: AccountStream): number {
   if (kind === 'grid_bot') return gridBot(ctx, s);
   if (kind === 'rebalancing_bot') return rebalancingBot(ctx, s);
@@ -716,20 +737,8 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     else if (kind === 'dormant_waker') dormantWaker(ctx, s);
     else serverMover(ctx, s);
   }
-  for (let i = 0; i < opts.victims; i++) {
-    const id = `${opts.name}-a${++n}`;
-    const baseKind = rng.weighted([
-      ['retail', 0.5],
-      ['grid_bot', 0.25],
-      ['rebalancing_bot', 0.25],
-    ] as const);
-    const s = new AccountStream(events, rng, id, `${id}-k1`);
-    const t: AccountTruth = { kind: 'victim', baseKind };
-    truth[id] = t;
-    setUpKey(ctx, s, leakedLabel, 0);
-    const usual = usualTrading(ctx, baseKind, s);
-    attack(ctx, s, t, campaign, usual, opts.attackStrength);
-  }
+  for (let i = 0; i < opts.victims; i++)
+    victim(ctx, `${opts.name}-a${++n}`, leakedLabel, campaign, truth, opts.attackStrength);
   if (setting === 'quiet_pair' && opts.victims > 0 && rng.chance(0.5)) {
     const ref = medianBefore(attackMarket, campaign.startAt - MIN, HOUR);
     const premium = Math.max(...Object.values(truth).map((t) => t.premium ?? 0));
@@ -807,19 +816,7 @@ function earlierCampaign(
     overLive: false,
     ladder: rng.chance(0.5),
   };
-  for (let i = rng.int(2, 5); i > 0; i--) {
-    const id = nextId();
-    const baseKind = rng.weighted([
-      ['retail', 0.5],
-      ['grid_bot', 0.25],
-      ['rebalancing_bot', 0.25],
-    ] as const);
-    const s = new AccountStream(ctx.events, rng, id, `${id}-k1`);
-    const t: AccountTruth = { kind: 'victim', baseKind };
-    truth[id] = t;
-    setUpKey(ctx, s, label, 0);
-    attack(ctx, s, t, campaign, usualTrading(ctx, baseKind, s));
-  }
+  for (let i = rng.int(2, 5); i > 0; i--) victim(ctx, nextId(), label, campaign, truth);
   main.ips = ctx.ips;
   return campaign;
 }

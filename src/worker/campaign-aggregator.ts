@@ -14,7 +14,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import type { RuntimeEnv } from '../config/runtime.js';
 import { ErrorCodes } from '../errors.js';
 import { decodeRecord } from '../events/decode.js';
-import { groupKeyOf, observationSchema } from '../events/observation.js';
+import { observationRecord, observationSchema } from '../events/observation.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
@@ -106,7 +106,7 @@ export class CampaignAggregator {
         // Revoked members as leak-cohort observations, keyed by label: the label's aggregator folds them.
         {
           topic: env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
-          messages: outcome.keyAnomalies.map((o) => ({ key: groupKeyOf(o), value: JSON.stringify(o) })),
+          messages: outcome.keyAnomalies.map(observationRecord),
         },
       ]);
       await retry('publish', () => publication.attempt());

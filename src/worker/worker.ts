@@ -15,7 +15,7 @@ import type { RuntimeEnv } from '../config/runtime.js';
 import { DetectionEngine, type SequencedEvent } from '../detection/engine.js';
 import { ErrorCodes, KeyguardError } from '../errors.js';
 import { type DecodeResult, decodeEvent, eventId } from '../events/decode.js';
-import { groupKeyOf } from '../events/observation.js';
+import { observationRecord } from '../events/observation.js';
 import { type Alert, isMarketEvent } from '../events/schema.js';
 import type { AckedProducer } from '../kafka/acked-producer.js';
 import { createMissingTopics, topicLayout } from '../kafka/topics.js';
@@ -558,10 +558,7 @@ export class Worker {
         recommendations: env.KEYGUARD_TOPIC_RECOMMENDATIONS,
       });
       // Re-keyed for the campaign aggregator, in the same acked send: committed offsets imply they landed.
-      const observations = outcome.observations.map((o) => ({
-        key: groupKeyOf(o),
-        value: JSON.stringify(o),
-      }));
+      const observations = outcome.observations.map(observationRecord);
       // In sends under the broker's size limit; a retry resumes after the sends already acked.
       const publication = this.producer.publication([
         alerts!,

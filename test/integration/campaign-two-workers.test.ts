@@ -3,7 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CampaignEngine, runCampaigns } from '../../src/campaign/campaign-engine.js';
 import { MemoryCampaignStore, RedisCampaignStore } from '../../src/campaign/campaign-store.js';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
-import { type FirstBuy, groupKeyOf } from '../../src/events/observation.js';
+import { type FirstBuy, observationRecord } from '../../src/events/observation.js';
 import type { Alert } from '../../src/events/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
@@ -134,12 +134,7 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
     for (const [k, campaign] of [observations.slice(0, 6), observations.slice(6)].entries()) {
       await produce(
         kafka,
-        new Map([
-          [
-            env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS,
-            campaign.map((o) => ({ key: groupKeyOf(o), value: JSON.stringify(o) })),
-          ],
-        ]),
+        new Map([[env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS, campaign.map(observationRecord)]]),
       );
       // Its three revoked members go back onto the topic, keyed by label (the label's partition keeps
       // them in order: the first campaign's before the second's).
