@@ -3,7 +3,7 @@
  * (../shared/data/binance-pumps when present, synthetic thin markets otherwise), against two
  * textbook baselines. Prints one table; every number comes from this run.
  *
- *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no]
+ *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no] [--copy no]
  *   npm run eval -- --perturb [--seeds 7,8,9] [--scenarios N]
  *
  * Scenarios alternate an exchange's view (fills name the counterparty) and a platform's, and an
@@ -60,6 +60,8 @@ const { values: args } = parseArgs({
     seeds: { type: 'string', default: '7,8,9' },
     /** `no`: no earlier campaign on the leaked label (the scenarios before it was added). */
     earlier: { type: 'string', default: 'yes' },
+    /** `no`: no copy-trading platform's followers (the scenarios before they were added). */
+    copy: { type: 'string', default: 'yes' },
   },
 });
 
@@ -250,6 +252,7 @@ function scenarioFor(
     exchangeView: i % 2 === 0,
     ...(quiet ? { quiet } : {}),
     ...(earlier ? { earlier } : {}),
+    copyPlatform: args.copy !== 'no',
     params,
   });
 }
@@ -342,6 +345,7 @@ const LOOKALIKES = [
   'new_pair_trier',
   'dormant_waker',
   'server_mover',
+  'copy_trader',
 ];
 
 function perturbations(): Array<[string, BehaviourParams]> {

@@ -13,7 +13,9 @@ import { LIQUID_MARKETS, liquidMarket, medianBefore, priceAt, type SimMarket } f
  * Benign behaviours, several of which look like an attack on one axis: pump buyers (in the UI and
  * through a scripted key) pay far above the pre-pump price in a pair new to them, often in quick
  * orders; bots start new thin pairs; arbitrage bots take liquidity in thin pairs; people try a new
- * coin with one large order; dormant keys wake; keys move server.
+ * coin with one large order; dormant keys wake; keys move server; a copy-trading platform runs
+ * its leader's signals on every follower's key at once (`copy_trader`, an extra population drawn
+ * after everything else: see `copyPlatform`).
  */
 export const BENIGN_KINDS = [
   'retail',
@@ -28,6 +30,7 @@ export const BENIGN_KINDS = [
   'arbitrage_bot',
   'dormant_waker',
   'server_mover',
+  'copy_trader',
 ] as const;
 export type BenignKind = (typeof BENIGN_KINDS)[number];
 export type AttackStrength = 'strong' | 'medium' | 'careful';
@@ -125,9 +128,15 @@ export interface ScenarioOptions {
    */
   earlier?: SimMarket;
   params?: BehaviourParams;
+  /**
+   * A copy-trading platform's followers beside the population (default: none; `npm run eval` has
+   * them): keys of one label that buy the same pairs within seconds of each other, thin ones now
+   * and then.
+   */
+  copyPlatform?: boolean;
 }
 
-const DEFAULT_MIX: Record<BenignKind, number> = {
+const DEFAULT_MIX: Record<Exclude<BenignKind, 'copy_trader'>, number> = {
   retail: 0.24,
   grid_bot: 0.1,
   rebalancing_bot: 0.1,
@@ -711,7 +720,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
   const truth: Record<string, AccountTruth> = {};
   const mix: Record<string, number> = { ...DEFAULT_MIX, ...opts.mix };
   for (const [kind, factor] of Object.entries(p.share)) if (kind in mix) mix[kind] = mix[kind]! * factor!;
-  const kinds = Object.entries(mix) as Array<[BenignKind, number]>;
+  const kinds = Object.entries(mix) as Array<[Exclude<BenignKind, 'copy_trader'>, number]>;
   const peopleKinds = new Set<BenignKind>(['retail', 'ui_pump_buyer', 'new_pair_trier', 'dormant_waker']);
   let n = 0;
   for (let i = 0; i < opts.benignAccounts; i++) {
@@ -763,6 +772,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
         () => `${opts.name}-a${++n}`,
       ),
     );
+  if (opts.copyPlatform) copyPlatform(ctx, opts.seed, leakedLabel, truth, () => `${opts.name}-a${++n}`);
   // Stable sort: an order precedes its fills at equal timestamps.
   events.sort((a, b) => a.timestamp - b.timestamp);
   const namedBy = new Set<string>();
@@ -819,4 +829,77 @@ function earlierCampaign(
   for (let i = rng.int(2, 5); i > 0; i--) victim(ctx, nextId(), label, campaign, truth);
   main.ips = ctx.ips;
   return campaign;
+}
+
+/**
+ * A copy-trading platform (`copy_trader`): 8–24 followers (× their share parameter) whose keys were
+ * made for it (one label — a third of the time the label whose keys leaked), and which trades from
+ * its own pool of 1–3 servers. Each signal of its leader is executed on every follower's key in
+ * turn, 0.2–2 s apart, each order the follower's own allocation: liquid pairs a few times a day,
+ * and 1–3 times a thin pair none of them traded (half the time the public pump, in its first
+ * minutes) — there every follower's market buy lifts the next asks of a thin book, so the later
+ * followers pay +0.3–1.5 % a step over the earlier ones. They sell hours later. Many keys of one
+ * label buying a new thin pair together, above the market, from shared IPs: the twin of a label
+ * campaign, except for the evidence. Drawn from a random stream of its own after everything else:
+ * the rest of the scenario stays as it was. A quarter of the followers subscribe during the run.
+ */
+function copyPlatform(
+  main: Ctx,
+  seed: number,
+  leakedLabel: string,
+  truth: Record<string, AccountTruth>,
+  nextId: () => string,
+): void {
+  const rng = new Rng(seed * 3_301 + 71);
+  const ctx: Ctx = { ...main, rng, sweeps: rng, ladders: rng };
+  const count = Math.round(rng.int(8, 24) * (main.p.share.copy_trader ?? 1));
+  const label = rng.chance(1 / 3)
+    ? leakedLabel
+    : rng.pick(LABELS.filter(([l]) => l !== '' && l !== leakedLabel))[0];
+  const servers = Array.from({ length: rng.int(1, 3) }, () => newIp(ctx));
+  const followers = Array.from({ length: count }, () => {
+    const id = nextId();
+    const s = new AccountStream(ctx.events, rng, id, `${id}-k1`);
+    truth[id] = { kind: 'copy_trader' };
+    s.counterparty = benignCounterparty(ctx);
+    // A quarter subscribe during the run: a key keyguard has not met, its first trade a signal.
+    const joins = rng.chance(0.25) ? Math.round(rng.uniform(ctx.from, ctx.to - 0.5 * DAY)) : undefined;
+    s.keyCreated(joins ?? ctx.from, joins ?? Math.round(ctx.from - rng.uniform(30, 700) * DAY), label);
+    return { s, budget: rng.uniform(0.01, 0.3), joins: joins ?? ctx.from };
+  });
+  /** One signal: every follower in turn, from one of the servers; `step` (a thin book) raises each next price. */
+  const signal = (t: number, market: SimMarket, side: 'buy' | 'sell', base: number, step: number) => {
+    let at = t;
+    const now = followers.filter((f) => f.joins <= t);
+    for (const [k, f] of rng.sample(now, now.length).entries()) {
+      f.s.clientIp = rng.pick(servers);
+      const price = base * (side === 'buy' ? 1 + step * k : 1 - step * k);
+      f.s.trade(Math.round(at), market, side, price, budgetAmount(ctx, market, at, f.budget), {
+        type: 'market',
+        fills: rng.int(1, 2),
+        taker: true,
+      });
+      at += rng.uniform(200, 2_000) / ctx.p.rate;
+    }
+  };
+  for (const t of poissonTimes(ctx, ctx.from, ctx.to, rng.uniform(2, 6))) {
+    const market = rng.pick(ctx.liquid);
+    signal(t, market, 'buy', priceAt(market, t), rng.uniform(0, 0.0005));
+    const exit = t + rng.uniform(1, 8) * HOUR;
+    if (exit < ctx.to) signal(exit, market, 'sell', priceAt(market, exit), rng.uniform(0, 0.0005));
+  }
+  const thin = Array.from({ length: rng.int(1, 3) }, () => {
+    const market = rng.pick([...ctx.thin, ctx.illiquid]);
+    let t = ctx.to - rng.uniform(0.1, 2.5) * DAY;
+    if (Math.abs(t - ctx.pumpAt) < 2 * HOUR) t = ctx.pumpAt - 3 * HOUR;
+    return { market, t };
+  });
+  if (rng.chance(0.5)) thin.push({ market: ctx.illiquid, t: ctx.pumpAt + rng.uniform(0, 2) * MIN });
+  for (const { market, t } of thin) {
+    const base = Math.max(priceAt(market, t), priceAt(market, t + 5_000));
+    signal(Math.round(t), market, 'buy', base, rng.uniform(0.003, 0.015) * ctx.p.price);
+    const exit = t + rng.uniform(1, 6) * HOUR;
+    if (exit < ctx.to) signal(exit, market, 'sell', priceAt(market, exit) * 0.995, 0.003);
+  }
+  main.ips = ctx.ips;
 }

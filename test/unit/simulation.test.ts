@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CampaignEngine } from '../../src/campaign/campaign-engine.js';
+import { MemoryCampaignStore } from '../../src/campaign/campaign-store.js';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { DetectionEngine } from '../../src/detection/engine.js';
 import type { Alert } from '../../src/events/schema.js';
@@ -107,6 +109,106 @@ describe('simulator: the leaked label drained twice', () => {
       );
     expect(others(withEarlier)).toEqual(others(without));
   });
+});
+
+describe('simulator: a copy-trading platform', () => {
+  const from = Date.UTC(2022, 10, 10);
+  const to = from + 4 * 86_400_000;
+  const build = (copyPlatform: boolean, seed: number) => {
+    const rng = new Rng(seed);
+    const illiquid = syntheticIlliquidMarket('YOYOW/BTC', from, to, to - 0.25 * 86_400_000, rng);
+    const quiet = syntheticIlliquidMarket('QUIET/BTC', from, to, to + 86_400_000, new Rng(seed + 1));
+    return buildScenario({
+      seed,
+      name: 's',
+      illiquid,
+      quiet,
+      from,
+      to,
+      benignAccounts: 40,
+      victims: 4,
+      exchangeView: seed % 2 === 0,
+      copyPlatform,
+    });
+  };
+
+  it("runs each signal on every follower's key in turn: one label, a few servers, a thin pair bought within seconds at rising prices", () => {
+    let thinSignals = 0;
+    for (const seed of [3, 4, 5]) {
+      const s = build(true, seed);
+      const followers = new Set(Object.keys(s.truth).filter((id) => s.truth[id]!.kind === 'copy_trader'));
+      expect(followers.size).toBeGreaterThanOrEqual(8);
+      const labels = new Set(
+        s.events.flatMap((e) => (e.kind === 'apikey' && followers.has(e.accountId) ? [e.label] : [])),
+      );
+      expect(labels.size).toBe(1);
+      const ips = new Set(
+        s.events.flatMap((e) => (e.kind === 'order' && followers.has(e.accountId) ? [e.clientIp] : [])),
+      );
+      expect(ips.size).toBeLessThanOrEqual(3);
+      // Thin pairs: the followers' first buys there, in the order the signal ran them.
+      for (const symbol of ['YOYOW/BTC', 'QUIET/BTC']) {
+        const placed = new Map<string, number>();
+        const firstBuys = new Map<string, { t: number; price: number }>();
+        for (const e of s.events) {
+          if (e.kind === 'order') placed.set(e.id, e.timestamp);
+          if (e.kind === 'fill' && e.symbol === symbol && e.side === 'buy' && followers.has(e.accountId))
+            if (!firstBuys.has(e.accountId))
+              firstBuys.set(e.accountId, { t: placed.get(e.order)!, price: e.price });
+        }
+        const buys = [...firstBuys.values()].sort((a, b) => a.t - b.t);
+        if (buys.length < 2) continue;
+        thinSignals++;
+        // A signal runs on every follower within seconds, each later one paying more (a thin book).
+        const first = buys[0]!;
+        const signal = buys.filter((b) => b.t - first.t < 60_000);
+        expect(signal.length).toBeGreaterThanOrEqual(2);
+        for (let i = 1; i < signal.length; i++)
+          expect(signal[i]!.price).toBeGreaterThan(signal[i - 1]!.price);
+      }
+    }
+    expect(thinSignals).toBeGreaterThan(0);
+  });
+
+  it('adds the followers and leaves every other event of the scenario as it was', () => {
+    const without = build(false, 3);
+    const withCopy = build(true, 3);
+    const followers = new Set(
+      Object.keys(withCopy.truth).filter((id) => withCopy.truth[id]!.kind === 'copy_trader'),
+    );
+    expect(Object.keys(withCopy.truth)).toHaveLength(Object.keys(without.truth).length + followers.size);
+    const isFollowers = (e: (typeof without.events)[number]) =>
+      'accountId' in e && followers.has(e.accountId);
+    // Their fills in thin pairs are public prints too (ids are the fill ids).
+    const fillIds = new Set(
+      withCopy.events.flatMap((e) => (e.kind === 'fill' && isFollowers(e) ? [e.id] : [])),
+    );
+    const others = withCopy.events.filter(
+      (e) => !isFollowers(e) && !(e.kind === 'trade' && fillIds.has(e.id)),
+    );
+    expect(others).toEqual(without.events);
+  });
+
+  it('revokes no follower, freezes no account and raises no platform alert, campaigns and cohorts on', async () => {
+    for (const seed of [3, 4]) {
+      const s = build(true, seed);
+      const engine = new DetectionEngine(cfg, new MemoryBaselineStore(1e12), new MarketState(cfg));
+      const campaigns = new CampaignEngine(cfg.campaign, new MemoryCampaignStore());
+      const { alerts } = await processAll(engine, s.events, { campaigns });
+      const followers = new Set(Object.keys(s.truth).filter((id) => s.truth[id]!.kind === 'copy_trader'));
+      const acted = alerts.filter(
+        (a) =>
+          followers.has(a.accountId) &&
+          (a.recommendation === 'revoke_key' || a.recommendation === 'freeze_account'),
+      );
+      expect(acted).toEqual([]);
+      expect(alerts.filter((a) => a.scope === 'platform' && a.cohort !== s.leakedLabel)).toEqual([]);
+      // The detection ran: the victims were caught.
+      expect(
+        alerts.some((a) => s.truth[a.accountId]?.kind === 'victim' && a.recommendation === 'revoke_key'),
+      ).toBe(true);
+    }
+  }, 60_000);
 });
 
 describe('detection on a simulated population (synthetic markets)', () => {
