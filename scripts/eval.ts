@@ -3,7 +3,7 @@
  * (../shared/data/binance-pumps when present, synthetic thin markets otherwise), against two
  * textbook baselines. Prints one table; every number comes from this run.
  *
- *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no] [--copy no]
+ *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no] [--copy no] [--days N]
  *   npm run eval -- --perturb [--seeds 7,8,9] [--scenarios N]
  *
  * Scenarios alternate an exchange's view (fills name the counterparty) and a platform's, and an
@@ -60,6 +60,8 @@ const { values: args } = parseArgs({
     seeds: { type: 'string', default: '7,8,9' },
     /** `no`: no earlier campaign on the leaked label (the scenarios before it was added). */
     earlier: { type: 'string', default: 'yes' },
+    /** Days of stream per scenario (the tape's pump half a day before its end). */
+    days: { type: 'string', default: '4' },
     /** `no`: no copy-trading platform's followers (the scenarios before they were added). */
     copy: { type: 'string', default: 'yes' },
   },
@@ -227,7 +229,7 @@ function scenarioFor(
   params: BehaviourParams,
   victims: number,
 ): Scenario | undefined {
-  const from = m.pumpAt - 3.5 * DAY;
+  const from = m.pumpAt - (Number(args.days) - 0.5) * DAY;
   const to = m.pumpAt + 0.5 * DAY;
   const illiquid = m.market(from, to);
   if (illiquid.prints.length < 10) return undefined;

@@ -14,7 +14,7 @@ import { alertIdFor } from '../scoring/alert-id.js';
 import { round, sig } from '../scoring/scale.js';
 import { countInDay, DAY_MS, notePeak, previousPeak } from '../state/daily-peaks.js';
 import { addToWindow } from './time-window.js';
-import { type Buyer, windowBuyers } from './window-buyers.js';
+import { type Buyer, type WindowBuyers, windowBuyers } from './window-buyers.js';
 
 type CampaignConfig = DetectionConfig['campaign'];
 
@@ -68,11 +68,20 @@ function linksOf(o: FirstBuy): string[] {
  * buyer whose bot moved server, or whose dormant key woke for the pump, looks like. Only driven
  * buyers count towards (and join) a counterparty or label campaign.
  */
-function isDriven(b: Buyer, cfg: CampaignConfig): boolean {
+function isDriven(b: Buyer, cfg: CampaignConfig, window: WindowBuyers): boolean {
   return (
     b.orders.size >= cfg.drivenMinOrders ||
-    (b.newClientIp && (b.maxSizeRatio === undefined || b.maxSizeRatio >= cfg.drivenNewIpSizeRatio))
+    (hasNewIp(b, window) && (b.maxSizeRatio === undefined || b.maxSizeRatio >= cfg.drivenNewIpSizeRatio))
   );
+}
+
+/**
+ * The buyer's key trades from an IP it never used that no key in the window used before either: an
+ * attacker's machine, not a server of the platform the keys were made for (see `isEstablished`).
+ */
+function hasNewIp(b: Buyer, window: WindowBuyers): boolean {
+  for (const ip of b.newIps) if (!window.isEstablished(ip)) return true;
+  return false;
 }
 
 /** Revoked by the account's own detectors on one of these buys. */
@@ -89,11 +98,11 @@ function isRevoked(b: Buyer): boolean {
  * IP too (bots moved server, dormant keys woken for the pump): in a `crowded` window a new IP is
  * evidence only beside a spend beyond the account's habit (`crowdNewIpSizeRatio`).
  */
-function isEvidenced(b: Buyer, cfg: CampaignConfig, crowded = false): boolean {
+function isEvidenced(b: Buyer, cfg: CampaignConfig, window: WindowBuyers, crowded = false): boolean {
   if (isRevoked(b)) return true;
-  const newIp = b.newClientIp && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
+  const newIp = hasNewIp(b, window) && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
   return (
-    isDriven(b, cfg) &&
+    isDriven(b, cfg, window) &&
     (newIp || (b.maxLivePremium ?? 0) >= cfg.minLivePremium || (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
   );
 }
@@ -102,8 +111,9 @@ function isEvidenced(b: Buyer, cfg: CampaignConfig, crowded = false): boolean {
  * Whether the window's first-time buyers are a crowd (a public pump): most of them with no evidence
  * at all. In a pair the attackers pump alone the buyers are their victims.
  */
-function isCrowded(all: readonly Buyer[], cfg: CampaignConfig): boolean {
-  const evidenced = all.filter((b) => isEvidenced(b, cfg)).length;
+function isCrowded(window: WindowBuyers, cfg: CampaignConfig): boolean {
+  const all = [...window.buyers.values()];
+  const evidenced = all.filter((b) => isEvidenced(b, cfg, window)).length;
   return evidenced < cfg.counterparty.ownPair.membersShare * all.length;
 }
 
@@ -135,14 +145,14 @@ interface LinkReading {
 /** `crowded`: whether the window is a crowd (see isCrowded), read once per fold and only if needed. */
 function readLink(
   link: string,
-  buyers: Map<string, Buyer>,
+  window: WindowBuyers,
   state: SymbolCampaignState,
   cfg: CampaignConfig,
   crowded: () => boolean,
 ): LinkReading {
   const [kind] = link.split(':', 1) as [string];
   const value = link.slice(kind.length + 1);
-  const all = [...buyers.values()];
+  const all = [...window.buyers.values()];
   const baseline = previousPeak(state.peaks[link] ?? [], state.newest, cfg.baselineDays);
   let members: Buyer[];
   let qualifies: boolean;
@@ -151,7 +161,7 @@ function readLink(
   if (kind === 'cp') {
     members = all.filter(
       (b) =>
-        isEvidenced(b, cfg, inCrowd) &&
+        isEvidenced(b, cfg, window, inCrowd) &&
         isShareOf(b, b.byCounterparty.get(value) ?? 0, cfg.counterparty.minShare),
     );
     const keyed = members.filter((b) => b.apiKeyId).length;
@@ -162,13 +172,14 @@ function readLink(
       keyedShare >= cfg.counterparty.minKeyedShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {
-    members = all.filter((b) => b.apiKeyId && b.links.has(link));
+    // A server some key in the window used before is a platform's, whoever else meets it now.
+    members = window.isEstablished(value) ? [] : all.filter((b) => b.apiKeyId && b.links.has(link));
     qualifies =
       members.length >= cfg.sharedNewIp.minAccounts &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else {
-    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, inCrowd) && b.links.has(link));
-    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, inCrowd)).length;
+    members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, window, inCrowd) && b.links.has(link));
+    const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, window, inCrowd)).length;
     const share = keyedBuyers ? members.length / keyedBuyers : 0;
     evidence.shareOfKeyedBuyersPct = round(share * 100, 1);
     qualifies =
@@ -216,17 +227,16 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     for (const l of c.links) delete state.open[l];
   }
 
-  const buyers = window.buyers;
   // Whether the window is a crowd: the same for every link this buy is read through (the buyers do
   // not change within a fold), so counted once.
   let crowdedMemo: boolean | undefined;
-  const crowded = () => (crowdedMemo ??= isCrowded([...buyers.values()], cfg));
+  const crowded = () => (crowdedMemo ??= isCrowded(window, cfg));
   const alerts: Alert[] = [];
   const day = Math.floor(o.timestamp / DAY_MS);
   const oldestDay = Math.floor(state.newest / DAY_MS) - cfg.baselineDays;
   const judged = new Set<string>();
   for (const link of linksOf(o)) {
-    const reading = readLink(link, buyers, state, cfg, crowded);
+    const reading = readLink(link, window, state, cfg, crowded);
     notePeak((state.peaks[link] ??= []), day, reading.members.length, oldestDay);
     const openId = state.open[link];
     let campaign = openId ? state.campaigns[openId] : undefined;
@@ -261,7 +271,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);
-    alerts.push(...campaignAlerts(campaign, link, joining, reading, buyers, state, o, cfg));
+    alerts.push(...campaignAlerts(campaign, link, joining, reading, window, state, o, cfg));
   }
   // A member's buy through a link of no open campaign (from another of the attackers' accounts),
   // or anyone's buy from a counterparty a campaign froze.
@@ -277,8 +287,8 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
         campaign,
         link,
         [],
-        readLink(link, buyers, state, cfg, crowded),
-        buyers,
+        readLink(link, window, state, cfg, crowded),
+        window,
         state,
         o,
         cfg,
@@ -322,11 +332,12 @@ function campaignAlerts(
   link: string,
   joining: readonly Buyer[],
   reading: LinkReading,
-  buyers: Map<string, Buyer>,
+  window: WindowBuyers,
   state: SymbolCampaignState,
   trigger: FirstBuy,
   cfg: CampaignConfig,
 ): Alert[] {
+  const buyers = window.buyers;
   const out: Alert[] = [];
   const [kind] = link.split(':', 1) as [string];
   const value = link.slice(kind.length + 1);
@@ -401,7 +412,7 @@ function campaignAlerts(
   const late = [...buyers.values()].filter(
     (b) =>
       !campaign.members.includes(b.accountId) &&
-      isDriven(b, cfg) &&
+      isDriven(b, cfg, window) &&
       isShareOf(b, boughtFromFrozen(b), boughtShare),
   );
   for (const b of late)

@@ -20,7 +20,8 @@ export interface Buyer {
   fills: string[];
   orders: Set<string>;
   links: Set<string>;
-  newClientIp: boolean;
+  /** Client IPs new to the account's key (see `WindowBuyers.isEstablished` for what they are evidence of). */
+  newIps: Set<string>;
   maxPremium?: number;
   maxLivePremium?: number;
   maxSizeRatio?: number;
@@ -40,7 +41,7 @@ function newBuyer(o: FirstBuy): Buyer {
     fills: [],
     orders: new Set(),
     links: new Set(),
-    newClientIp: false,
+    newIps: new Set(),
     ownRecommendation: o.accountRecommendation,
   };
 }
@@ -56,7 +57,7 @@ function addBuy(b: Buyer, o: FirstBuy, links: readonly string[]): void {
     );
   b.fills.push(o.fillId);
   b.orders.add(o.orderId);
-  if (o.newClientIp) b.newClientIp = true;
+  if (o.newClientIp && o.clientIp) b.newIps.add(o.clientIp);
   for (const l of links) b.links.add(l);
   if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
   if (o.livePremium !== undefined)
@@ -79,6 +80,8 @@ export class WindowBuyers {
   private readonly arrival = new Map<FirstBuy, number>();
   private arrivals = 0;
   private readonly fills = new Set<string>();
+  /** Per client IP: the window's buys from it by keys that used it before (a server in use, not a new one). */
+  private readonly known = new Map<string, number>();
   private first?: FirstBuy;
   private last?: FirstBuy;
   private length = 0;
@@ -91,6 +94,7 @@ export class WindowBuyers {
     for (const o of window) {
       this.fills.add(o.fillId);
       this.arrival.set(o, this.arrivals++);
+      this.noteKnown(o, 1);
       if (!counts(o, minPremium)) continue;
       const list = this.own.get(o.accountId);
       if (list) list.push(o);
@@ -127,11 +131,13 @@ export class WindowBuyers {
   update(added: FirstBuy, evicted: readonly FirstBuy[]): void {
     this.arrival.set(added, this.arrivals++);
     this.fills.add(added.fillId);
+    this.noteKnown(added, 1);
     const recount = new Set<string>();
     const moved = new Set<string>();
     for (const e of evicted) {
       this.fills.delete(e.fillId);
       this.arrival.delete(e);
+      this.noteKnown(e, -1);
       if (e === added || !counts(e, this.minPremium)) continue;
       const list = this.own.get(e.accountId)!;
       const at = list.indexOf(e);
@@ -155,6 +161,23 @@ export class WindowBuyers {
     }
     if (moved.size > 0) this.reorder(moved);
     this.mark();
+  }
+
+  /**
+   * Whether some key in the window bought from `ip` having used it before: a server in use — the
+   * pool a third-party platform trades all its users' keys from — rather than an attacker's new
+   * machine. A copy-trading platform's followers each meet its servers one by one (new to the key),
+   * while the servers are old to the platform; an attacker's server is new to every key it drives.
+   */
+  isEstablished(ip: string): boolean {
+    return (this.known.get(ip) ?? 0) > 0;
+  }
+
+  private noteKnown(o: FirstBuy, delta: 1 | -1): void {
+    if (!o.apiKeyId || !o.clientIp || o.newClientIp) return;
+    const n = (this.known.get(o.clientIp) ?? 0) + delta;
+    if (n > 0) this.known.set(o.clientIp, n);
+    else this.known.delete(o.clientIp);
   }
 
   /** A counted buy into its account's buys, in window order. */

@@ -475,6 +475,37 @@ describe('campaign fan-in (pure)', () => {
     expect(alerts[0]!.signals[0]!.evidence.link).toBe('ip');
   });
 
+  it("does not take a platform's server for an attacker's: an IP some key in the window used before links no one and is no evidence", () => {
+    const server = { clientIp: '198.51.100.20' };
+    // A copy-trading platform runs a signal on its followers' keys: one has traded from this server
+    // for weeks, three meet it now (new to their keys), each paying 15 % above the last follower.
+    const run = (withOldHand: boolean) => {
+      const state = newSymbolCampaignState();
+      const obs = [
+        ...(withOldHand ? [buy('old-hand', T0, { ...server, label: 'copy-platform' })] : []),
+        ...['f1', 'f2', 'f3', 'f4'].flatMap((id, i) => [
+          buy(id, T0 + 1_000 + i * 1_000, { ...server, newClientIp: true, label: 'copy-platform' }),
+          buy(id, T0 + 1_500 + i * 1_000, { ...server, newClientIp: true, label: 'copy-platform' }),
+        ]),
+      ];
+      return obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign)).map((a) => a.accountId);
+    };
+    // Without the old hand, the IP is new to every key: the attacker's server (the rule still holds).
+    expect(run(false).sort()).toEqual(['f1', 'f2', 'f3', 'f4']);
+    expect(run(true)).toEqual([]);
+    // An attacker's server beside it is still one.
+    const state = newSymbolCampaignState();
+    foldFirstBuy(state, buy('old-hand', T0, server), cfg.campaign);
+    const attacked = ['v1', 'v2', 'v3'].flatMap((id, i) =>
+      foldFirstBuy(
+        state,
+        buy(id, T0 + i * 1_000, { clientIp: '203.0.113.66', newClientIp: true }),
+        cfg.campaign,
+      ),
+    );
+    expect(attacked.map((a) => a.accountId).sort()).toEqual(['v1', 'v2', 'v3']);
+  });
+
   it("gives a campaign and its alerts the same ids however the workers' observations interleave", async () => {
     const buys = campaignBuys(4, 'attacker', T0 + 60_000);
     // Worker A saw victims 1-3, worker B victim 0 (the earliest): B's observations may come first or last.

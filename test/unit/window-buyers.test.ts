@@ -56,6 +56,7 @@ describe('the buyers of a first-buy window, kept up to date', () => {
           ...(next() < 0.5 ? { sizeRatio: next() * 10 } : {}),
           ...(next() < 0.7 ? { counterpartyAccountId: `cp${Math.floor(next() * 5)}` } : {}),
           ...(next() < 0.5 ? { label: `l${Math.floor(next() * 3)}` } : {}),
+          ...(next() < 0.6 ? { clientIp: `198.51.100.${Math.floor(next() * 4)}` } : {}),
           newClientIp: next() < 0.2,
           accountRecommendation: (['none', 'review', 'revoke_key'] as const)[Math.floor(next() * 3)]!,
         };
@@ -71,7 +72,10 @@ describe('the buyers of a first-buy window, kept up to date', () => {
         const appended = evicted.length === 0 && window.at(-1) === o;
         if (appended) fastPaths++;
         index.update(o, evicted);
-        expect(plain(index.buyers)).toEqual(plain(new WindowBuyers(window, 0.01, links).buyers));
+        const fresh = new WindowBuyers(window, 0.01, links);
+        expect(plain(index.buyers)).toEqual(plain(fresh.buyers));
+        for (let ip = 0; ip < 4; ip++)
+          expect(index.isEstablished(`198.51.100.${ip}`)).toBe(fresh.isEstablished(`198.51.100.${ip}`));
         // Reused while it describes the window.
         expect(windowBuyers(window, 0.01, links)).toBe(index);
       }
