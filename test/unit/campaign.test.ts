@@ -213,6 +213,30 @@ describe('campaign fan-in (pure)', () => {
     expect(revoked([...crowd, ...caught, ...third])).toEqual([]);
   });
 
+  it('opens a label campaign on three evidenced keys of the label none of whose detectors revoked it, not on two', () => {
+    // A small drain of a leaked platform's keys: each key two orders ≥ 10 % above what others paid.
+    const drained = (ids: string[]) =>
+      ids.flatMap((id, i) =>
+        [0, 5_000].map((dt) => buy(id, T0 + i * 90_000 + dt, { label: 'platform-a', livePremium: 0.15 })),
+      );
+    const revoked = (obs: FirstBuy[]) => {
+      const state = newSymbolCampaignState();
+      return [
+        ...new Set(
+          obs
+            .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+            .filter((a) => a.recommendation === 'revoke_key')
+            .map((a) => a.accountId),
+        ),
+      ].sort();
+    };
+    expect(revoked(drained(['v1', 'v2', 'v3']))).toEqual(['v1', 'v2', 'v3']);
+    expect(revoked(drained(['v1', 'v2']))).toEqual([]);
+    // Keys of several labels: no label is the drained one.
+    const mixed = drained(['v1', 'v2', 'v3']).map((o, i) => ({ ...o, label: `platform-${i >> 1}` }));
+    expect(revoked(mixed)).toEqual([]);
+  });
+
   it('does not take one order of the usual size from a new IP for a driven buyer (a pump buyer whose bot moved)', () => {
     const run = (sizeRatio: number) => {
       const state = newSymbolCampaignState();
