@@ -65,13 +65,15 @@ function linksOf(o: FirstBuy): string[] {
  * from an IP it never used and buying beyond the account's habit. A person chasing a pump mostly
  * clicks once; a stolen key is drained through several orders, or one far larger than the account
  * ever placed, from the attacker's machine. One order of its usual size from a new IP is what a pump
- * buyer whose bot moved server, or whose dormant key woke for the pump, looks like. Only driven
- * buyers count towards (and join) a counterparty or label campaign.
+ * buyer whose bot moved server, or whose dormant key woke for the pump, looks like — and one order
+ * of a size keyguard cannot compare yet (no habit) is a platform's follower meeting one of its
+ * servers as much as a stolen key: the second order tells. Only driven buyers count towards (and
+ * join) a campaign, whatever its link.
  */
 function isDriven(b: Buyer, cfg: CampaignConfig, window: WindowBuyers): boolean {
   return (
     b.orders.size >= cfg.drivenMinOrders ||
-    (hasNewIp(b, window) && (b.maxSizeRatio === undefined || b.maxSizeRatio >= cfg.drivenNewIpSizeRatio))
+    (hasNewIp(b, window) && (b.maxSizeRatio ?? 0) >= cfg.drivenNewIpSizeRatio)
   );
 }
 
@@ -173,7 +175,9 @@ function readLink(
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {
     // A server some key in the window used before is a platform's, whoever else meets it now.
-    members = window.isEstablished(value) ? [] : all.filter((b) => b.apiKeyId && b.links.has(link));
+    members = window.isEstablished(value)
+      ? []
+      : all.filter((b) => b.apiKeyId && b.links.has(link) && isDriven(b, cfg, window));
     qualifies =
       members.length >= cfg.sharedNewIp.minAccounts &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
