@@ -3,7 +3,7 @@
  * (../shared/data/binance-pumps when present, synthetic thin markets otherwise), against two
  * textbook baselines. Prints one table; every number comes from this run.
  *
- *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no] [--copy no] [--days N]
+ *   npm run eval -- [--tapes DIR] [--scenarios N] [--benign N] [--victims N] [--seed N] [--earlier no] [--copy no] [--days N] [--shape S]
  *   npm run eval -- --perturb [--seeds 7,8,9] [--scenarios N]
  *
  * Scenarios alternate an exchange's view (fills name the counterparty) and a platform's, and an
@@ -37,6 +37,7 @@ import {
   firstRevokes,
   summarize,
 } from '../src/simulate/evaluation.js';
+import { FEED_SHAPES, type FeedShape, reshapeFeed } from '../src/simulate/feed-shape.js';
 import { Rng } from '../src/simulate/rng.js';
 import {
   type BehaviourParams,
@@ -64,11 +65,18 @@ const { values: args } = parseArgs({
     days: { type: 'string', default: '4' },
     /** `no`: no copy-trading platform's followers (the scenarios before they were added). */
     copy: { type: 'string', default: 'yes' },
+    /** The account stream as another feed might send it (see src/simulate/feed-shape.ts). */
+    shape: { type: 'string', default: 'as-is' },
   },
 });
 
 const DAY = 86_400_000;
 const cfg = loadDetectionConfig(args.config);
+if (!(FEED_SHAPES as readonly string[]).includes(args.shape)) {
+  console.error(`--shape ${args.shape}: expected one of ${FEED_SHAPES.join(', ')}`);
+  process.exit(2);
+}
+const shape = args.shape as FeedShape;
 const [minVictims, maxVictims] = args.victims.split('-').map(Number) as [number, number?];
 const victimCount = new Rng(Number(args.seed) * 17);
 const drawVictims = () => (maxVictims === undefined ? minVictims : victimCount.int(minVictims, maxVictims));
@@ -96,7 +104,7 @@ async function keyguard(scenario: Scenario, variant: DetectionConfig): Promise<A
   const campaigns = variant.campaign.enabled
     ? new CampaignEngine(variant.campaign, new MemoryCampaignStore())
     : undefined;
-  const { alerts, failures } = await processAll(engine, scenario.events, {
+  const { alerts, failures } = await processAll(engine, reshapeFeed(scenario.events, shape), {
     batchSize: 2000,
     firstSeq: 1,
     ...(campaigns ? { campaigns } : {}),
