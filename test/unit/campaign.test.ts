@@ -37,6 +37,19 @@ function buy(accountId: string, at: number, over: Partial<FirstBuy> = {}): First
   };
 }
 
+/** The accounts whose keys are revoked when these first buys arrive in this order (a fresh symbol state), each once. */
+function revoked(order: FirstBuy[]): string[] {
+  const state = newSymbolCampaignState();
+  return [
+    ...new Set(
+      order
+        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+        .filter((a) => a.recommendation === 'revoke_key')
+        .map((a) => a.accountId),
+    ),
+  ].sort();
+}
+
 /** The accounts frozen when these first buys arrive in this order (a fresh symbol state). */
 function frozen(order: FirstBuy[]): string[] {
   const state = newSymbolCampaignState();
@@ -193,17 +206,6 @@ describe('campaign fan-in (pure)', () => {
     // A driven buyer of the same label with no evidence (a market maker entering the pair, its bids
     // filled near the attackers' painted price): the label alone is not evidence.
     const maker = [0, 30_000].map((dt) => buy('mm', T0 + 200_000 + dt, label));
-    const revoked = (obs: FirstBuy[]) => {
-      const state = newSymbolCampaignState();
-      return [
-        ...new Set(
-          obs
-            .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
-            .filter((a) => a.recommendation === 'revoke_key')
-            .map((a) => a.accountId),
-        ),
-      ].sort();
-    };
     expect(revoked([...caught, ...third, ...maker])).toEqual(['v1', 'v2', 'v3']);
     // In a public pump: a crowd of buyers without evidence, some of the same label.
     const crowd = Array.from({ length: 8 }, (_, i) => [
@@ -219,17 +221,6 @@ describe('campaign fan-in (pure)', () => {
       ids.flatMap((id, i) =>
         [0, 5_000].map((dt) => buy(id, T0 + i * 90_000 + dt, { label: 'platform-a', livePremium: 0.15 })),
       );
-    const revoked = (obs: FirstBuy[]) => {
-      const state = newSymbolCampaignState();
-      return [
-        ...new Set(
-          obs
-            .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
-            .filter((a) => a.recommendation === 'revoke_key')
-            .map((a) => a.accountId),
-        ),
-      ].sort();
-    };
     expect(revoked(drained(['v1', 'v2', 'v3']))).toEqual(['v1', 'v2', 'v3']);
     expect(revoked(drained(['v1', 'v2']))).toEqual([]);
     // Keys of several labels: no label is the drained one.
