@@ -125,6 +125,8 @@ export const detectionConfigSchema = z
       reviewWindowMs: z.number().int().nonnegative(),
       reviewGrowth: z.number().nonnegative(),
       revokeNeedsApiKey: z.boolean(),
+      /** An order without an API key: what would be a review raises nothing (its revoke evidence makes a review). */
+      reviewNeedsApiKey: z.boolean(),
       /** A revoke is never reported with a lower score than this, whatever the weights say. */
       revokeMinScore: unit,
     }),
@@ -149,6 +151,13 @@ export const detectionConfigSchema = z
          * first-time buyers evidenced): two victims caught alone, whose money went to one seller.
          */
         minRevokedAccounts: z.number().int().min(2),
+        /**
+         * Or one revoked by its own detectors, outside a crowd, whose order ended on the
+         * counterparty's ask ≥ `minLivePremium` above what everyone else was paying: an attacker
+         * account that drained one victim (a seller of the crowd sells at the crowd's price).
+         * `false`: two revoked victims at least.
+         */
+        oneRevokedAboveLive: z.boolean(),
         minShare: unit,
         /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
         minSoldToMembers: unit,

@@ -26,7 +26,9 @@ function countMet(
 
 /**
  * `placedWithApiKey`: whether the event carries an API key. An order placed in the UI has no key to
- * revoke (`revokeNeedsApiKey`), so what would be a revoke becomes a review.
+ * revoke (`revokeNeedsApiKey`), so what would be a revoke becomes a review; and a person clicking
+ * into a pump with a big order is not a leaked key (`reviewNeedsApiKey`): what would be a review
+ * raises nothing — the review queue takes a UI order on the evidence a key's revoke needs.
  */
 export function fuse(
   signals: readonly Signal[],
@@ -51,8 +53,10 @@ export function fuse(
       break;
     }
   }
-  if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey && !placedWithApiKey)
-    recommendation = 'review';
+  if (!placedWithApiKey) {
+    if (recommendation === 'review' && cfg.reviewNeedsApiKey) recommendation = 'none';
+    else if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey) recommendation = 'review';
+  }
   // A revoke is never reported as a low score, whatever the weights say.
   if (RECOMMENDATION_LEVEL[recommendation] >= RECOMMENDATION_LEVEL.revoke_key)
     score = Math.max(score, cfg.revokeMinScore);

@@ -53,6 +53,13 @@ describe('fusion', () => {
     expect(fuse(signals, cfg, false).recommendation).toBe('review');
   });
 
+  it("raises nothing on a UI order for what would be a key's review: a person clicking into a pump big", () => {
+    const signals = [s('off_market_fill', 0.9), s('unusual_size', 1), s('new_illiquid_pair', 0.5)];
+    expect(fuse(signals, cfg).recommendation).toBe('review');
+    expect(fuse(signals, cfg, false).recommendation).toBe('none');
+    expect(fuse(signals, { ...cfg, reviewNeedsApiKey: false }, false).recommendation).toBe('review');
+  });
+
   it('combines scores as a weighted noisy-OR', () => {
     const one = fuse([s('trade_burst', 0.5)], cfg).score;
     const two = fuse([s('trade_burst', 0.5), s('new_illiquid_pair', 0.5)], cfg).score;
