@@ -89,6 +89,13 @@ export const detectionConfigSchema = z
       quantile: z.number().min(0.5).max(1),
       minPremium: z.number().nonnegative(),
       fullPremium: z.number().positive(),
+      /**
+       * A buy in a pair new to the account above a quiet market (fewer than `minPrints` in
+       * `windowMs`: nobody else is buying) stays evidence on the account's later orders in the pair
+       * for this long — the victims' own fills at the attacker's price soon become "what others
+       * paid". 0: judged on each order's moment only.
+       */
+      quietHoldMs: z.number().int().nonnegative(),
     }),
     /** unusual_size: what the account spends in a pair new to it against its own largest orders. */
     size: z.object({

@@ -29,7 +29,7 @@ export const ACCOUNT_DETECTORS: readonly AccountDetector[] = [
   { name: 'new_illiquid_pair', score: (e, a, m, cfg) => newIlliquidPair(e, a, m, cfg) },
   { name: 'off_market_fill', score: (e, _a, m, cfg) => offMarketFill(e, m, cfg) },
   { name: 'key_context', score: (e, a, _m, cfg) => keyContext(e, a, cfg) },
-  { name: 'above_live_market', score: (e, _a, m, cfg) => aboveLiveMarket(e, m, cfg) },
+  { name: 'above_live_market', score: (e, a, m, cfg) => aboveLiveMarket(e, a, m, cfg) },
   { name: 'unusual_size', score: (e, a, _m, cfg) => unusualSize(e, a, cfg) },
 ];
 

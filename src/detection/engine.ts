@@ -29,6 +29,7 @@ import {
   applyAccountEvent,
   applyApiKeyEvent,
   newAccountState,
+  noteQuietPremium,
   usdValue,
 } from '../state/account-state.js';
 import {
@@ -243,6 +244,13 @@ export class DetectionEngine {
     const cfg = version.config;
     const market = this.fold(event, state, cfg);
     const signals = scoreAccountEvent(event, state, market, cfg, this.opts.detectors, failures);
+    noteQuietPremium(
+      state,
+      event,
+      signals.find((s) => s.detector === 'above_live_market'),
+      market.live,
+      cfg,
+    );
     const verdict = signals.length > 0 ? fuse(signals, cfg.fusion, event.apiKeyId !== undefined) : undefined;
     if (cfg.campaign.enabled && event.kind === 'fill') {
       const first = firstBuyObservation(event, state, market, verdict?.recommendation ?? 'none', cfg);

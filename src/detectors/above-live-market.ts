@@ -8,14 +8,23 @@
  * the tape with wash trades, so this is one piece of evidence among others, never a revoke alone.
  * Judged only for a price beyond the reference (a buy above it, a sell below): paying more than the
  * crowd in a market that has fallen below its price is not the attack's pattern.
+ *
+ * A buy in a pair new to the account above a *quiet* market (nobody else bought in the last
+ * `windowMs`: the live market reached back to older prints) is held for `quietHoldMs` and stands
+ * on the account's later buys in the pair (see `noteQuietPremium`): once several victims are drained
+ * into the same asks, each one's fills become the others' "live market" and the evidence would fade
+ * just as the burst of orders shows. In a pump's crowd nothing is held: the crowd's prints are the
+ * live market at every order.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import type { MarketSnapshot } from '../market/market-book.js';
 import { ramp, round, sig } from '../scoring/scale.js';
+import { type AccountState, newPairHistory } from '../state/account-state.js';
 
 export function aboveLiveMarket(
   event: AccountEvent,
+  account: AccountState,
   market: MarketSnapshot,
   cfg: DetectionConfig,
 ): Signal | undefined {
@@ -24,6 +33,39 @@ export function aboveLiveMarket(
   if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
   const ref = market.reference?.price;
   if (ref !== undefined && (event.side === 'buy' ? price <= ref : price >= ref)) return undefined;
+  const now = atThisMoment(event, price, market, cfg);
+  const held = event.side === 'buy' ? heldQuietPremium(event, account, cfg) : undefined;
+  return held && held.score > (now?.score ?? 0) ? held : now;
+}
+
+/** An earlier buy of the account in this new pair above a quiet market, still held. */
+function heldQuietPremium(
+  event: AccountEvent,
+  account: AccountState,
+  cfg: DetectionConfig,
+): Signal | undefined {
+  const lq = newPairHistory(account, event.symbol, event.timestamp, cfg)?.lq;
+  if (!lq || event.timestamp < lq[0] || event.timestamp - lq[0] > cfg.liveMarket.quietHoldMs)
+    return undefined;
+  const [at, score, premiumPct] = lq;
+  const ago = round((event.timestamp - at) / 1000, 1);
+  return {
+    detector: 'above_live_market',
+    score,
+    evidence: {
+      summary: `bought ${premiumPct}% above a quiet market ${ago}s ago in this pair (nobody else buying)`,
+      livePremiumPct: premiumPct,
+      heldFromSecondsAgo: ago,
+    },
+  };
+}
+
+function atThisMoment(
+  event: AccountEvent,
+  price: number,
+  market: MarketSnapshot,
+  cfg: DetectionConfig,
+): Signal | undefined {
   const live = market.live;
   if (!live) return undefined;
   const c = cfg.liveMarket;

@@ -8,8 +8,9 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import { eventId } from '../events/decode.js';
-import type { AccountEvent, ApiKeyEvent, FillEvent } from '../events/schema.js';
+import type { AccountEvent, ApiKeyEvent, FillEvent, Signal } from '../events/schema.js';
 import { quoteOf } from '../events/symbol.js';
+import type { LiveMarket } from '../market/market-book.js';
 import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
 import { hasDigest, orderDigest, pushDigest } from './order-digests.js';
 
@@ -40,6 +41,11 @@ export interface SymbolHistory {
   /** While the pair is new: what the account bought in it net of sells (USD, `size.quoteUsd`) and its latest fill ids. */
   q?: number;
   fi?: string[];
+  /**
+   * While the pair is new: its dearest buy above a quiet market (see `noteQuietPremium`) — when,
+   * its above_live_market score, its premium over the live market (%).
+   */
+  lq?: [at: number, score: number, premiumPct: number];
 }
 
 export interface AccountState {
@@ -250,6 +256,7 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
       delete sym.t;
       delete sym.q;
       delete sym.fi;
+      delete sym.lq;
     }
     count(state.act, at, cfg.burst);
     if (key) count(key, at, cfg.burst);
@@ -277,6 +284,28 @@ function noteSpend(
   state.oq = oq;
   const day = Math.floor(fill.timestamp / DAY_MS);
   notePeak((state.sz ??= []), day, oq[1], Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
+}
+
+/**
+ * Keeps a buy's premium over a quiet market on the new pair's history (mutates `state`): the
+ * above_live_market `signal` the event just got, where the live market had to reach back beyond
+ * `liveMarket.windowMs` for its prints. The dearest within `quietHoldMs` is kept.
+ */
+export function noteQuietPremium(
+  state: AccountState,
+  event: AccountEvent,
+  signal: Signal | undefined,
+  live: LiveMarket | undefined,
+  cfg: DetectionConfig,
+): void {
+  const c = cfg.liveMarket;
+  if (!signal || !live || event.side !== 'buy' || live.spanMs <= c.windowMs || c.quietHoldMs === 0) return;
+  const sym = newPairHistory(state, event.symbol, event.timestamp, cfg);
+  const pct = signal.evidence.livePremiumPct;
+  if (!sym || typeof pct !== 'number' || signal.evidence.heldFromSecondsAgo !== undefined) return;
+  const held = sym.lq;
+  if (held && event.timestamp - held[0] <= c.quietHoldMs && held[1] >= signal.score) return;
+  sym.lq = [event.timestamp, signal.score, pct];
 }
 
 /** What the account's fills of `orderId` came to so far (USD), if it is the latest order filled; else 0. */
@@ -323,6 +352,7 @@ export function cloneAccountState(s: AccountState): AccountState {
     if (h.t) copy.t = h.t.slice();
     if (h.q !== undefined) copy.q = h.q;
     if (h.fi) copy.fi = h.fi.slice();
+    if (h.lq) copy.lq = [...h.lq];
     syms[k] = copy;
   }
   return {

@@ -67,7 +67,8 @@ function sameActivity(a: Activity, b: Activity): boolean {
 type StoredSymbol = SymbolHistory | [first: number, span: number, orders: number];
 
 function packSymbol(h: SymbolHistory): StoredSymbol {
-  if (h.t || h.q !== undefined || h.fi || !Number.isSafeInteger(h.f) || !Number.isSafeInteger(h.l)) return h;
+  if (h.t || h.q !== undefined || h.fi || h.lq || !Number.isSafeInteger(h.f) || !Number.isSafeInteger(h.l))
+    return h;
   return [h.f, h.l - h.f, h.n];
 }
 

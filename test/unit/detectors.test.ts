@@ -7,7 +7,12 @@ import { tradeBurst } from '../../src/detectors/trade-burst.js';
 import { unusualSize } from '../../src/detectors/unusual-size.js';
 import type { AccountEvent } from '../../src/events/schema.js';
 import { MarketBook, type MarketSnapshot } from '../../src/market/market-book.js';
-import { type AccountState, applyAccountEvent, newAccountState } from '../../src/state/account-state.js';
+import {
+  type AccountState,
+  applyAccountEvent,
+  newAccountState,
+  noteQuietPremium,
+} from '../../src/state/account-state.js';
 import { DAY, fill, MIN, order, print, T0 } from '../helpers/events.js';
 
 const cfg = loadDetectionConfig();
@@ -197,30 +202,70 @@ describe('off_market_fill', () => {
 });
 
 describe('above_live_market', () => {
+  const fresh = newAccountState(T0);
   const live = (high: number, low = high * 0.98): MarketSnapshot => ({
     ...thin,
     live: { high, low, prints: 40, spanMs: 60_000 },
   });
 
   it('scores a buy above what everyone else paid in the last minute, not one at the crowd price', () => {
-    const crowd = aboveLiveMarket(fill({ price: 2.02e-6 }), live(2e-6), cfg);
+    const crowd = aboveLiveMarket(fill({ price: 2.02e-6 }), fresh, live(2e-6), cfg);
     expect(crowd).toBeUndefined();
-    const above = aboveLiveMarket(fill({ price: 2.6e-6 }), live(2e-6), cfg)!;
+    const above = aboveLiveMarket(fill({ price: 2.6e-6 }), fresh, live(2e-6), cfg)!;
     expect(above.score).toBe(1);
     expect(above.evidence.livePremiumPct).toBe(30);
   });
 
   it('scores a sell below the others, and says nothing without a live market', () => {
-    expect(aboveLiveMarket(fill({ side: 'sell', price: 0.7e-6 }), live(0.96e-6, 0.95e-6), cfg)!.score).toBe(
-      1,
-    );
-    expect(aboveLiveMarket(fill({ price: 9e-6 }), thin, cfg)).toBeUndefined();
+    expect(
+      aboveLiveMarket(fill({ side: 'sell', price: 0.7e-6 }), fresh, live(0.96e-6, 0.95e-6), cfg)!.score,
+    ).toBe(1);
+    expect(aboveLiveMarket(fill({ price: 9e-6 }), fresh, thin, cfg)).toBeUndefined();
   });
 
   it('judges only a price beyond the reference: paying above a crowd that dumped below it is not the pattern', () => {
     // The reference is 1e-6; the crowd now sells at 0.5e-6; a buy at 0.9e-6 is above them, not above the market.
-    expect(aboveLiveMarket(fill({ price: 0.9e-6 }), live(0.5e-6), cfg)).toBeUndefined();
-    expect(aboveLiveMarket(fill({ price: 1.3e-6 }), live(0.5e-6), cfg)!.score).toBe(1);
+    expect(aboveLiveMarket(fill({ price: 0.9e-6 }), fresh, live(0.5e-6), cfg)).toBeUndefined();
+    expect(aboveLiveMarket(fill({ price: 1.3e-6 }), fresh, live(0.5e-6), cfg)!.score).toBe(1);
+  });
+});
+
+describe('above_live_market: a buy above a quiet market is held', () => {
+  const market = (high: number, spanMs: number): MarketSnapshot => ({
+    ...thin,
+    live: { high, low: high * 0.98, prints: 5, spanMs },
+  });
+  const quiet = (high: number) => market(high, 20 * MIN);
+  const crowd = (high: number) => market(high, 10_000);
+  /** The account's state after `first` (scored and noted against `live`) and then `later`. */
+  function stateAfter(first: AccountEvent, live: MarketSnapshot, later: AccountEvent): AccountState {
+    const s = fold([first]);
+    noteQuietPremium(s, first, aboveLiveMarket(first, s, live, cfg), live.live, cfg);
+    return fold([later], s);
+  }
+
+  it("stands on the account's later buys in the new pair for quietHoldMs, once the victims' fills are the live market", () => {
+    const first = fill({ price: 1.3e-6 });
+    const later = fill({ price: 1.3e-6, timestamp: T0 + 30_000 });
+    const held = aboveLiveMarket(later, stateAfter(first, quiet(1e-6), later), quiet(1.3e-6), cfg)!;
+    expect(held.score).toBe(1);
+    expect(held.evidence.heldFromSecondsAgo).toBe(30);
+    expect(held.evidence.livePremiumPct).toBe(30);
+    const late = fill({ price: 1.3e-6, timestamp: T0 + cfg.liveMarket.quietHoldMs + 1_000 });
+    expect(aboveLiveMarket(late, stateAfter(first, quiet(1e-6), late), quiet(1.3e-6), cfg)).toBeUndefined();
+  });
+
+  it("holds nothing above a crowd's prints (a pump), in another pair, or on a sell", () => {
+    const first = fill({ price: 1.3e-6 });
+    const later = fill({ price: 1.3e-6, timestamp: T0 + 30_000 });
+    expect(aboveLiveMarket(later, stateAfter(first, crowd(1e-6), later), crowd(1.3e-6), cfg)).toBeUndefined();
+    const elsewhere = fill({ symbol: 'NXS/BTC', price: 1.3e-6, timestamp: T0 + 30_000 });
+    expect(
+      aboveLiveMarket(elsewhere, stateAfter(first, quiet(1e-6), elsewhere), quiet(1.3e-6), cfg),
+    ).toBeUndefined();
+    // A sell below the reference, at the live market: the earlier buy's premium is not its evidence.
+    const sell = fill({ side: 'sell', price: 0.9e-6, timestamp: T0 + 30_000 });
+    expect(aboveLiveMarket(sell, stateAfter(first, quiet(1e-6), sell), quiet(0.9e-6), cfg)).toBeUndefined();
   });
 });
 
