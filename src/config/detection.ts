@@ -159,9 +159,10 @@ export const detectionConfigSchema = z
          */
         minRevokedAccounts: z.number().int().min(2),
         /**
-         * Or one revoked by its own detectors, outside a crowd, whose order ended on the
-         * counterparty's ask ≥ `minLivePremium` above what everyone else was paying: an attacker
-         * account that drained one victim (a seller of the crowd sells at the crowd's price).
+         * Or one revoked by its own detectors, outside a crowd, that bought from the counterparty
+         * in the premium part of its orders ≥ `minLivePremium` above what everyone else was paying:
+         * an attacker account that drained one victim (a seller of the crowd sells at the crowd's
+         * price).
          * `false`: two revoked victims at least.
          */
         oneRevokedAboveLive: z.boolean(),
