@@ -133,23 +133,6 @@ function enoughMembers(
   return !inCrowd && members.filter((b) => isRevoked(b)).length >= bar.minRevokedAccounts;
 }
 
-/**
- * Whether a member revoked by its own detectors bought from `cp` in the premium part of its orders
- * ≥ `minLivePremium` above what everyone else was paying (see `premiumSellers`): the victim was
- * drained into that account's asks. A seller of a pump's crowd sells at the crowd's price.
- */
-function drainedAboveLive(
-  members: readonly Buyer[],
-  cp: string,
-  state: SymbolCampaignState,
-  cfg: CampaignConfig,
-): boolean {
-  const revoked = members.filter((b) => isRevoked(b)).map((b) => b.accountId);
-  if (revoked.length === 0) return false;
-  const { aboveLive } = premiumSellers(state, revoked, cfg);
-  return revoked.some((id) => aboveLive.has(`${id}\u0000${cp}`));
-}
-
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
 function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
   return amount >= minShare * b.amount;
@@ -187,8 +170,7 @@ function readLink(
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
     qualifies =
-      (enoughMembers(members, cfg.counterparty, inCrowd) ||
-        (cfg.counterparty.oneRevokedAboveLive && !inCrowd && drainedAboveLive(members, value, state, cfg))) &&
+      enoughMembers(members, cfg.counterparty, inCrowd) &&
       keyedShare >= cfg.counterparty.minKeyedShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {

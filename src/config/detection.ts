@@ -158,14 +158,6 @@ export const detectionConfigSchema = z
          * first-time buyers evidenced): two victims caught alone, whose money went to one seller.
          */
         minRevokedAccounts: z.number().int().min(2),
-        /**
-         * Or one revoked by its own detectors, outside a crowd, that bought from the counterparty
-         * in the premium part of its orders ≥ `minLivePremium` above what everyone else was paying:
-         * an attacker account that drained one victim (a seller of the crowd sells at the crowd's
-         * price).
-         * `false`: two revoked victims at least.
-         */
-        oneRevokedAboveLive: z.boolean(),
         minShare: unit,
         /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
         minSoldToMembers: unit,
