@@ -302,7 +302,8 @@ export function noteQuietPremium(
   if (!signal || !live || event.side !== 'buy' || live.spanMs <= c.windowMs || c.quietHoldMs === 0) return;
   const sym = newPairHistory(state, event.symbol, event.timestamp, cfg);
   const pct = signal.evidence.livePremiumPct;
-  if (!sym || typeof pct !== 'number' || signal.evidence.heldFromSecondsAgo !== undefined) return;
+  if (!sym || typeof pct !== 'number') return;
+  // A held signal (see above_live_market) is this record itself, still within the hold: kept as is.
   const held = sym.lq;
   if (held && event.timestamp - held[0] <= c.quietHoldMs && held[1] >= signal.score) return;
   sym.lq = [event.timestamp, signal.score, pct];
