@@ -133,6 +133,25 @@ function enoughMembers(
   return !inCrowd && members.filter((b) => isRevoked(b)).length >= bar.minRevokedAccounts;
 }
 
+/**
+ * Whether a member revoked by its own detectors bought from `cp`, in the premium part of its
+ * orders, ≥ `minLivePremium` above a quiet market (see `premiumSellers`): a victim drained into that
+ * account's asks where nobody else was buying. Judged on the member's own observations (the
+ * worker's market at each fill), not on the window as this fold finds it: the same whichever way
+ * the workers' observations interleave. A pump's crowd buys in a busy market.
+ */
+function drainedAboveQuiet(
+  members: readonly Buyer[],
+  cp: string,
+  state: SymbolCampaignState,
+  cfg: CampaignConfig,
+): boolean {
+  const revoked = members.filter((b) => isRevoked(b)).map((b) => b.accountId);
+  if (revoked.length === 0) return false;
+  const { aboveQuiet } = premiumSellers(state, revoked, cfg);
+  return revoked.some((id) => aboveQuiet.has(`${id}\u0000${cp}`));
+}
+
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
 function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
   return amount >= minShare * b.amount;
@@ -170,7 +189,8 @@ function readLink(
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
     qualifies =
-      enoughMembers(members, cfg.counterparty, inCrowd) &&
+      (enoughMembers(members, cfg.counterparty, inCrowd) ||
+        (cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg))) &&
       keyedShare >= cfg.counterparty.minKeyedShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {
@@ -501,13 +521,18 @@ function freeze(
  * into a pump), then the attacker's ladder up to where the order ends: the attacker's lower levels
  * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended
  * on, `minPremium` above where it began; `aboveLive` for those of such fills ≥ `minLivePremium` above
- * the live market.
+ * the live market, and `aboveQuiet` for those of them above a quiet market.
  */
 function premiumSellers(
   state: SymbolCampaignState,
   members: readonly string[],
   cfg: CampaignConfig,
-): { atPremium: Map<string, Map<string, number>>; endedOrders: Set<string>; aboveLive: Set<string> } {
+): {
+  atPremium: Map<string, Map<string, number>>;
+  endedOrders: Set<string>;
+  aboveLive: Set<string>;
+  aboveQuiet: Set<string>;
+} {
   const mine = state.obs.filter(
     (o) =>
       o.counterpartyAccountId !== undefined &&
@@ -539,16 +564,20 @@ function premiumSellers(
   }
   const atPremium = new Map<string, Map<string, number>>();
   const aboveLive = new Set<string>();
+  const aboveQuiet = new Set<string>();
   for (const o of mine) {
     const seller = o.counterpartyAccountId!;
     const aboveCheapest = o.price >= orders.get(o.orderId)!.low * (1 + cfg.minPremium);
     if (!aboveCheapest && !atTop.has(`${o.orderId}\u0000${seller}`)) continue;
-    if ((o.livePremium ?? 0) >= cfg.minLivePremium) aboveLive.add(`${o.accountId}\u0000${seller}`);
+    if ((o.livePremium ?? 0) >= cfg.minLivePremium) {
+      aboveLive.add(`${o.accountId}\u0000${seller}`);
+      if (o.quietMarket) aboveQuiet.add(`${o.accountId}\u0000${seller}`);
+    }
     let bySeller = atPremium.get(o.accountId);
     if (!bySeller) atPremium.set(o.accountId, (bySeller = new Map()));
     bySeller.set(seller, (bySeller.get(seller) ?? 0) + o.amount);
   }
-  return { atPremium, endedOrders, aboveLive };
+  return { atPremium, endedOrders, aboveLive, aboveQuiet };
 }
 
 function trimLinks(state: SymbolCampaignState): void {

@@ -158,6 +158,14 @@ export const detectionConfigSchema = z
          * first-time buyers evidenced): two victims caught alone, whose money went to one seller.
          */
         minRevokedAccounts: z.number().int().min(2),
+        /**
+         * Or one revoked by its own detectors whose fills from the counterparty, in the premium part
+         * of its orders, were ≥ `minLivePremium` above a quiet market (nobody else bought in the last
+         * `liveMarket.windowMs`; judged by the worker at the fill, so the same in every replay): an
+         * attacker account that drained one victim in a pair it pumps alone. `false`: two revoked
+         * victims at least.
+         */
+        oneRevokedAboveQuiet: z.boolean(),
         minShare: unit,
         /** Another counterparty of a campaign's members is frozen when it sold to ≥ 2 of them and this share of its first-buy sales went to members. */
         minSoldToMembers: unit,

@@ -46,7 +46,12 @@ export function firstBuyObservation(
     price: fill.price,
     amount: fill.amount,
     ...(ref !== undefined ? { referencePrice: ref, premium: round(fill.price / ref - 1, 5) } : {}),
-    ...(market.live ? { livePremium: round(fill.price / market.live.high - 1, 5) } : {}),
+    ...(market.live
+      ? {
+          livePremium: round(fill.price / market.live.high - 1, 5),
+          ...(market.live.spanMs > cfg.liveMarket.windowMs ? { quietMarket: true } : {}),
+        }
+      : {}),
     ...(sizeRatio !== undefined ? { sizeRatio: round(sizeRatio, 3) } : {}),
     ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
     ...(ip ? { clientIp: ip } : {}),

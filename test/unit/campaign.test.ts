@@ -167,6 +167,37 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(victims.filter((o) => o.accountId === 'v1'))).toEqual([]);
   });
 
+  it('freezes the account one victim caught alone was drained into above a quiet market, whichever way the crowd interleaves', () => {
+    const victim = [0, 4_000].map((dt) =>
+      buy('v1', T0 + dt, {
+        counterpartyAccountId: 'attacker',
+        accountRecommendation: 'revoke_key',
+        livePremium: 0.2,
+        quietMarket: true,
+      }),
+    );
+    expect(frozen(victim)).toEqual(['attacker']);
+    expect(revoked(victim)).toEqual(['v1']);
+    // Buyers of a public pump in the window, before or after the victim's fills (another worker's
+    // observations arrive when they do): the victim's own market at its fills decides.
+    const crowd = Array.from({ length: 6 }, (_, i) =>
+      buy(`p-${i}`, T0 - 60_000 + i * 5_000, { counterpartyAccountId: `dumper-${i % 2}`, livePremium: 0 }),
+    );
+    expect(frozen([...crowd, ...victim])).toEqual(['attacker']);
+    expect(frozen([...victim, ...crowd])).toEqual(['attacker']);
+    // Above a busy market (a pump's crowd printing), at the market price, or not revoked by its own
+    // detectors: one buyer paying above the rest is no campaign.
+    expect(frozen(victim.map((o) => ({ ...o, quietMarket: undefined })))).toEqual([]);
+    expect(frozen(victim.map((o) => ({ ...o, livePremium: 0.02 })))).toEqual([]);
+    expect(frozen(victim.map((o) => ({ ...o, accountRecommendation: 'review' as const })))).toEqual([]);
+    const off = parseDetectionConfig(
+      mergeConfig(cfg, { campaign: { counterparty: { oneRevokedAboveQuiet: false } } }),
+      'test',
+    );
+    const state = newSymbolCampaignState();
+    expect(victim.flatMap((o) => foldFirstBuy(state, o, off.campaign))).toEqual([]);
+  });
+
   it('freezes a second attacker whose cheap levels made most of what it sold the members, though only its top asks were at the premium', () => {
     // Three victims of attacker-1. Two of them also lift attacker-2: a large cheap level in one order
     // (attacker-1's ask is that order's top: not the premium part) and the top ask of the next order.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
+import { firstBuyObservation } from '../../src/detection/first-buy.js';
 import { aboveLiveMarket } from '../../src/detectors/above-live-market.js';
 import { newIlliquidPair } from '../../src/detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../../src/detectors/off-market-fill.js';
@@ -266,6 +267,13 @@ describe('above_live_market: a buy above a quiet market is held', () => {
     // A sell below the reference, at the live market: the earlier buy's premium is not its evidence.
     const sell = fill({ side: 'sell', price: 0.9e-6, timestamp: T0 + 30_000 });
     expect(aboveLiveMarket(sell, stateAfter(first, quiet(1e-6), sell), quiet(0.9e-6), cfg)).toBeUndefined();
+  });
+  it("marks a first buy above a quiet market as such for the campaigns, not one in a crowd's prints", () => {
+    const first = fill({ price: 1.3e-6 });
+    const obs = (live: MarketSnapshot) => firstBuyObservation(first, fold([first]), live, 'revoke_key', cfg)!;
+    expect(obs(quiet(1e-6))).toMatchObject({ livePremium: 0.3, quietMarket: true });
+    expect(obs(crowd(1e-6)).livePremium).toBe(0.3);
+    expect(obs(crowd(1e-6)).quietMarket).toBeUndefined();
   });
 });
 
