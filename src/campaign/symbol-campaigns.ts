@@ -198,9 +198,10 @@ function readLink(
     members = window.isEstablished(value)
       ? []
       : all.filter((b) => b.apiKeyId && b.links.has(link) && isDriven(b, cfg, window));
-    qualifies =
-      members.length >= cfg.sharedNewIp.minAccounts &&
-      members.length >= cfg.counterparty.baselineRatio * baseline;
+    const bar = members.some((b) => isRevoked(b))
+      ? Math.min(cfg.sharedNewIp.minAccounts, cfg.sharedNewIp.minAccountsWithRevoked)
+      : cfg.sharedNewIp.minAccounts;
+    qualifies = members.length >= bar && members.length >= cfg.counterparty.baselineRatio * baseline;
   } else {
     members = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, window, inCrowd) && b.links.has(link));
     const keyedBuyers = all.filter((b) => b.apiKeyId && isEvidenced(b, cfg, window, inCrowd)).length;

@@ -190,7 +190,14 @@ export const detectionConfigSchema = z
        */
       orderSettleMs: ms,
       /** Distinct accounts whose keys all started using the same client IP. */
-      sharedNewIp: z.object({ minAccounts: z.number().int().min(2) }),
+      sharedNewIp: z.object({
+        minAccounts: z.number().int().min(2),
+        /**
+         * Or this many when one of them was revoked by its own detectors: a victim caught alone
+         * and another key the same new machine drove into the pair.
+         */
+        minAccountsWithRevoked: z.number().int().min(2),
+      }),
       /** Distinct accounts whose keys share a label, making up `minShare` of the keyed first buyers. */
       label: z.object({
         minAccounts: z.number().int().min(2),

@@ -532,6 +532,43 @@ describe('campaign fan-in (pure)', () => {
     expect(alerts[0]!.signals[0]!.evidence.link).toBe('ip');
   });
 
+  it('links two keys driven from one new client IP when one was revoked by its own detectors, not two without that evidence', () => {
+    const pair = (first: Partial<FirstBuy>, ip = { clientIp: '203.0.113.10', newClientIp: true }) => {
+      const state = newSymbolCampaignState();
+      const obs = [
+        buy('a', T0, { ...ip, sizeRatio: 3, ...first }),
+        buy('a', T0 + 5_000, { ...ip, sizeRatio: 3, ...first }),
+        buy('b', T0 + 240_000, { ...ip, sizeRatio: 3 }),
+        buy('b', T0 + 245_000, { ...ip, sizeRatio: 3 }),
+      ];
+      return obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign));
+    };
+    const alerts = pair({ accountRecommendation: 'revoke_key' });
+    expect(alerts.map((a) => `${a.accountId}:${a.recommendation}`).sort()).toEqual([
+      'a:revoke_key',
+      'b:revoke_key',
+    ]);
+    expect(alerts[0]!.signals[0]!.evidence.link).toBe('ip');
+    // Neither caught by its own detectors: two keys meeting one new server is a platform's pair of
+    // followers as much as an attacker's machine (three make the bar).
+    expect(pair({})).toEqual([]);
+    // Nor with the bar of two off.
+    const off = parseDetectionConfig(
+      mergeConfig(cfg, { campaign: { sharedNewIp: { minAccountsWithRevoked: 3 } } }),
+      'test',
+    );
+    const state = newSymbolCampaignState();
+    const obs = [0, 5_000, 240_000, 245_000].map((dt, i) =>
+      buy(i < 2 ? 'a' : 'b', T0 + dt, {
+        clientIp: '203.0.113.10',
+        newClientIp: true,
+        sizeRatio: 3,
+        ...(i < 2 ? { accountRecommendation: 'revoke_key' as const } : {}),
+      }),
+    );
+    expect(obs.flatMap((o) => foldFirstBuy(state, o, off.campaign))).toEqual([]);
+  });
+
   it("does not take a platform's server for an attacker's: an IP some key in the window used before links no one and is no evidence", () => {
     const server = { clientIp: '198.51.100.20' };
     // A copy-trading platform runs a signal on its followers' keys: one has traded from this server
