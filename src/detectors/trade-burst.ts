@@ -58,7 +58,9 @@ export function tradeBurst(event: AccountEvent, account: AccountState, cfg: Dete
     fastGap = lastOrderGap(sym.t ?? [], at);
     // Two orders seconds apart into a pair never traded before: a script, not a person clicking.
     const fast = fastGap !== undefined && fastGap <= cfg.burst.fastGapMs ? cfg.burst.fastGapScore : 0;
-    pairScore = weight * Math.max(fast, ramp(pairOrders, 1, cfg.burst.newPairFullOrders));
+    // Every pair is new to an account keyguard has just met: two quick orders in one are any bot
+    // starting up (weighted down), but a count of orders into one pair within the window is a count.
+    pairScore = Math.max(weight * fast, ramp(pairOrders, 1, cfg.burst.newPairFullOrders));
   }
 
   const score = Math.max(acct.score, key?.score ?? 0, pairScore);

@@ -71,14 +71,28 @@ describe('trade_burst', () => {
   });
 
   it('waits for a previous day before judging an account rate (no baseline yet)', () => {
+    // 8 orders in 8 pairs vs a floor of 2 would score 1: an account keyguard has just met has no rate to exceed.
+    const spread = Array.from({ length: 8 }, (_, i) =>
+      order({ symbol: `C${i}/BTC`, timestamp: T0 + i * 7_000 }),
+    );
+    const signal = tradeBurst(spread[7]!, fold(spread), cfg);
+    expect(signal.score).toBe(0);
+    expect(signal.evidence.windowOrders).toBe(8);
+  });
+
+  it("counts a just-met account's orders into one new pair, and weights down its two quick orders", () => {
+    // Every pair is new to it: two orders seconds apart are any bot starting up (halved) …
+    const two = [order({ timestamp: T0 }), order({ timestamp: T0 + 2_000 })];
+    expect(tradeBurst(two[1]!, fold(two), cfg).score).toBe(
+      cfg.newPair.newAccountWeight * cfg.burst.fastGapScore,
+    );
+    // … but eight orders into one pair within the window are a count, known account or not.
     const burst = Array.from({ length: 8 }, (_, i) =>
       order({ symbol: 'ETH/BTC', timestamp: T0 + i * 5_000 }),
     );
     const signal = tradeBurst(burst[7]!, fold(burst), cfg);
-    // 8 orders vs a floor of 2 would score 1; what remains is the new-pair part, halved for an
-    // account keyguard has just met.
-    expect(signal.score).toBe(cfg.newPair.newAccountWeight);
-    expect(signal.evidence.windowOrders).toBe(8);
+    expect(signal.score).toBe(1);
+    expect(signal.evidence.newPairOrders).toBe(8);
   });
 
   it('does not fire for a bot whose previous days were just as busy', () => {
