@@ -160,6 +160,13 @@ function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
 interface LinkReading {
   members: Buyer[];
   qualifies: boolean;
+  /**
+   * Qualifies only through one victim revoked by its own detectors (`oneRevokedAboveQuiet`): the
+   * seller is frozen, but only buyers revoked by their own detectors join — whether another
+   * buyer's evidence holds can turn on the crowd the window holds when its buy is folded, which
+   * depends on how the workers' observations interleave. Three members make a campaign as ever.
+   */
+  revokedOnly?: boolean;
   evidence: Record<string, number | string>;
 }
 
@@ -177,6 +184,7 @@ function readLink(
   const baseline = previousPeak(state.peaks[link] ?? [], state.newest, cfg.baselineDays);
   let members: Buyer[];
   let qualifies: boolean;
+  let revokedOnly = false;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
   const inCrowd = kind !== 'ip' && crowded();
   if (kind === 'cp') {
@@ -188,9 +196,11 @@ function readLink(
     const keyed = members.filter((b) => b.apiKeyId).length;
     const keyedShare = members.length ? keyed / members.length : 0;
     evidence.keyedSharePct = round(keyedShare * 100, 1);
+    const enough = enoughMembers(members, cfg.counterparty, inCrowd);
+    revokedOnly =
+      !enough && cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg);
     qualifies =
-      (enoughMembers(members, cfg.counterparty, inCrowd) ||
-        (cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg))) &&
+      (enough || revokedOnly) &&
       keyedShare >= cfg.counterparty.minKeyedShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   } else if (kind === 'ip') {
@@ -212,7 +222,7 @@ function readLink(
       share >= cfg.label.minShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   }
-  return { members, qualifies, evidence };
+  return { members, qualifies, ...(revokedOnly ? { revokedOnly } : {}), evidence };
 }
 
 const LINK_TEXT: Record<string, string> = {
@@ -269,7 +279,9 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     let joining: Buyer[];
     if (campaign) {
       // Once open, every buyer with the link joins (the bar was met by the ones before).
-      joining = reading.members.filter((b) => b.accountId === o.accountId);
+      joining = reading.members.filter(
+        (b) => b.accountId === o.accountId && (!reading.revokedOnly || isRevoked(b)),
+      );
     } else {
       // A link qualifying for accounts already in a campaign is the same campaign seen another way.
       campaign = Object.values(state.campaigns).find((c) =>
@@ -292,7 +304,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       }
       campaign.links.push(link);
       state.open[link] = campaign.id;
-      joining = reading.members;
+      joining = reading.revokedOnly ? reading.members.filter((b) => isRevoked(b)) : reading.members;
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);

@@ -185,6 +185,18 @@ describe('campaign fan-in (pure)', () => {
     );
     expect(frozen([...crowd, ...victim])).toEqual(['attacker']);
     expect(frozen([...victim, ...crowd])).toEqual(['attacker']);
+    // A buyer of the attacker's asks with evidence of its own but not revoked (a key's new IP) does
+    // not join what one victim opened, before or after it: whether that evidence holds turns on the
+    // crowd the window holds when its buy is folded.
+    const other = ['dumper-0', 'dumper-1', 'attacker', 'attacker'].map((cp, i) =>
+      buy('b2', T0 - 30_000 + i * 3_000, {
+        counterpartyAccountId: cp,
+        clientIp: '10.9.9.9',
+        newClientIp: true,
+      }),
+    );
+    expect(revoked([...other, ...crowd, ...victim])).toEqual(['v1']);
+    expect(revoked([...victim, ...other, ...crowd])).toEqual(['v1']);
     // Above a busy market (a pump's crowd printing), at the market price, or not revoked by its own
     // detectors: one buyer paying above the rest is no campaign.
     expect(frozen(victim.map((o) => ({ ...o, quietMarket: undefined })))).toEqual([]);
