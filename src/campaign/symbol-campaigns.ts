@@ -136,9 +136,10 @@ function enoughMembers(
 /**
  * Whether a member revoked by its own detectors bought from `cp`, in the premium part of its
  * orders, ≥ `minLivePremium` above a quiet market (see `premiumSellers`): a victim drained into that
- * account's asks where nobody else was buying. Judged on the member's own observations (the
- * worker's market at each fill), not on the window as this fold finds it: the same whichever way
- * the workers' observations interleave. A pump's crowd buys in a busy market.
+ * account's asks where hardly anyone else was buying (fewer than `liveMarket.minPrints` others'
+ * prints in the 10 s before: the observation's `quietMarket`). Judged on the member's own
+ * observations (the worker's market at each fill), not on the window as this fold finds it: the
+ * same whichever way the workers' observations interleave. A pump's crowd buys in a busy market.
  */
 function drainedAboveQuiet(
   members: readonly Buyer[],

@@ -160,8 +160,9 @@ export const detectionConfigSchema = z
         minRevokedAccounts: z.number().int().min(2),
         /**
          * Or one revoked by its own detectors whose fills from the counterparty, in the premium part
-         * of its orders, were ≥ `minLivePremium` above a quiet market (nobody else bought in the last
-         * `liveMarket.windowMs`; judged by the worker at the fill, so the same in every replay): an
+         * of its orders, were ≥ `minLivePremium` above a quiet market (fewer than `liveMarket.minPrints` other
+         * accounts' prints in the last `liveMarket.windowMs`; judged by the worker at the fill, so the
+         * same in every replay): an
          * attacker account that drained one victim in a pair it pumps alone. `false`: two revoked
          * victims at least.
          */

@@ -9,8 +9,8 @@
  * Judged only for a price beyond the reference (a buy above it, a sell below): paying more than the
  * crowd in a market that has fallen below its price is not the attack's pattern.
  *
- * A buy in a pair new to the account above a *quiet* market (nobody else bought in the last
- * `windowMs`: the live market reached back to older prints) is held for `quietHoldMs` and stands
+ * A buy in a pair new to the account above a *quiet* market (fewer than `minPrints` other accounts'
+ * prints in the last `windowMs`: the live market reached back to older prints) is held for `quietHoldMs` and stands
  * on the account's later buys in the pair (see `noteQuietPremium`): once several victims are drained
  * into the same asks, each one's fills become the others' "live market" and the evidence would fade
  * just as the burst of orders shows. In a pump's crowd nothing is held: the crowd's prints are the

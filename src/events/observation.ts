@@ -31,8 +31,8 @@ export const firstBuySchema = z.object({
   /** The fill's premium over what other accounts paid just before it (the live market), when known. */
   livePremium: z.number().optional(),
   /**
-   * Nobody else bought in the pair within `liveMarket.windowMs` before the fill (the live market
-   * reached back to older prints): the worker's own market at that event, the same in a replay.
+   * A quiet market: fewer than `liveMarket.minPrints` other accounts' prints in the pair within
+   * `liveMarket.windowMs` before the fill (the live market reached back to older prints): the worker's own market at that event, the same in a replay.
    */
   quietMarket: z.boolean().optional(),
   /** What the account has bought in the pair against its usual largest order (when it has a previous day). */
