@@ -153,6 +153,20 @@ function drainedAboveQuiet(
   return revoked.some((id) => aboveQuiet.has(`${id}\u0000${cp}`));
 }
 
+/**
+ * Evidence a buyer carries on its own first buys, whatever else the window holds: revoked by its own
+ * detectors, or several orders into the pair paying ≥ `minLivePremium` above what the others paid or
+ * spending ≥ `minSizeRatio` times its largest order. (A key's new IP is evidence only beside the
+ * window: whether another key used that server before, whether the window is a crowd.)
+ */
+function hasOwnEvidence(b: Buyer, cfg: CampaignConfig): boolean {
+  return (
+    isRevoked(b) ||
+    (b.orders.size >= cfg.drivenMinOrders &&
+      ((b.maxLivePremium ?? 0) >= cfg.minLivePremium || (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio))
+  );
+}
+
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
 function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
   return amount >= minShare * b.amount;
@@ -163,9 +177,9 @@ interface LinkReading {
   qualifies: boolean;
   /**
    * Qualifies only through one victim revoked by its own detectors (`oneRevokedAboveQuiet`): the
-   * seller is frozen, but only buyers revoked by their own detectors join — whether another
-   * buyer's evidence holds can turn on the crowd the window holds when its buy is folded, which
-   * depends on how the workers' observations interleave. Three members make a campaign as ever.
+   * seller is frozen, and only buyers with evidence of their own join (`hasOwnEvidence`) — a key's
+   * new IP is evidence only beside the crowd the window holds when its buy is folded, which depends
+   * on how the workers' observations interleave. Three members make a campaign as ever.
    */
   revokedOnly?: boolean;
   evidence: Record<string, number | string>;
@@ -281,7 +295,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     if (campaign) {
       // Once open, every buyer with the link joins (the bar was met by the ones before).
       joining = reading.members.filter(
-        (b) => b.accountId === o.accountId && (!reading.revokedOnly || isRevoked(b)),
+        (b) => b.accountId === o.accountId && (!reading.revokedOnly || hasOwnEvidence(b, cfg)),
       );
     } else {
       // A link qualifying for accounts already in a campaign is the same campaign seen another way.
@@ -305,7 +319,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       }
       campaign.links.push(link);
       state.open[link] = campaign.id;
-      joining = reading.revokedOnly ? reading.members.filter((b) => isRevoked(b)) : reading.members;
+      joining = reading.revokedOnly ? reading.members.filter((b) => hasOwnEvidence(b, cfg)) : reading.members;
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);

@@ -197,6 +197,12 @@ describe('campaign fan-in (pure)', () => {
     );
     expect(revoked([...other, ...crowd, ...victim])).toEqual(['v1']);
     expect(revoked([...victim, ...other, ...crowd])).toEqual(['v1']);
+    // One with evidence of its own (two orders at 15 % above what the others paid) joins either way.
+    const drained = [0, 3_000].map((dt) =>
+      buy('b3', T0 - 20_000 + dt, { counterpartyAccountId: 'attacker', livePremium: 0.15 }),
+    );
+    expect(revoked([...drained, ...crowd, ...victim])).toEqual(['b3', 'v1']);
+    expect(revoked([...victim, ...crowd, ...drained])).toEqual(['b3', 'v1']);
     // Above a busy market (a pump's crowd printing), at the market price, or not revoked by its own
     // detectors: one buyer paying above the rest is no campaign.
     expect(frozen(victim.map((o) => ({ ...o, quietMarket: undefined })))).toEqual([]);
