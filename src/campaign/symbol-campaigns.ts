@@ -179,9 +179,10 @@ interface LinkReading {
    * Qualifies only through one victim revoked by its own detectors (`oneRevokedAboveQuiet`): the
    * seller is frozen, and only buyers with evidence of their own join (`hasOwnEvidence`) — a key's
    * new IP is evidence only beside the crowd the window holds when its buy is folded, which depends
-   * on how the workers' observations interleave. Three members make a campaign as ever.
+   * on how the workers' observations interleave; the keyed share and the link's baseline are read
+   * on those buyers too. Three members make a campaign as ever.
    */
-  revokedOnly?: boolean;
+  oneVictim?: boolean;
   evidence: Record<string, number | string>;
 }
 
@@ -199,7 +200,7 @@ function readLink(
   const baseline = previousPeak(state.peaks[link] ?? [], state.newest, cfg.baselineDays);
   let members: Buyer[];
   let qualifies: boolean;
-  let revokedOnly = false;
+  let oneVictim = false;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
   const inCrowd = kind !== 'ip' && crowded();
   if (kind === 'cp') {
@@ -208,16 +209,21 @@ function readLink(
         isEvidenced(b, cfg, window, inCrowd) &&
         isShareOf(b, b.byCounterparty.get(value) ?? 0, cfg.counterparty.minShare),
     );
-    const keyed = members.filter((b) => b.apiKeyId).length;
-    const keyedShare = members.length ? keyed / members.length : 0;
-    evidence.keyedSharePct = round(keyedShare * 100, 1);
-    const enough = enoughMembers(members, cfg.counterparty, inCrowd);
-    revokedOnly =
-      !enough && cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg);
-    qualifies =
-      (enough || revokedOnly) &&
-      keyedShare >= cfg.counterparty.minKeyedShare &&
-      members.length >= cfg.counterparty.baselineRatio * baseline;
+    const keyedShare = (list: readonly Buyer[]) =>
+      list.length ? list.filter((b) => b.apiKeyId).length / list.length : 0;
+    evidence.keyedSharePct = round(keyedShare(members) * 100, 1);
+    const bar = (list: readonly Buyer[]) =>
+      keyedShare(list) >= cfg.counterparty.minKeyedShare &&
+      list.length >= cfg.counterparty.baselineRatio * baseline;
+    if (enoughMembers(members, cfg.counterparty, inCrowd)) qualifies = bar(members);
+    else {
+      // One victim: judged on the buyers whose evidence no interleaving changes.
+      oneVictim =
+        cfg.counterparty.oneRevokedAboveQuiet &&
+        drainedAboveQuiet(members, value, state, cfg) &&
+        bar(members.filter((b) => hasOwnEvidence(b, cfg)));
+      qualifies = oneVictim;
+    }
   } else if (kind === 'ip') {
     // A server some key in the window used before is a platform's, whoever else meets it now.
     members = window.isEstablished(value)
@@ -237,7 +243,7 @@ function readLink(
       share >= cfg.label.minShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   }
-  return { members, qualifies, ...(revokedOnly ? { revokedOnly } : {}), evidence };
+  return { members, qualifies, ...(oneVictim ? { oneVictim } : {}), evidence };
 }
 
 const LINK_TEXT: Record<string, string> = {
@@ -295,7 +301,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     if (campaign) {
       // Once open, every buyer with the link joins (the bar was met by the ones before).
       joining = reading.members.filter(
-        (b) => b.accountId === o.accountId && (!reading.revokedOnly || hasOwnEvidence(b, cfg)),
+        (b) => b.accountId === o.accountId && (!reading.oneVictim || hasOwnEvidence(b, cfg)),
       );
     } else {
       // A link qualifying for accounts already in a campaign is the same campaign seen another way.
@@ -319,7 +325,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       }
       campaign.links.push(link);
       state.open[link] = campaign.id;
-      joining = reading.revokedOnly ? reading.members.filter((b) => hasOwnEvidence(b, cfg)) : reading.members;
+      joining = reading.oneVictim ? reading.members.filter((b) => hasOwnEvidence(b, cfg)) : reading.members;
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);
