@@ -160,11 +160,10 @@ export const detectionConfigSchema = z
         minRevokedAccounts: z.number().int().min(2),
         /**
          * Or one revoked by its own detectors whose fills from the counterparty, in the premium part
-         * of its orders, were ≥ `minLivePremium` above a quiet market (fewer than `liveMarket.minPrints` other
-         * accounts' prints in the last `liveMarket.windowMs`; judged by the worker at the fill, so the
-         * same in every replay): an
-         * attacker account that drained one victim in a pair it pumps alone. `false`: two revoked
-         * victims at least.
+         * of its orders, were ≥ `minLivePremium` above a quiet market (fewer than
+         * `liveMarket.minPrints` other accounts' prints in the last `liveMarket.windowMs`; judged by
+         * the worker at the fill, so the same in every replay): an attacker account that drained one
+         * victim in a pair it pumps alone. `false`: two revoked victims at least.
          */
         oneRevokedAboveQuiet: z.boolean(),
         minShare: unit,

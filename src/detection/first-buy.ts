@@ -11,7 +11,7 @@ import { sizeAgainstHabit } from '../detectors/unusual-size.js';
 import type { FirstBuy } from '../events/observation.js';
 import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
-import type { MarketSnapshot } from '../market/market-book.js';
+import { isQuietMarket, type MarketSnapshot } from '../market/market-book.js';
 import { round } from '../scoring/scale.js';
 import { type AccountState, latestIp, newPairHistory } from '../state/account-state.js';
 
@@ -49,7 +49,7 @@ export function firstBuyObservation(
     ...(market.live
       ? {
           livePremium: round(fill.price / market.live.high - 1, 5),
-          ...(market.live.spanMs > cfg.liveMarket.windowMs ? { quietMarket: true } : {}),
+          ...(isQuietMarket(market.live, cfg.liveMarket) ? { quietMarket: true } : {}),
         }
       : {}),
     ...(sizeRatio !== undefined ? { sizeRatio: round(sizeRatio, 3) } : {}),

@@ -32,7 +32,8 @@ export const firstBuySchema = z.object({
   livePremium: z.number().optional(),
   /**
    * A quiet market: fewer than `liveMarket.minPrints` other accounts' prints in the pair within
-   * `liveMarket.windowMs` before the fill (the live market reached back to older prints): the worker's own market at that event, the same in a replay.
+   * `liveMarket.windowMs` before the fill (the live market reached back to older prints): the
+   * worker's own market at that event, the same in a replay.
    */
   quietMarket: z.boolean().optional(),
   /** What the account has bought in the pair against its usual largest order (when it has a previous day). */

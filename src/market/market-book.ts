@@ -39,6 +39,15 @@ export interface LiveMarket {
   spanMs: number;
 }
 
+/**
+ * A quiet market: fewer than `minPrints` other accounts' prints within `windowMs` before the event
+ * (the live window had to reach back to older prints). The one reading of it, for the held
+ * above-live evidence and for the campaigns' first-buy observations.
+ */
+export function isQuietMarket(live: LiveMarket, cfg: DetectionConfig['liveMarket']): boolean {
+  return live.spanMs > cfg.windowMs;
+}
+
 const HOUR = 3_600_000;
 
 /** The q-quantile (nearest rank) of a non-empty ascending list. */

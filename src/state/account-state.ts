@@ -10,7 +10,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import { eventId } from '../events/decode.js';
 import type { AccountEvent, ApiKeyEvent, FillEvent, Signal } from '../events/schema.js';
 import { quoteOf } from '../events/symbol.js';
-import type { LiveMarket } from '../market/market-book.js';
+import { isQuietMarket, type LiveMarket } from '../market/market-book.js';
 import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
 import { hasDigest, orderDigest, pushDigest } from './order-digests.js';
 
@@ -299,7 +299,7 @@ export function noteQuietPremium(
   cfg: DetectionConfig,
 ): void {
   const c = cfg.liveMarket;
-  if (!signal || !live || event.side !== 'buy' || live.spanMs <= c.windowMs || c.quietHoldMs === 0) return;
+  if (!signal || !live || event.side !== 'buy' || !isQuietMarket(live, c) || c.quietHoldMs === 0) return;
   const sym = newPairHistory(state, event.symbol, event.timestamp, cfg);
   const pct = signal.evidence.livePremiumPct;
   if (!sym || typeof pct !== 'number') return;
