@@ -1,7 +1,7 @@
 /**
- * above_live_market: a buy (fill, or limit buy placed) above what other accounts paid just before
- * it (the last `liveMarket.windowMs`, 10 s: a pump moves fast; in a quiet pair their latest few
- * prints) — a sell below it. The live market is the others' prints only (the account's own fills
+ * above_live_market: a buy filled above what other accounts paid just before it (the last
+ * `liveMarket.windowMs`, 10 s: a pump moves fast; in a quiet pair their latest few prints) — a
+ * sell below it. Only fills: a limit is an offer (a pump bot buys "up to +30 %"), not a price paid. The live market is the others' prints only (the account's own fills
  * in the pair are left out, so a burst cannot set its own bar), read high (a 90th percentile for
  * buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
  * attacker's asks pays above everyone, or is the only buyer at that price. An attacker can paint
@@ -28,9 +28,8 @@ export function aboveLiveMarket(
   market: MarketSnapshot,
   cfg: DetectionConfig,
 ): Signal | undefined {
+  if (event.kind !== 'fill') return undefined; // a limit is an offer: the fills say what was paid
   const price = event.price;
-  if (price === undefined) return undefined;
-  if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
   const ref = market.reference?.price;
   if (ref !== undefined && (event.side === 'buy' ? price <= ref : price >= ref)) return undefined;
   const now = atThisMoment(event, price, market, cfg);

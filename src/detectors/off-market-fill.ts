@@ -1,6 +1,7 @@
 /**
- * off_market_fill: a buy filled (or a limit buy placed) far above the reference price, or a sell
- * far below it. The reference is the lagged median of normal minutes (see reference-price.ts),
+ * off_market_fill: a buy filled far above the reference price, or a sell far below it. Only fills
+ * are judged: a limit is an offer, and pump groups tell their members to buy "up to +30 %" — the
+ * fills say what was paid. The reference is the lagged median of normal minutes (see reference-price.ts),
  * which an attacker filling against his own asks cannot drag along. The tolerance widens with the
  * pair's own noise. The score ramps to 0.8 at `fullDeviation` and on to 1 at `extremeDeviation`,
  * so rules can tell "clearly off-market" from "absurdly off-market". A price that is clearly off
@@ -17,9 +18,8 @@ export function offMarketFill(
   market: MarketSnapshot,
   cfg: DetectionConfig,
 ): Signal | undefined {
+  if (event.kind !== 'fill') return undefined;
   const price = event.price;
-  if (price === undefined) return undefined; // a market order has no price until it fills
-  if (event.kind === 'order' && event.status !== 'open' && event.status !== 'closed') return undefined;
   const ref = market.reference;
   if (!ref) {
     return { detector: 'off_market_fill', score: 0, evidence: { summary: 'reference price not yet known' } };
@@ -42,13 +42,12 @@ export function offMarketFill(
   if (deviation >= full && livePremium !== undefined && livePremium >= c.livePremium)
     score = Math.max(score, 0.96);
   const moved = Math.max(0, (event.side === 'buy' ? price - ref.price : ref.price - price) * event.amount);
-  const what = event.kind === 'fill' ? 'fill' : 'limit order';
   const dir = event.side === 'buy' ? 'above' : 'below';
   return {
     detector: 'off_market_fill',
     score: round(score),
     evidence: {
-      summary: `${event.side} ${what} at ${sig(price)} is ${round(Math.abs(deviation) * 100, 1)}% ${dir} reference ${sig(ref.price)}`,
+      summary: `${event.side} fill at ${sig(price)} is ${round(Math.abs(deviation) * 100, 1)}% ${dir} reference ${sig(ref.price)}`,
       price: sig(price),
       referencePrice: sig(ref.price),
       deviationPct: round(deviation * 100, 2),
@@ -59,7 +58,7 @@ export function offMarketFill(
       referencePrints: ref.prints,
       ...(livePremium !== undefined ? { lastPrintPremiumPct: round(livePremium * 100, 2) } : {}),
       valueMoved: sig(moved),
-      basis: event.kind === 'fill' ? 'fill' : 'order_limit_price',
+      basis: 'fill',
     },
   };
 }

@@ -25,6 +25,8 @@ export interface TradeOptions {
    * the fills at the order's own price.
    */
   cheaperAsks?: CheaperAsk[];
+  /** A limit order's own price when it is a cap above what it pays (a pump bot buys "up to +30 %"). */
+  limitPrice?: number;
 }
 
 export interface CheaperAsk {
@@ -98,7 +100,7 @@ export class AccountStream {
       ...key,
       type,
       side,
-      ...(type === 'limit' ? { price } : {}),
+      ...(type === 'limit' ? { price: opts.limitPrice ?? price } : {}),
       amount,
       status: fills > 0 ? 'closed' : 'open',
       filled: fills > 0 ? amount : 0,

@@ -174,6 +174,8 @@ interface Ctx {
   attackerAsks?: { from: number; to: number; accounts: string[] };
   /** Victims' sweeps of benign asks draw from their own stream: the rest of a scenario stays as it was. */
   sweeps: Rng;
+  /** Pump buyers' limit caps draw from their own stream too. */
+  caps: Rng;
   /** So do the attackers' ladders of asks. */
   ladders: Rng;
 }
@@ -459,10 +461,17 @@ function pumpBuyer(ctx: Ctx, hand: AccountStream, usual: number, scripted: boole
     const top = Math.max(priceAt(m, t), priceAt(m, t + 5_000), priceAt(m, t + 10_000));
     const price = top * (1 + ctx.rng.uniform(0, 0.02 * ctx.p.price));
     const amount = budgetAmount(ctx, m, t, scripted ? budget : budget / n);
+    const fills = ctx.rng.int(1, 2);
+    const type = ctx.rng.chance(scripted ? 0.7 : 0.5) ? 'market' : 'limit';
     hand.trade(Math.round(t), m, 'buy', price, amount, {
-      fills: ctx.rng.int(1, 2),
-      type: ctx.rng.chance(scripted ? 0.7 : 0.5) ? 'market' : 'limit',
+      fills,
+      type,
       taker: true,
+      // Pump groups tell their members to buy with a limit well above the market ("up to +30 %"):
+      // half the limit buys are such caps, filled at the book's price (own stream: other draws stay).
+      ...(type === 'limit' && ctx.caps.chance(0.5)
+        ? { limitPrice: price * (1 + ctx.caps.uniform(0.1, 0.5)) }
+        : {}),
     });
     bought += amount;
     t += scripted ? ctx.rng.uniform(1_000, 10_000) / ctx.p.rate : 8_000 + ctx.rng.exp(100_000);
@@ -690,6 +699,7 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     ips: 0,
     p,
     sweeps: new Rng(opts.seed * 7_919 + 17),
+    caps: new Rng(opts.seed * 7_919 + 29),
     ladders: new Rng(opts.seed * 6_007 + 29),
   };
   for (const m of [...liquid, opts.illiquid, ...thin]) events.push(...m.prints, ...m.tickers);

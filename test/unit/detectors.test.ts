@@ -200,19 +200,18 @@ describe('off_market_fill', () => {
   it('scores a clear deviation as decisive when it is also far above the live market (last print)', () => {
     const calm: MarketSnapshot = { ...thin, lastPrint: { price: 1.0e-6, ageMs: 5_000 } };
     const pumped: MarketSnapshot = { ...thin, lastPrint: { price: 1.3e-6, ageMs: 5_000 } };
-    const e = order({ price: 1.25e-6, status: 'open' });
+    const e = fill({ price: 1.25e-6 });
     expect(offMarketFill(e, calm, cfg)!.score).toBe(0.96);
     expect(offMarketFill(e, calm, cfg)!.evidence.lastPrintPremiumPct).toBe(25);
     // Paying what the (pumped) market pays: off the reference, but not decisive on its own.
     expect(offMarketFill(e, pumped, cfg)!.score).toBeLessThan(0.9);
   });
 
-  it('judges a limit order by its price, and ignores market and canceled orders', () => {
-    expect(offMarketFill(order({ price: 2e-6, status: 'open' }), thin, cfg)!.evidence.basis).toBe(
-      'order_limit_price',
-    );
+  it('judges the price paid, not a limit offered: a pump bot caps its buys far above the market', () => {
+    expect(offMarketFill(fill({ price: 2e-6 }), thin, cfg)!.evidence.basis).toBe('fill');
+    expect(offMarketFill(order({ price: 2e-6, status: 'open' }), thin, cfg)).toBeUndefined();
+    expect(offMarketFill(order({ price: 2e-6, status: 'closed' }), thin, cfg)).toBeUndefined();
     expect(offMarketFill(order({ type: 'market', price: undefined }), thin, cfg)).toBeUndefined();
-    expect(offMarketFill(order({ price: 2e-6, status: 'canceled' }), thin, cfg)).toBeUndefined();
   });
 });
 

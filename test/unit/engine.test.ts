@@ -8,7 +8,7 @@ import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import type { AccountState } from '../../src/state/account-state.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
-import { DAY, flatTape, order, T0 } from '../helpers/events.js';
+import { DAY, fill, flatTape, order, T0 } from '../helpers/events.js';
 
 const cfg = loadDetectionConfig();
 
@@ -26,7 +26,10 @@ function attackStream(): InputEvent[] {
     order({ symbol: 'ETH/BTC', price: 0.07, timestamp: T0 - 5 * DAY + i * 3_600_000 }),
   );
   const tape = flatTape(1e-6, T0, 120);
-  const attack = Array.from({ length: 6 }, (_, i) => order({ price: 1.8e-6, timestamp: T0 + i * 1_000 }));
+  const attack = Array.from({ length: 6 }, (_, i) => [
+    order({ id: `attack-${i}`, price: 1.8e-6, timestamp: T0 + i * 1_000 }),
+    fill({ order: `attack-${i}`, price: 1.8e-6, timestamp: T0 + i * 1_000 + 200 }),
+  ]).flat();
   return [...history, ...tape, ...attack].sort((a, b) => a.timestamp - b.timestamp);
 }
 
@@ -47,6 +50,18 @@ describe('detection engine', () => {
     // In one unit for ranking across pairs: BTC at size.quoteUsd.
     expect(revoke!.valueAtRiskUsd).toBeCloseTo(revoke!.valueAtRisk! * cfg.size.quoteUsd.BTC!, 0);
     expect(JSON.stringify(revoke)).not.toMatch(/secret|passphrase/i);
+  });
+
+  it('revokes on the first fill paid far above everyone in a new thin pair, not on the limit offered', async () => {
+    const history = attackStream().filter((e) => e.kind === 'trade' || e.symbol === 'ETH/BTC');
+    const limit = order({ id: 'o-far', price: 1.8e-6, timestamp: T0, status: 'open' });
+    const paid = fill({ order: 'o-far', price: 1.8e-6, timestamp: T0 + 300 });
+    const alerts = await run(engine().engine, [...history, limit, paid]);
+    // The limit order is an offer (a pump bot caps its buys high): its fill is the price paid.
+    expect(alerts.map((a) => [a.recommendation, a.timestamp])).toEqual([['revoke_key', T0 + 300]]);
+    expect(alerts[0]!.signals.map((s) => s.detector)).toEqual(
+      expect.arrayContaining(['off_market_fill', 'above_live_market', 'new_illiquid_pair']),
+    );
   });
 
   it('gives the same alerts and ids for the same input, whatever the batch size', async () => {
@@ -71,7 +86,7 @@ describe('detection engine', () => {
       'binance\u0000acct-1',
     )!;
     const replayed = await e.evaluate(events.map((event, i) => ({ seq: i + 1, event })));
-    expect(replayed.alreadyApplied).toBe(26);
+    expect(replayed.alreadyApplied).toBe(32); // 20 orders of history, 6 orders and their 6 fills
     expect(replayed.alerts).toEqual([]);
     expect(await e.commit(replayed)).toBe(0);
     const after = (await store.loadAccounts([{ exchange: 'binance', accountId: 'acct-1' }])).get(
@@ -85,13 +100,13 @@ describe('detection engine', () => {
     const history = Array.from({ length: 20 }, (_, i) =>
       order({ symbol: 'ETH/BTC', price: 0.07, timestamp: T0 - 5 * DAY + i * 3_600_000 }),
     );
-    // A thin market printing every minute for two days; single buys at +40 % over it (off the
-    // reference and above everyone else: a review each, not a revoke).
+    // A thin market printing every minute for two days; single buys at +15 % over it (off the
+    // reference and above everyone else, not far above: a review each, not a revoke).
     const tape = [
       ...flatTape(1e-6, T0 + 2 * 3_600_000, 180),
       ...flatTape(1e-6, T0 + DAY + 2 * 3_600_000, 180),
     ];
-    const buy = (at: number) => order({ price: 1.4e-6, timestamp: at });
+    const buy = (at: number) => fill({ price: 1.15e-6, timestamp: at });
     const events = [...history, ...tape, buy(T0), buy(T0 + 20 * 60_000), buy(T0 + DAY)].sort(
       (a, b) => a.timestamp - b.timestamp,
     );
@@ -139,7 +154,7 @@ describe('detection engine', () => {
     const outcome = await processAll(e, events, { batchSize: events.length });
     expect(outcome.alerts.some((a) => a.recommendation === 'revoke_key')).toBe(true);
     expect(outcome.alerts.flatMap((a) => a.signals.map((s) => s.detector))).not.toContain('key_context');
-    const accountEvents = events.filter((x) => x.kind === 'order').length;
+    const accountEvents = events.filter((x) => x.kind === 'order' || x.kind === 'fill').length;
     expect(outcome.failures).toHaveLength(accountEvents);
     expect(outcome.failures[0]).toMatchObject({ code: 'KG_ERR_DETECTOR_FAILED' });
     expect(outcome.failures[0]!.reason).toMatch(/^detector key_context failed .*corrupt key map/);

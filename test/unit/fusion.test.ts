@@ -41,11 +41,14 @@ describe('fusion', () => {
     ).toBe('revoke_key');
   });
 
-  it('reviews, and does not revoke, on paying far above everyone else alone (a pump buyer sweeping a thin book can)', () => {
-    expect(
-      fuse([s('off_market_fill', 0.9), s('above_live_market', 1), s('new_illiquid_pair', 0.6)], cfg)
-        .recommendation,
-    ).toBe('review');
+  it('revokes on paying far above everyone else and the reference in a new thin pair', () => {
+    const signals = [s('off_market_fill', 0.96), s('above_live_market', 0.95), s('new_illiquid_pair', 0.6)];
+    expect(fuse(signals, cfg).recommendation).toBe('revoke_key');
+    // A pump buyer sweeping a rising book pays some way above the last seconds' prints: a review.
+    const sweep = [s('off_market_fill', 0.96), s('above_live_market', 0.7), s('new_illiquid_pair', 0.6)];
+    expect(fuse(sweep, cfg).recommendation).toBe('review');
+    // In a pair the account trades already (no first trade in a thin pair): a review.
+    expect(fuse(signals.slice(0, 2), cfg).recommendation).toBe('review');
   });
 
   it('turns a revoke into a review when the order came from the UI (no key to revoke)', () => {
