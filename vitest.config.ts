@@ -8,6 +8,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // What a unit test asserts is never its speed: a few run the CLI or many seeds, and on a
+          // shared 2-core machine under load they take longer than vitest's default 5 s.
+          testTimeout: 30_000,
         },
       },
       {
