@@ -5,8 +5,8 @@
  * which an attacker filling against his own asks cannot drag along. The tolerance widens with the
  * pair's own noise. The score ramps to 0.8 at `fullDeviation` and on to 1 at `extremeDeviation`,
  * so rules can tell "clearly off-market" from "absurdly off-market". A price that is clearly off
- * the reference *and* `livePremium` above the last public print (the live market, which an
- * attacker can move but a victim's first order has not yet moved) scores 0.96 as well.
+ * the reference *and* `livePremium` above the live market (what other accounts paid just before,
+ * the fill's own print left out; the last public print when that is unknown) scores 0.96 as well.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
@@ -35,7 +35,9 @@ export function offMarketFill(
   if (deviation <= tolerance) {
     return { detector: 'off_market_fill', score: 0, evidence: { deviationPct: round(deviation * 100, 2) } };
   }
-  const last = market.lastPrint?.price;
+  // The live market: what other accounts paid just before (a fill's own print is the last print).
+  const live = market.live;
+  const last = live ? (event.side === 'buy' ? live.high : live.low) : market.lastPrint?.price;
   const livePremium =
     last === undefined ? undefined : event.side === 'buy' ? price / last - 1 : 1 - price / last;
   let score = 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
@@ -56,7 +58,7 @@ export function offMarketFill(
       ...(ref.venues ? { referenceVenues: ref.venues.join(',') } : {}),
       referenceAgeSeconds: round(ref.ageMs / 1000, 1),
       referencePrints: ref.prints,
-      ...(livePremium !== undefined ? { lastPrintPremiumPct: round(livePremium * 100, 2) } : {}),
+      ...(livePremium !== undefined ? { livePremiumPct: round(livePremium * 100, 2) } : {}),
       valueMoved: sig(moved),
       basis: 'fill',
     },

@@ -202,9 +202,15 @@ describe('off_market_fill', () => {
     const pumped: MarketSnapshot = { ...thin, lastPrint: { price: 1.3e-6, ageMs: 5_000 } };
     const e = fill({ price: 1.25e-6 });
     expect(offMarketFill(e, calm, cfg)!.score).toBe(0.96);
-    expect(offMarketFill(e, calm, cfg)!.evidence.lastPrintPremiumPct).toBe(25);
+    expect(offMarketFill(e, calm, cfg)!.evidence.livePremiumPct).toBe(25);
     // Paying what the (pumped) market pays: off the reference, but not decisive on its own.
     expect(offMarketFill(e, pumped, cfg)!.score).toBeLessThan(0.9);
+    // The fill's own print is the last print: the others' prints are the live market.
+    const own: MarketSnapshot = {
+      ...pumped,
+      live: { high: 1.0e-6, low: 0.99e-6, prints: 5, spanMs: 60_000 },
+    };
+    expect(offMarketFill(e, own, cfg)!.score).toBe(0.96);
   });
 
   it('judges the price paid, not a limit offered: a pump bot caps its buys far above the market', () => {
