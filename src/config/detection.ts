@@ -124,6 +124,8 @@ export const detectionConfigSchema = z
             })
             .refine((a) => Object.keys(a.of).length >= a.count, 'count exceeds the detectors listed')
             .optional(),
+          /** Only above a quiet market (fewer than `liveMarket.minPrints` others' prints in `windowMs`): no crowd to follow. */
+          quietMarket: z.boolean().optional(),
         }),
       ),
       severityBands: z.array(z.object({ minScore: unit, severity: severitySchema })).min(1),

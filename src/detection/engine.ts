@@ -20,7 +20,7 @@ import {
   type Signal,
 } from '../events/schema.js';
 import { quoteOf } from '../events/symbol.js';
-import type { MarketSnapshot } from '../market/market-book.js';
+import { isQuietMarket, type MarketSnapshot } from '../market/market-book.js';
 import type { MarketState } from '../market/market-state.js';
 import { alertIdFor } from '../scoring/alert-id.js';
 import { sig } from '../scoring/scale.js';
@@ -251,7 +251,13 @@ export class DetectionEngine {
       market.live,
       cfg,
     );
-    const verdict = signals.length > 0 ? fuse(signals, cfg.fusion, event.apiKeyId !== undefined) : undefined;
+    const verdict =
+      signals.length > 0
+        ? fuse(signals, cfg.fusion, {
+            apiKey: event.apiKeyId !== undefined,
+            quietMarket: market.live !== undefined && isQuietMarket(market.live, cfg.liveMarket),
+          })
+        : undefined;
     if (cfg.campaign.enabled && event.kind === 'fill') {
       const first = firstBuyObservation(event, state, market, verdict?.recommendation ?? 'none', cfg);
       if (first) observations.push(first);

@@ -24,16 +24,24 @@ function countMet(
   return n;
 }
 
+/** What the fused event is, beyond its signals. */
+export interface FusedEvent {
+  /** It carries an API key (an order placed in the UI does not). */
+  apiKey: boolean;
+  /** Its market was quiet: fewer than `liveMarket.minPrints` other accounts' prints in the seconds before. */
+  quietMarket: boolean;
+}
+
 /**
- * `placedWithApiKey`: whether the event carries an API key. An order placed in the UI has no key to
- * revoke (`revokeNeedsApiKey`), so what would be a revoke becomes a review; and a person clicking
- * into a pump with a big order is not a leaked key (`reviewNeedsApiKey`): what would be a review
- * raises nothing — the review queue takes a UI order on the evidence a key's revoke needs.
+ * An order placed in the UI has no key to revoke (`revokeNeedsApiKey`), so what would be a revoke
+ * becomes a review; and a person clicking into a pump with a big order is not a leaked key
+ * (`reviewNeedsApiKey`): what would be a review raises nothing — the review queue takes a UI order
+ * on the evidence a key's revoke needs. A rule with `quietMarket` holds only above a quiet market.
  */
 export function fuse(
   signals: readonly Signal[],
   cfg: DetectionConfig['fusion'],
-  placedWithApiKey = true,
+  event: FusedEvent = { apiKey: true, quietMarket: false },
 ): Verdict {
   const byDetector = new Map<string, number>();
   let keep = 1;
@@ -46,6 +54,7 @@ export function fuse(
   let recommendation: Recommendation = 'none';
   for (const rule of cfg.rules) {
     const holds =
+      (!rule.quietMarket || event.quietMarket) &&
       countMet(byDetector, rule.when) === Object.keys(rule.when).length &&
       (!rule.atLeast || countMet(byDetector, rule.atLeast.of) >= rule.atLeast.count);
     if (holds) {
@@ -53,7 +62,7 @@ export function fuse(
       break;
     }
   }
-  if (!placedWithApiKey) {
+  if (!event.apiKey) {
     if (recommendation === 'review' && cfg.reviewNeedsApiKey) recommendation = 'none';
     else if (recommendation === 'revoke_key' && cfg.revokeNeedsApiKey) recommendation = 'review';
   }

@@ -41,26 +41,32 @@ describe('fusion', () => {
     ).toBe('revoke_key');
   });
 
-  it('revokes on paying far above everyone else and the reference in a new thin pair', () => {
+  it('revokes on paying far above a quiet market and the reference in a new thin pair; reviews it above a crowd', () => {
+    const quiet = { apiKey: true, quietMarket: true };
     const signals = [s('off_market_fill', 0.96), s('above_live_market', 0.95), s('new_illiquid_pair', 0.6)];
-    expect(fuse(signals, cfg).recommendation).toBe('revoke_key');
-    // A pump buyer sweeping a rising book pays some way above the last seconds' prints: a review.
+    expect(fuse(signals, cfg, quiet).recommendation).toBe('revoke_key');
+    // Above a crowd's prints it is ambiguous (copy-trading followers climbing the book, a sweep).
+    expect(fuse(signals, cfg, { apiKey: true, quietMarket: false }).recommendation).toBe('review');
+    // A buyer paying some way above the last prints: a review.
     const sweep = [s('off_market_fill', 0.96), s('above_live_market', 0.7), s('new_illiquid_pair', 0.6)];
-    expect(fuse(sweep, cfg).recommendation).toBe('review');
+    expect(fuse(sweep, cfg, quiet).recommendation).toBe('review');
     // In a pair the account trades already (no first trade in a thin pair): a review.
-    expect(fuse(signals.slice(0, 2), cfg).recommendation).toBe('review');
+    expect(fuse(signals.slice(0, 2), cfg, quiet).recommendation).toBe('review');
   });
 
   it('turns a revoke into a review when the order came from the UI (no key to revoke)', () => {
     const signals = [s('off_market_fill', 0.6), s('unusual_size', 0.8), s('trade_burst', 0.7)];
-    expect(fuse(signals, cfg, false).recommendation).toBe('review');
+    expect(fuse(signals, cfg, { apiKey: false, quietMarket: false }).recommendation).toBe('review');
   });
 
   it("raises nothing on a UI order for what would be a key's review: a person clicking into a pump big", () => {
     const signals = [s('off_market_fill', 0.9), s('unusual_size', 1), s('new_illiquid_pair', 0.5)];
     expect(fuse(signals, cfg).recommendation).toBe('review');
-    expect(fuse(signals, cfg, false).recommendation).toBe('none');
-    expect(fuse(signals, { ...cfg, reviewNeedsApiKey: false }, false).recommendation).toBe('review');
+    expect(fuse(signals, cfg, { apiKey: false, quietMarket: false }).recommendation).toBe('none');
+    expect(
+      fuse(signals, { ...cfg, reviewNeedsApiKey: false }, { apiKey: false, quietMarket: false })
+        .recommendation,
+    ).toBe('review');
   });
 
   it('combines scores as a weighted noisy-OR', () => {
