@@ -8,7 +8,7 @@ import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import type { AccountState } from '../../src/state/account-state.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
-import { DAY, fill, flatTape, order, T0 } from '../helpers/events.js';
+import { DAY, fill, flatTape, order, print, T0 } from '../helpers/events.js';
 
 const cfg = loadDetectionConfig();
 
@@ -62,6 +62,18 @@ describe('detection engine', () => {
     expect(alerts[0]!.signals.map((s) => s.detector)).toEqual(
       expect.arrayContaining(['off_market_fill', 'above_live_market', 'new_illiquid_pair']),
     );
+  });
+
+  it('reviews the same fill above a crowd: others printing every second (followers climb books, pumps get swept)', async () => {
+    const history = attackStream().filter((e) => e.kind === 'trade' || e.symbol === 'ETH/BTC');
+    const crowd = Array.from({ length: 60 }, (_, i) =>
+      print({ price: 1e-6, timestamp: T0 - 60_000 + i * 1_000 }),
+    );
+    const limit = order({ id: 'o-far', price: 1.8e-6, timestamp: T0, status: 'open' });
+    const paid = fill({ order: 'o-far', price: 1.8e-6, timestamp: T0 + 300 });
+    const events = [...history, ...crowd, limit, paid].sort((a, b) => a.timestamp - b.timestamp);
+    const alerts = await run(engine().engine, events);
+    expect(alerts.map((a) => [a.recommendation, a.timestamp])).toEqual([['review', T0 + 300]]);
   });
 
   it('gives the same alerts and ids for the same input, whatever the batch size', async () => {
