@@ -1,9 +1,9 @@
 /**
  * above_live_market: a buy filled above what other accounts paid just before it (the last
  * `liveMarket.windowMs`, 10 s: a pump moves fast; in a quiet pair their latest few prints) — a
- * sell below it. Only fills: a limit is an offer (a pump bot buys "up to +30 %"), not a price paid. The live market is the others' prints only (the account's own fills
- * in the pair are left out, so a burst cannot set its own bar), read high (a 90th percentile for
- * buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
+ * sell below it. Only fills: a limit is an offer (a pump bot buys "up to +30 %"), not a price
+ * paid. The live market is the others' prints only (the account's own fills in the pair are left
+ * out, so a burst cannot set its own bar), read high (a 90th percentile for buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
  * attacker's asks pays above everyone, or is the only buyer at that price. An attacker can paint
  * the tape with wash trades, so this is one piece of evidence among others, never a revoke alone.
  * Judged only for a price beyond the reference (a buy above it, a sell below): paying more than the
