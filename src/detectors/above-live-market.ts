@@ -3,11 +3,12 @@
  * `liveMarket.windowMs`, 10 s: a pump moves fast; in a quiet pair their latest few prints) — a
  * sell below it. Only fills: a limit is an offer (a pump bot buys "up to +30 %"), not a price
  * paid. The live market is the others' prints only (the account's own fills in the pair are left
- * out, so a burst cannot set its own bar), read high (a 90th percentile for buys): a pump buyer sweeping a rising book pays what the crowd pays; a victim lifting the
- * attacker's asks pays above everyone, or is the only buyer at that price. An attacker can paint
- * the tape with wash trades, so this is one piece of evidence among others, never a revoke alone.
- * Judged only for a price beyond the reference (a buy above it, a sell below): paying more than the
- * crowd in a market that has fallen below its price is not the attack's pattern.
+ * out, so a burst cannot set its own bar), read high (a 90th percentile for buys): a pump buyer
+ * sweeping a rising book pays what the crowd pays; a victim lifting the attacker's asks pays above
+ * everyone, or is the only buyer at that price. An attacker can paint the tape with wash trades, so
+ * this is one piece of evidence among others, never a revoke alone. Judged only for a price beyond
+ * the reference (a buy above it, a sell below): paying more than the crowd in a market that has
+ * fallen below its price is not the attack's pattern.
  *
  * A buy in a pair new to the account above a *quiet* market (fewer than `minPrints` other accounts'
  * prints in the last `windowMs`: the live market reached back to older prints) is held for
