@@ -14,8 +14,8 @@
  * prints in the last `windowMs`: the live market reached back to older prints) is held for
  * `quietHoldMs` and stands on the account's later buys in the pair (see `noteQuietPremium`): once
  * several victims are drained into the same asks, each one's fills become the others' "live market"
- * and the evidence would fade just as the burst of orders shows. In a pump's crowd nothing is held: the crowd's prints are the
- * live market at every order.
+ * and the evidence would fade just as the burst of orders shows. In a pump's crowd nothing is held:
+ * the crowd's prints are the live market at every order.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';

@@ -3,10 +3,11 @@
  * are judged: a limit is an offer, and pump groups tell their members to buy "up to +30 %" — the
  * fills say what was paid. The reference is the lagged median of normal minutes (see
  * reference-price.ts), which an attacker filling against his own asks cannot drag along. The
- * tolerance widens with the pair's own noise. The score ramps to 0.8 at `fullDeviation` and on to 1 at `extremeDeviation`,
- * so rules can tell "clearly off-market" from "absurdly off-market". A price that is clearly off
- * the reference *and* `livePremium` above the live market (what other accounts paid just before,
- * the fill's own print left out; the last public print when that is unknown) scores 0.96 as well.
+ * tolerance widens with the pair's own noise. The score ramps to 0.8 at `fullDeviation` and on to
+ * 1 at `extremeDeviation`, so rules can tell "clearly off-market" from "absurdly off-market". A
+ * price that is clearly off the reference *and* `livePremium` above the live market (what other
+ * accounts paid just before, the fill's own print left out; the last public print when that is
+ * unknown) scores 0.96 as well.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
