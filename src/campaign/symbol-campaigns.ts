@@ -444,10 +444,15 @@ function campaignAlerts(
   };
   const newVictims = joining.filter((b) => !campaign.members.includes(b.accountId));
   for (const b of newVictims) join(b);
+  // In a pair the attackers pump alone, whoever else bought (nearly) only from the frozen
+  // counterparties, in several orders, was driven to them — and one member is enough to freeze a
+  // seller (see `freeze`). Never in a public pump, where the crowd lifts the attackers' asks too.
+  const { membersShare, boughtShare } = cfg.counterparty.ownPair;
+  const ownPair = () => campaign.members.filter((id) => buyers.has(id)).length >= membersShare * buyers.size;
   // Freezes are judged again on every member's buy (not only when one joins): the campaign's
   // counterparties then do not depend on the order the workers' observations arrived in.
   if (newVictims.length > 0 || campaign.members.includes(trigger.accountId))
-    freeze(campaign, kind, value, buyers, state, cfg, (cp, victimsBoughtFrom) =>
+    freeze(campaign, kind, value, buyers, state, cfg, ownPair(), (cp, victimsBoughtFrom) =>
       out.push({
         ...base,
         alertId: alertIdFor(trigger.exchange, cp, `campaign:${campaign.id}`, 'freeze_account'),
@@ -457,14 +462,10 @@ function campaignAlerts(
         eventIds: campaign.members.flatMap((id) => buyers.get(id)?.fills ?? []).slice(-20),
       }),
     );
-  // In a pair the attackers pump alone, whoever else bought (nearly) only from the frozen
-  // counterparties, in several orders, was driven to them: a victim without evidence of its own (no
-  // new IP, its usual size, the attackers' painted prints as the live market). Never in a public
-  // pump, where the crowd lifts their asks too — but a pump's first seconds have few buyers yet: a
-  // crowd buyer there bought from the crowd's sellers too.
-  const membersHere = campaign.members.filter((id) => buyers.has(id)).length;
-  const { membersShare, boughtShare } = cfg.counterparty.ownPair;
-  if (campaign.frozen.length === 0 || membersHere < membersShare * buyers.size) return out;
+  // The others driven to the frozen counterparties are victims without evidence of their own (no
+  // new IP, their usual size, the attackers' painted prints as the live market) — but a pump's first
+  // seconds have few buyers yet: a crowd buyer there bought from the crowd's sellers too.
+  if (campaign.frozen.length === 0 || !ownPair()) return out;
   const boughtFromFrozen = (b: Buyer) =>
     campaign.frozen.reduce((sum, cp) => sum + (b.byCounterparty.get(cp) ?? 0), 0);
   const late = [...buyers.values()].filter(
@@ -480,8 +481,10 @@ function campaignAlerts(
 
 /**
  * Counterparties to freeze, each reported once per campaign through `report`: sellers of the
- * premium to at least two members (see `premiumSellers`) that are the link's own or sold members
- * most of what they sold to first-time buyers in the window.
+ * premium to at least two members (see `premiumSellers`) — or to one, above the live market, in the
+ * campaign's `ownPair`, where the members are most of the window's buyers and the attackers split
+ * them between their accounts — that are the link's own or sold members most of what they sold to
+ * first-time buyers in the window.
  */
 function freeze(
   campaign: OpenCampaign,
@@ -490,15 +493,18 @@ function freeze(
   buyers: Map<string, Buyer>,
   state: SymbolCampaignState,
   cfg: CampaignConfig,
+  ownPair: boolean,
   report: (cp: string, victimsBoughtFrom: number) => void,
 ): void {
   // Attackers that split the victims between them are each frozen; a seller serving the crowd is
   // not. The sellers of the cheaper asks a victim's order lifts before the attacker's (a pair's
   // makers, the crowd selling into a pump) sold to victims too — without the premium: they do not count.
-  const { atPremium, endedOrders, aboveLive } = premiumSellers(state, campaign.members, cfg);
+  const { atPremium, endedOrders, aboveLive, aboveMarket } = premiumSellers(state, campaign.members, cfg);
   const counts = new Map<string, number>();
   /** Sellers a counted member bought from above the live market (the attacker's inflated asks). */
   const overLive = new Set<string>();
+  /** Sellers a counted member bought from `minPremium` above it: not a pair's maker at the market. */
+  const overMarket = new Set<string>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
     const sellers = atPremium.get(id);
@@ -509,6 +515,7 @@ function freeze(
       if (isShareOf(b, amount, cfg.counterparty.minShare) || endedOrders.has(`${id}\u0000${cp}`)) {
         counts.set(cp, (counts.get(cp) ?? 0) + 1);
         if (aboveLive.has(`${id}\u0000${cp}`)) overLive.add(cp);
+        if (aboveMarket.has(`${id}\u0000${cp}`)) overMarket.add(cp);
       }
   }
   /**
@@ -534,7 +541,9 @@ function freeze(
   const toFreeze = [...counts]
     .filter(
       ([cp, n]) =>
-        (n >= cfg.counterparty.minMembersSold || overLive.has(cp)) &&
+        (n >= cfg.counterparty.minMembersSold ||
+          overLive.has(cp) ||
+          (ownPair && overMarket.has(cp) && n >= cfg.counterparty.ownPair.minMembersSold)) &&
         ((kind === 'cp' && cp === value) ||
           soldToMembers(cp) >= cfg.counterparty.minSoldToMembers * soldInWindow(cp)),
     )
@@ -554,8 +563,9 @@ function freeze(
  * A victim's order lifts the asks resting near the market first (a pair's makers, the crowd selling
  * into a pump), then the attacker's ladder up to where the order ends: the attacker's lower levels
  * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended
- * on, `minPremium` above where it began; `aboveLive` for those of such fills ≥ `minLivePremium` above
- * the live market, and `aboveQuiet` for those of them above a quiet market.
+ * on, `minPremium` above where it began; `aboveMarket` and `aboveLive` for those of such fills
+ * ≥ `minPremium` and ≥ `minLivePremium` above the live market, and `aboveQuiet` for those of the
+ * latter above a quiet market.
  */
 function premiumSellers(
   state: SymbolCampaignState,
@@ -566,6 +576,7 @@ function premiumSellers(
   endedOrders: Set<string>;
   aboveLive: Set<string>;
   aboveQuiet: Set<string>;
+  aboveMarket: Set<string>;
 } {
   const mine = state.obs.filter(
     (o) =>
@@ -599,10 +610,12 @@ function premiumSellers(
   const atPremium = new Map<string, Map<string, number>>();
   const aboveLive = new Set<string>();
   const aboveQuiet = new Set<string>();
+  const aboveMarket = new Set<string>();
   for (const o of mine) {
     const seller = o.counterpartyAccountId!;
     const aboveCheapest = o.price >= orders.get(o.orderId)!.low * (1 + cfg.minPremium);
     if (!aboveCheapest && !atTop.has(`${o.orderId}\u0000${seller}`)) continue;
+    if ((o.livePremium ?? 0) >= cfg.minPremium) aboveMarket.add(`${o.accountId}\u0000${seller}`);
     if ((o.livePremium ?? 0) >= cfg.minLivePremium) {
       aboveLive.add(`${o.accountId}\u0000${seller}`);
       if (o.quietMarket) aboveQuiet.add(`${o.accountId}\u0000${seller}`);
@@ -611,7 +624,7 @@ function premiumSellers(
     if (!bySeller) atPremium.set(o.accountId, (bySeller = new Map()));
     bySeller.set(seller, (bySeller.get(seller) ?? 0) + o.amount);
   }
-  return { atPremium, endedOrders, aboveLive, aboveQuiet };
+  return { atPremium, endedOrders, aboveLive, aboveQuiet, aboveMarket };
 }
 
 function trimLinks(state: SymbolCampaignState): void {

@@ -517,6 +517,32 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen([...fromA, { ...fromB, livePremium: 0 }, atMarket, late])).toEqual(['A']);
   });
 
+  it("freezes an attacker account that sold one member the premium in a pair the attackers pump alone, not a maker at the market nor in a pump's crowd", () => {
+    // Three victims driven from one new IP, far beyond their usual size; A sold to two of them, B to
+    // the third, 5 % above what the pair's last prints paid (under the 10 % that freezes anywhere).
+    const victim = (id: string, i: number, cp: string, livePremium = 0.05) =>
+      [0, 5_000].map((dt) =>
+        buy(id, T0 + i * 60_000 + dt, {
+          counterpartyAccountId: cp,
+          livePremium,
+          sizeRatio: 10,
+          clientIp: '203.0.113.9',
+          newClientIp: true,
+        }),
+      );
+    const fromA = [...victim('v0', 0, 'A'), ...victim('v1', 1, 'A')];
+    expect(frozen([...fromA, ...victim('v2', 2, 'B')])).toEqual(['A', 'B']);
+    // B's asks at the market (a pair's maker, the cheapest ask when the victim's order came): one
+    // member is not enough.
+    expect(frozen([...fromA, ...victim('v2', 2, 'B', 0)])).toEqual(['A']);
+    // A public pump: the crowd's first-time buyers outnumber the campaign; a seller of one member
+    // there may be one of the crowd's.
+    const crowd = Array.from({ length: 8 }, (_, i) =>
+      buy(`crowd-${i}`, T0 - 30_000 + i * 10_000, { counterpartyAccountId: `seller-${i}`, livePremium: 0 }),
+    );
+    expect(frozen([...crowd, ...fromA, ...victim('v2', 2, 'B')])).toEqual(['A']);
+  });
+
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
