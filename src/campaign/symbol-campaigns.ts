@@ -463,8 +463,9 @@ function campaignAlerts(
       }),
     );
   // The others driven to the frozen counterparties are victims without evidence of their own (no
-  // new IP, their usual size, the attackers' painted prints as the live market) — but a pump's first
-  // seconds have few buyers yet: a crowd buyer there bought from the crowd's sellers too.
+  // new IP, their usual size, the attackers' painted prints as the live market) — if they bought
+  // from them where hardly anyone else was trading: a pump's first seconds have few first-time
+  // buyers yet, but a busy market, and a crowd buyer there lifts the attackers' asks too.
   if (campaign.frozen.length === 0 || !ownPair()) return out;
   const boughtFromFrozen = (b: Buyer) =>
     campaign.frozen.reduce((sum, cp) => sum + (b.byCounterparty.get(cp) ?? 0), 0);
@@ -472,7 +473,8 @@ function campaignAlerts(
     (b) =>
       !campaign.members.includes(b.accountId) &&
       isDriven(b, cfg, window) &&
-      isShareOf(b, boughtFromFrozen(b), boughtShare),
+      isShareOf(b, boughtFromFrozen(b), boughtShare) &&
+      campaign.frozen.some((cp) => b.quietSellers.has(cp)),
   );
   for (const b of late)
     join(b, { boughtFromFrozen: campaign.frozen.filter((cp) => b.byCounterparty.has(cp)).join(',') });

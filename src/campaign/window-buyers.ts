@@ -22,6 +22,8 @@ export interface Buyer {
   links: Set<string>;
   /** Client IPs new to the account's key (see `WindowBuyers.isEstablished` for what they are evidence of). */
   newIps: Set<string>;
+  /** Sellers it bought from above a quiet market (the observation's `quietMarket`): not a crowd's. */
+  quietSellers: Set<string>;
   maxPremium?: number;
   maxLivePremium?: number;
   maxSizeRatio?: number;
@@ -42,6 +44,7 @@ function newBuyer(o: FirstBuy): Buyer {
     orders: new Set(),
     links: new Set(),
     newIps: new Set(),
+    quietSellers: new Set(),
     ownRecommendation: o.accountRecommendation,
   };
 }
@@ -58,6 +61,7 @@ function addBuy(b: Buyer, o: FirstBuy, links: readonly string[]): void {
   b.fills.push(o.fillId);
   b.orders.add(o.orderId);
   if (o.newClientIp && o.clientIp) b.newIps.add(o.clientIp);
+  if (o.quietMarket && o.counterpartyAccountId) b.quietSellers.add(o.counterpartyAccountId);
   for (const l of links) b.links.add(l);
   if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
   if (o.livePremium !== undefined)

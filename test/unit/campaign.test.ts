@@ -401,14 +401,15 @@ describe('campaign fan-in (pure)', () => {
 
   it("revokes a frozen attacker's other driven buyers in a pair it pumps alone, not in a public pump's crowd", () => {
     // Three victims with evidence (a new IP) and one without (its usual IP, the attacker's painted
-    // prints as the live market), all buying twice from the attacker.
-    const victim = (id: string, i: number, evidenced: boolean) =>
+    // prints as the live market), all buying twice from the attacker where hardly anyone else traded.
+    const victim = (id: string, i: number, evidenced: boolean, quietMarket = true) =>
       [0, 5_000].map((dt) =>
         buy(id, T0 + i * 60_000 + dt, {
           counterpartyAccountId: 'attacker',
           price: 1.15e-6,
           premium: 0.15,
           livePremium: evidenced ? 0.15 : -0.5,
+          quietMarket,
           ...(evidenced ? { clientIp: '203.0.113.8', newClientIp: true } : {}),
         }),
       );
@@ -426,6 +427,16 @@ describe('campaign fan-in (pure)', () => {
       buy('mixed', T0 + 300_000 + i * 5_000, { counterpartyAccountId: cp, price: 1.15e-6, premium: 0.15 }),
     );
     expect(mixed.flatMap((o) => foldFirstBuy(quiet, o, cfg.campaign))).toEqual([]);
+    // Nor one that bought from the attacker in a busy market: a public pump's first seconds, before
+    // its first-time buyers outnumber the campaign, but not before its prints fill the tape.
+    const early = newSymbolCampaignState();
+    const busy = [...stream, ...victim('early-pump-buyer', 3, false, false)].flatMap((o) =>
+      foldFirstBuy(early, o, cfg.campaign),
+    );
+    expect(busy.filter((a) => a.recommendation === 'freeze_account').map((a) => a.accountId)).toEqual([
+      'attacker',
+    ]);
+    expect(busy.some((a) => a.accountId === 'early-pump-buyer')).toBe(false);
     // The same buyer in a public pump: the window's other first-time buyers (the crowd, from its
     // own sellers) outnumber the campaign, so buying from the attacker is no evidence.
     const crowd = Array.from({ length: 8 }, (_, i) =>
