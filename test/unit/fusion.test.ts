@@ -54,6 +54,30 @@ describe('fusion', () => {
     expect(fuse(signals.slice(0, 2), cfg, quiet).recommendation).toBe('review');
   });
 
+  it('revokes a key trading from a new IP that spends ten times its habit in a new thin pair above the reference; a review without the new IP or the size', () => {
+    // The case's drain: the attacker's machine, most of what the account holds, a coin it never traded.
+    const drain = [
+      s('key_context', 0.7),
+      s('unusual_size', 0.83),
+      s('new_illiquid_pair', 1),
+      s('off_market_fill', 0.31),
+    ];
+    const fused = fuse(drain, cfg);
+    expect(fused.recommendation).toBe('revoke_key');
+    expect(fused.score).toBeGreaterThanOrEqual(cfg.revokeMinScore);
+    // A bot that moved server, buying its usual size: a review. A person trying a coin big from
+    // home: nothing. A dormant key waking big (key_context 0.6, no new IP): a review.
+    const withoutSize = drain.filter((x) => x.detector !== 'unusual_size');
+    expect(fuse(withoutSize, cfg).recommendation).toBe('review');
+    const withoutIp = drain.filter((x) => x.detector !== 'key_context');
+    expect(fuse(withoutIp, cfg).recommendation).toBe('none');
+    expect(fuse([s('key_context', 0.6), ...drain.slice(1)], cfg).recommendation).toBe('review');
+    // At the reference (no premium paid), nothing to revoke for.
+    expect(fuse([...drain.slice(0, 3), s('off_market_fill', 0.1)], cfg).recommendation).not.toBe(
+      'revoke_key',
+    );
+  });
+
   it('turns a revoke into a review when the order came from the UI (no key to revoke)', () => {
     const signals = [s('off_market_fill', 0.6), s('unusual_size', 0.8), s('trade_burst', 0.7)];
     expect(fuse(signals, cfg, { apiKey: false, quietMarket: false }).recommendation).toBe('review');
