@@ -155,9 +155,10 @@ describe('campaign fan-in across workers (real Kafka and Redis)', () => {
 
   it("catches a careful campaign that two workers each see only part of: the members' keys revoked as in one process, the counterparty frozen", async () => {
     // Six victims of one campaign, each drained by a few buys only a few % above the market: the
-    // own detectors of some revoke (an unusual size and a quick second order), not of all.
+    // own detectors of some revoke (an unusual size and a quick second order, or from a new IP), not
+    // of all. (Seed 2: with seed 1 the own detectors revoke every victim the campaign would.)
     const scenario = syntheticScenario({
-      seed: 1,
+      seed: 2,
       days: 2,
       accounts: 30,
       victims: 6,
