@@ -444,9 +444,10 @@ function campaignAlerts(
   };
   const newVictims = joining.filter((b) => !campaign.members.includes(b.accountId));
   for (const b of newVictims) join(b);
-  // In a pair the attackers pump alone, whoever else bought (nearly) only from the frozen
-  // counterparties, in several orders, was driven to them — and one member is enough to freeze a
-  // seller (see `freeze`). Never in a public pump, where the crowd lifts the attackers' asks too.
+  // A pair the attackers pump alone: the members are most of the window's first-time buyers. There
+  // one member is enough to freeze a seller (see `freeze`), and whoever else bought (nearly) only
+  // from the frozen counterparties, in several orders, was driven to them (below). Never in a public
+  // pump, where the crowd lifts the attackers' asks too.
   const { membersShare, boughtShare } = cfg.counterparty.ownPair;
   const ownPair = () => campaign.members.filter((id) => buyers.has(id)).length >= membersShare * buyers.size;
   // Freezes are judged again on every member's buy (not only when one joins): the campaign's
@@ -483,10 +484,10 @@ function campaignAlerts(
 
 /**
  * Counterparties to freeze, each reported once per campaign through `report`: sellers of the
- * premium to at least two members (see `premiumSellers`) — or to one, above the live market, in the
- * campaign's `ownPair`, where the members are most of the window's buyers and the attackers split
- * them between their accounts — that are the link's own or sold members most of what they sold to
- * first-time buyers in the window.
+ * premium to at least two members (see `premiumSellers`) — or, in the campaign's `ownPair`, where
+ * the members are most of the window's buyers and the attackers split them between their accounts,
+ * to `ownPair.minMembersSold` (one), `minPremium` above the live market — that are the link's own or
+ * sold members most of what they sold to first-time buyers in the window.
  */
 function freeze(
   campaign: OpenCampaign,

@@ -178,8 +178,9 @@ export const detectionConfigSchema = z
          * members are at least `membersShare` of the window's buyers (a pair the attackers pump
          * alone, never a public pump's crowd) and they bought `boughtShare` of what they bought
          * from the campaign's frozen counterparties (a victim: all but the cheap asks it swept).
-         * There, a seller of the premium to `minMembersSold` members is frozen (the attackers split
-         * the victims between their accounts; a pair's maker sells the cheap asks, not the premium).
+         * There, a seller of the premium to `minMembersSold` members, `minPremium` above the live
+         * market, is frozen (the attackers split the victims between their accounts; a pair's maker
+         * sells at the market).
          */
         ownPair: z.object({ membersShare: unit, boughtShare: unit, minMembersSold: z.number().int().min(1) }),
         /** Of the counterparty's first-time buyers in the window, the share trading through API keys. */
