@@ -54,7 +54,7 @@ describe('fusion', () => {
     expect(fuse(signals.slice(0, 2), cfg, quiet).recommendation).toBe('review');
   });
 
-  it('revokes a key trading from a new IP that spends ten times its habit in a new thin pair above the reference; a review without the new IP or the size', () => {
+  it('revokes a key trading from a new IP that spends ten times its habit in a new thin pair above the reference, not without either', () => {
     // The case's drain: the attacker's machine, most of what the account holds, a coin it never traded.
     const drain = [
       s('key_context', 0.7),
