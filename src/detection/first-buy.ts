@@ -11,7 +11,7 @@ import { sizeAgainstHabit } from '../detectors/unusual-size.js';
 import type { FirstBuy } from '../events/observation.js';
 import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
-import { isQuietMarket, type MarketSnapshot } from '../market/market-book.js';
+import { isQuietMarket, liveBar, type MarketSnapshot, premiumBeyond } from '../market/market-book.js';
 import { round } from '../scoring/scale.js';
 import { type AccountState, latestIp, newPairHistory } from '../state/account-state.js';
 
@@ -48,7 +48,7 @@ export function firstBuyObservation(
     ...(ref !== undefined ? { referencePrice: ref, premium: round(fill.price / ref - 1, 5) } : {}),
     ...(market.live
       ? {
-          livePremium: round(fill.price / market.live.high - 1, 5),
+          livePremium: round(premiumBeyond(fill.price, liveBar(market.live, 'buy'), 'buy'), 5),
           ...(isQuietMarket(market.live, cfg.liveMarket) ? { quietMarket: true } : {}),
         }
       : {}),

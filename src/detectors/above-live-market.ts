@@ -19,7 +19,7 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
-import type { MarketSnapshot } from '../market/market-book.js';
+import { liveBar, type MarketSnapshot, premiumBeyond } from '../market/market-book.js';
 import { ramp, round, sig } from '../scoring/scale.js';
 import { type AccountState, newPairHistory } from '../state/account-state.js';
 
@@ -69,10 +69,10 @@ function atThisMoment(
   const live = market.live;
   if (!live) return undefined;
   const c = cfg.liveMarket;
-  const premium = event.side === 'buy' ? price / live.high - 1 : 1 - price / live.low;
+  const bar = liveBar(live, event.side);
+  const premium = premiumBeyond(price, bar, event.side);
   const score = ramp(premium, c.minPremium, c.fullPremium);
   if (score === 0) return undefined;
-  const bar = event.side === 'buy' ? live.high : live.low;
   return {
     detector: 'above_live_market',
     score: round(score),

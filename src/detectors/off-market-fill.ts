@@ -11,7 +11,7 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
-import type { MarketSnapshot } from '../market/market-book.js';
+import { liveBar, type MarketSnapshot, premiumBeyond } from '../market/market-book.js';
 import { ramp, round, sig } from '../scoring/scale.js';
 
 export function offMarketFill(
@@ -37,10 +37,8 @@ export function offMarketFill(
     return { detector: 'off_market_fill', score: 0, evidence: { deviationPct: round(deviation * 100, 2) } };
   }
   // The live market: what other accounts paid just before (a fill's own print is the last print).
-  const live = market.live;
-  const last = live ? (event.side === 'buy' ? live.high : live.low) : market.lastPrint?.price;
-  const livePremium =
-    last === undefined ? undefined : event.side === 'buy' ? price / last - 1 : 1 - price / last;
+  const last = market.live ? liveBar(market.live, event.side) : market.lastPrint?.price;
+  const livePremium = last === undefined ? undefined : premiumBeyond(price, last, event.side);
   let score = 0.8 * ramp(deviation, tolerance, full) + 0.2 * ramp(deviation, full, extreme);
   if (deviation >= full && livePremium !== undefined && livePremium >= c.livePremium)
     score = Math.max(score, 0.96);

@@ -48,6 +48,19 @@ export function isQuietMarket(live: LiveMarket, cfg: DetectionConfig['liveMarket
   return live.spanMs > cfg.windowMs;
 }
 
+/**
+ * What a buy is judged against in the live market (the others' high: paying above everyone) or a
+ * sell (their low). The one reading, for the detectors and the first-buy observations.
+ */
+export function liveBar(live: LiveMarket, side: 'buy' | 'sell'): number {
+  return side === 'buy' ? live.high : live.low;
+}
+
+/** How far a buy paid above `bar`, or a sell sold below it, as a fraction (0.2: 20 % beyond). */
+export function premiumBeyond(price: number, bar: number, side: 'buy' | 'sell'): number {
+  return side === 'buy' ? price / bar - 1 : 1 - price / bar;
+}
+
 const HOUR = 3_600_000;
 
 /** The q-quantile (nearest rank) of a non-empty ascending list. */
