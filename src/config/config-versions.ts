@@ -31,6 +31,7 @@ export function versionKey(v: Pick<ConfigVersion, 'version' | 'effectiveFrom'>):
 export const REPLACEABLE_KEYS = [
   'fusion',
   'offMarket',
+  'orderClimb',
   'liveMarket.minPremium',
   'liveMarket.fullPremium',
   'size.quoteUsd',

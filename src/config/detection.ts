@@ -107,6 +107,8 @@ export const detectionConfigSchema = z
       fromRatio: z.number().positive(),
       fullRatio: z.number().positive(),
     }),
+    /** order_climb: how far one buy order's fills climbed from its cheapest to its dearest (a ratio − 1). */
+    orderClimb: z.object({ minClimb: z.number().positive(), fullClimb: z.number().positive() }),
     fusion: z.object({
       weights: z.partialRecord(detector, unit),
       /** The weight of a detector `weights` does not name. */
@@ -271,6 +273,9 @@ export const detectionConfigSchema = z
     });
     if (c.size.fullRatio <= c.size.fromRatio) {
       ctx.addIssue({ code: 'custom', path: ['size', 'fullRatio'], message: 'must exceed fromRatio' });
+    }
+    if (c.orderClimb.fullClimb <= c.orderClimb.minClimb) {
+      ctx.addIssue({ code: 'custom', path: ['orderClimb', 'fullClimb'], message: 'must exceed minClimb' });
     }
     if (c.liveMarket.fullPremium <= c.liveMarket.minPremium) {
       ctx.addIssue({

@@ -8,6 +8,7 @@ import { aboveLiveMarket } from '../detectors/above-live-market.js';
 import { keyContext } from '../detectors/key-context.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
+import { orderClimb } from '../detectors/order-climb.js';
 import { tradeBurst } from '../detectors/trade-burst.js';
 import { unusualSize } from '../detectors/unusual-size.js';
 import type { AccountEvent, DetectorName, Signal } from '../events/schema.js';
@@ -31,6 +32,7 @@ export const ACCOUNT_DETECTORS: readonly AccountDetector[] = [
   { name: 'key_context', score: (e, a, _m, cfg) => keyContext(e, a, cfg) },
   { name: 'above_live_market', score: (e, a, m, cfg) => aboveLiveMarket(e, a, m, cfg) },
   { name: 'unusual_size', score: (e, a, _m, cfg) => unusualSize(e, a, cfg) },
+  { name: 'order_climb', score: (e, a, _m, cfg) => orderClimb(e, a, cfg) },
 ];
 
 /** A detector that threw: the others still score, and the failure is reported (dead letter, metric). */

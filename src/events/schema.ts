@@ -123,6 +123,7 @@ export const detectorNames = [
   'key_context',
   'above_live_market',
   'unusual_size',
+  'order_climb',
   'campaign_fan_in',
   'leak_cohort',
 ] as const;

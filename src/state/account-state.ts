@@ -59,8 +59,12 @@ export interface AccountState {
   capped?: boolean;
   /** Recent distinct orders, to count an order and its fills once: their ids' digests (see order-digests). */
   recent: string;
-  /** The latest order filled (its id's digest) and its filled value so far (USD, to the cent): one order's value, fill by fill. */
-  oq?: [orderDigest: string, usd: number];
+  /**
+   * The latest order filled (its id's digest) and its filled value so far (USD, to the cent): one
+   * order's value, fill by fill; for a buy, also the lowest and highest price its fills paid (6
+   * significant digits): how far the order climbed through the book (order_climb).
+   */
+  oq?: [orderDigest: string, usd: number, low?: number, high?: number];
   /** Daily peaks of one order's filled value (USD): the account's usual largest order. */
   sz?: number[];
   /** Recent event ids, cited as evidence in alerts. */
@@ -274,14 +278,19 @@ function noteSpend(
   cfg: DetectionConfig,
 ): void {
   if (isNew) pushCapped((sym.fi ??= []), fill.id, MAX_NEW_PAIR_FILLS);
+  // An order's fills arrive together: its value and its prices accumulate until another order fills.
+  const oq: NonNullable<AccountState['oq']> = state.oq?.[0] === order ? state.oq : [order, 0];
+  state.oq = oq;
+  if (fill.side === 'buy' && fill.price > 0) {
+    const price = Number(fill.price.toPrecision(6));
+    oq[2] = Math.min(oq[2] ?? price, price);
+    oq[3] = Math.max(oq[3] ?? price, price);
+  }
   const usd = usdValue(fill.symbol, fill.cost ?? fill.price * fill.amount, cfg.size);
   if (usd === undefined || !(usd >= 0)) return;
   // Net of sells: a market maker quoting both sides of a new pair accumulates no position.
   if (isNew) sym.q = cents(Math.max(0, (sym.q ?? 0) + (fill.side === 'buy' ? usd : -usd)));
-  // An order's fills arrive together: its value accumulates until another order fills.
-  const oq: [string, number] = state.oq?.[0] === order ? state.oq : [order, 0];
   oq[1] = cents(oq[1] + usd);
-  state.oq = oq;
   const day = Math.floor(fill.timestamp / DAY_MS);
   notePeak((state.sz ??= []), day, oq[1], Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
 }
@@ -312,6 +321,16 @@ export function noteQuietPremium(
 /** What the account's fills of `orderId` came to so far (USD), if it is the latest order filled; else 0. */
 export function filledSoFar(state: AccountState, orderId: string): number {
   return state.oq?.[0] === orderDigest(orderId) ? state.oq[1] : 0;
+}
+
+/** The lowest and highest price the account's buy fills of `orderId` paid, if it is the latest order filled. */
+export function orderPriceRange(
+  state: AccountState,
+  orderId: string,
+): { low: number; high: number } | undefined {
+  const oq = state.oq;
+  if (oq?.[0] !== orderDigest(orderId) || oq[2] === undefined || oq[3] === undefined) return undefined;
+  return { low: oq[2], high: oq[3] };
 }
 
 /** Values kept in the baseline are rounded to the cent: the digits below say nothing, and cost bytes in Redis. */
@@ -362,7 +381,7 @@ export function cloneAccountState(s: AccountState): AccountState {
     keys,
     syms,
     ev: s.ev.slice(),
-    ...(s.oq ? { oq: [s.oq[0], s.oq[1]] as [string, number] } : {}),
+    ...(s.oq ? { oq: [...s.oq] as NonNullable<AccountState['oq']> } : {}),
     ...(s.sz ? { sz: s.sz.slice() } : {}),
     ...(s.alert ? { alert: { ...s.alert } } : {}),
     ...(s.rv ? { rv: { ...s.rv } } : {}),

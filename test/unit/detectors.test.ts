@@ -4,6 +4,7 @@ import { firstBuyObservation } from '../../src/detection/first-buy.js';
 import { aboveLiveMarket } from '../../src/detectors/above-live-market.js';
 import { newIlliquidPair } from '../../src/detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../../src/detectors/off-market-fill.js';
+import { orderClimb } from '../../src/detectors/order-climb.js';
 import { tradeBurst } from '../../src/detectors/trade-burst.js';
 import { unusualSize } from '../../src/detectors/unusual-size.js';
 import type { AccountEvent } from '../../src/events/schema.js';
@@ -373,5 +374,39 @@ describe('unusual_size', () => {
     expect(unusualSize(next, fold([next], state), cfg)).toBeUndefined();
     const fresh = fill({ price: 1e-6, amount: 1 / 1e-6 });
     expect(unusualSize(fresh, fold([fresh]), cfg)).toBeUndefined();
+  });
+});
+
+describe('order_climb', () => {
+  it("scores one buy order's fills climbing from the book's ask to an ask far above it, in either arrival order", () => {
+    // The victim's order lifts a maker's ask at the market, then the attacker's at +150 %.
+    const swept = fill({ order: 'victim-o1', price: 1e-6, timestamp: T0 });
+    const attacker = fill({ order: 'victim-o1', price: 2.5e-6, timestamp: T0 + 200 });
+    const state = fold([swept]);
+    expect(orderClimb(swept, state, cfg)).toBeUndefined();
+    const s = orderClimb(attacker, fold([attacker], state), cfg)!;
+    expect(s.score).toBe(1);
+    expect(s.evidence.climbPct).toBe(150);
+    expect(s.evidence.lowestFillPrice).toBe(1e-6);
+    // The same fills the other way round (a feed that reorders them): the same reading at the last one.
+    const reversed = fold([attacker, swept]);
+    expect(orderClimb(swept, reversed, cfg)!.score).toBe(1);
+    // Folding a fill twice (a redelivery) reads the same.
+    expect(orderClimb(attacker, fold([attacker], reversed), cfg)!.score).toBe(1);
+  });
+
+  it('leaves alone the climbs of real pump orders (≤ 17 %), sells, and fills of different orders', () => {
+    const a = fill({ order: 'pump-o1', price: 1e-6, timestamp: T0 });
+    const b = fill({ order: 'pump-o1', price: 1.17e-6, timestamp: T0 + 1 });
+    expect(orderClimb(b, fold([a, b]), cfg)).toBeUndefined();
+    const c = fill({ order: 'pump-o2', price: 3e-6, timestamp: T0 + 2 });
+    expect(orderClimb(c, fold([a, b, c]), cfg)).toBeUndefined();
+    const s1 = fill({ order: 'dump-o1', side: 'sell', price: 3e-6, timestamp: T0 });
+    const s2 = fill({ order: 'dump-o1', side: 'sell', price: 1e-6, timestamp: T0 + 1 });
+    expect(orderClimb(s2, fold([s1, s2]), cfg)).toBeUndefined();
+    // Scores half way at a 30 % climb.
+    const d = fill({ order: 'pump-o3', price: 1.3e-6, timestamp: T0 + 3 });
+    const e = fill({ order: 'pump-o3', price: 1e-6, timestamp: T0 + 4 });
+    expect(orderClimb(e, fold([d, e]), cfg)!.score).toBeCloseTo(0.5, 3);
   });
 });

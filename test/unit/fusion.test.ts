@@ -78,6 +78,19 @@ describe('fusion', () => {
     );
   });
 
+  it('revokes a buy order that climbed far through the book in a new thin pair off the reference, not without either', () => {
+    // The victim's order lifted the pair's ask, then the attacker's 40 % above it.
+    const climb = [s('order_climb', 1), s('off_market_fill', 0.8), s('new_illiquid_pair', 0.4)];
+    expect(fuse(climb, cfg).recommendation).toBe('revoke_key');
+    // A pump order sweeping a book (≤ 17 % in real pumps) scores below the bar: nothing.
+    expect(fuse([s('order_climb', 0.2), ...climb.slice(1)], cfg).recommendation).toBe('none');
+    // Near the reference, or in a pair the account trades: no revoke.
+    expect(fuse([climb[0]!, s('off_market_fill', 0.3), climb[2]!], cfg).recommendation).not.toBe(
+      'revoke_key',
+    );
+    expect(fuse(climb.slice(0, 2), cfg).recommendation).not.toBe('revoke_key');
+  });
+
   it('turns a revoke into a review when the order came from the UI (no key to revoke)', () => {
     const signals = [s('off_market_fill', 0.6), s('unusual_size', 0.8), s('trade_burst', 0.7)];
     expect(fuse(signals, cfg, { apiKey: false, quietMarket: false }).recommendation).toBe('review');
