@@ -13,7 +13,7 @@ import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import { isQuietMarket, liveBar, type MarketSnapshot, premiumBeyond } from '../market/market-book.js';
 import { round } from '../scoring/scale.js';
-import { type AccountState, latestIp, newPairHistory } from '../state/account-state.js';
+import { type AccountState, latestIp, newClientIp, newPairHistory } from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */
 export function firstBuyObservation(
@@ -32,8 +32,7 @@ export function firstBuyObservation(
   const sizeRatio =
     sym.q === undefined ? undefined : sizeAgainstHabit(account, sym.q, fill.timestamp, cfg)?.ratio;
   const ip = latestIp(meta);
-  const newIp =
-    meta?.newIpAt !== undefined && fill.timestamp - meta.newIpAt <= cfg.keyContext.windowMs && !!ip;
+  const newIp = newClientIp(meta, fill.timestamp, cfg.keyContext.windowMs) !== undefined;
   return {
     type: 'first_buy',
     exchange: fill.exchange,

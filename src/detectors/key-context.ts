@@ -8,7 +8,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { ramp, round } from '../scoring/scale.js';
-import { type AccountState, latestIp } from '../state/account-state.js';
+import { type AccountState, newClientIp } from '../state/account-state.js';
 
 const DAY = 86_400_000;
 
@@ -27,8 +27,8 @@ export function keyContext(
   const evidence: Record<string, number | string | boolean> = {};
   const reasons: string[] = [];
   let score = 0;
-  const ip = latestIp(meta);
-  if (meta.newIpAt !== undefined && ip && at - meta.newIpAt <= c.windowMs) {
+  const ip = newClientIp(meta, at, c.windowMs);
+  if (ip && meta.newIpAt !== undefined) {
     score = Math.max(score, c.newIpScore);
     evidence.clientIp = ip;
     evidence.newIpMinutesAgo = round((at - meta.newIpAt) / 60_000, 1);

@@ -86,8 +86,14 @@ export interface KeyMeta {
   lb?: string;
   /** Client IPs seen, most recent last (capped): the last is the latest. */
   ips?: string[];
-  /** When the key first used its latest client IP, if it had used other IPs before. */
+  /** When the key first used a client IP new to it (`ni`), if it had used other IPs before. */
   newIpAt?: number;
+  /**
+   * That new IP: the key is "on a new IP" only while it trades from it — back on an IP it used
+   * before (a copy-trading platform's other server, the owner's bot beside the attacker), it is
+   * not. Absent in states written before it was kept: the latest IP is taken for it.
+   */
+  ni?: string;
   /** When the key started trading again after `dormantMs` idle, and how long it had been idle. */
   wokeAt?: number;
   idle?: number;
@@ -96,6 +102,17 @@ export interface KeyMeta {
 /** The client IP the key traded from last. */
 export function latestIp(meta: KeyMeta | undefined): string | undefined {
   return meta?.ips?.[meta.ips.length - 1];
+}
+
+/**
+ * The IP the key trades from now, if it is one the key first used within `windowMs` before `at`
+ * (having used others before): the one reading of "a new client IP" for key_context and the
+ * campaigns' first-buy observations.
+ */
+export function newClientIp(meta: KeyMeta | undefined, at: number, windowMs: number): string | undefined {
+  const ip = latestIp(meta);
+  if (!ip || meta?.newIpAt === undefined || at - meta.newIpAt > windowMs) return undefined;
+  return meta.ni === undefined || meta.ni === ip ? ip : undefined;
 }
 
 export function newActivity(at: number): Activity {
@@ -150,8 +167,13 @@ function noteClientIp(state: AccountState, apiKeyId: string, ip: string, at: num
     ips.push(ip);
     return;
   }
-  if (ips.length > 0) meta.newIpAt = at;
-  else delete meta.newIpAt;
+  if (ips.length > 0) {
+    meta.newIpAt = at;
+    meta.ni = ip;
+  } else {
+    delete meta.newIpAt;
+    delete meta.ni;
+  }
   pushCapped(ips, ip, MAX_KEY_IPS);
 }
 

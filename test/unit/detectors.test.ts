@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { firstBuyObservation } from '../../src/detection/first-buy.js';
 import { aboveLiveMarket } from '../../src/detectors/above-live-market.js';
+import { keyContext } from '../../src/detectors/key-context.js';
 import { newIlliquidPair } from '../../src/detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../../src/detectors/off-market-fill.js';
 import { orderClimb } from '../../src/detectors/order-climb.js';
@@ -408,5 +409,37 @@ describe('order_climb', () => {
     const d = fill({ order: 'pump-o3', price: 1.3e-6, timestamp: T0 + 3 });
     const e = fill({ order: 'pump-o3', price: 1e-6, timestamp: T0 + 4 });
     expect(orderClimb(e, fold([d, e]), cfg)!.score).toBeCloseTo(0.5, 3);
+  });
+});
+
+describe('key_context: a new client IP', () => {
+  /** A key trading from two servers of its own for a day. */
+  function twoServers(): AccountState {
+    return fold(
+      Array.from({ length: 8 }, (_, i) =>
+        order({
+          symbol: 'ETH/BTC',
+          clientIp: i % 2 ? '10.0.0.1' : '10.0.0.2',
+          timestamp: T0 - DAY + i * 3_600_000,
+        }),
+      ),
+    );
+  }
+
+  it('holds while the key trades from the IP new to it, not on the IPs it used before', () => {
+    const state = twoServers();
+    const attacker = order({ clientIp: '203.0.113.5', timestamp: T0 });
+    expect(keyContext(attacker, fold([attacker], state), cfg)!.evidence.clientIp).toBe('203.0.113.5');
+    // The owner's bot goes on beside it from its own server: that order is not the new IP's.
+    const owner = order({ symbol: 'ETH/BTC', clientIp: '10.0.0.1', timestamp: T0 + 60_000 });
+    expect(keyContext(owner, fold([owner], state), cfg)).toBeUndefined();
+    // The new IP's next order, and a fill after it (fills carry no IP: the key's latest), still do.
+    const again = order({ clientIp: '203.0.113.5', timestamp: T0 + 120_000 });
+    expect(keyContext(again, fold([again], state), cfg)!.score).toBe(cfg.keyContext.newIpScore);
+    const paid = fill({ order: again.id, timestamp: T0 + 120_300 });
+    expect(keyContext(paid, fold([paid], state), cfg)!.score).toBe(cfg.keyContext.newIpScore);
+    // An hour later the IP is the key's own.
+    const later = order({ clientIp: '203.0.113.5', timestamp: T0 + 3_600_001 });
+    expect(keyContext(later, fold([later], state), cfg)).toBeUndefined();
   });
 });
