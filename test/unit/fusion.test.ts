@@ -26,6 +26,7 @@ describe('fusion', () => {
       ['unusual_size', 0.5],
       ['key_context', 0.7],
       ['trade_burst', 0.6],
+      ['order_climb', 0.25],
     ] as const)
       expect(fuse([s('off_market_fill', 0.6), s(d, score)], cfg).recommendation).toBe('review');
   });
@@ -82,6 +83,10 @@ describe('fusion', () => {
     // The victim's order lifted the pair's ask, then the attacker's 40 % above it.
     const climb = [s('order_climb', 1), s('off_market_fill', 0.8), s('new_illiquid_pair', 0.4)];
     expect(fuse(climb, cfg).recommendation).toBe('revoke_key');
+    // A climb of 25 % (0.25) is one of rule 1's pieces of evidence: beside a long burst, a revoke.
+    const burst = [s('off_market_fill', 0.8), s('trade_burst', 0.71)];
+    expect(fuse([...burst, s('order_climb', 0.25)], cfg).recommendation).toBe('revoke_key');
+    expect(fuse([...burst, s('order_climb', 0.2)], cfg).recommendation).toBe('review');
     // A pump order sweeping a book (≤ 17 % in real pumps) scores below the bar: nothing.
     expect(fuse([s('order_climb', 0.2), ...climb.slice(1)], cfg).recommendation).toBe('none');
     // Near the reference, or in a pair the account trades: no revoke.
