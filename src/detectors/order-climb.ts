@@ -7,7 +7,10 @@
  * that: over the 24 Binance pump tapes of `../shared/data` (19 days each, pumps included), the
  * buys of one taker order (one millisecond) never spanned more than 17 %. Only fills: a limit is an
  * offer. The climb is the order's dearest fill over its cheapest (so it does not depend on the order
- * the fills arrive in); read on any fill of the order once both are known.
+ * the fills arrive in); read on any fill of the order once both are known, while it is the
+ * account's latest order filled (two orders' fills interleaved start the reading again). An
+ * attacker who first buys out the cheaper asks himself, or sells into an empty book, shows no
+ * climb: then the price detectors and the campaigns stand alone, as before.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';

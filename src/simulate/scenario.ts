@@ -174,8 +174,9 @@ interface Ctx {
   attackerAsks?: { from: number; to: number; accounts: string[] };
   /** Victims' sweeps of benign asks draw from their own stream: the rest of a scenario stays as it was. */
   sweeps: Rng;
-  /** Pump buyers' limit caps draw from their own stream too, and so do their orders' climbs through the book. */
+  /** Pump buyers' limit caps draw from their own stream too. */
   caps: Rng;
+  /** So do the pump hour's taker buys' climbs through the book (`bookClimb`). */
   climbs: Rng;
   /** So do the attackers' ladders of asks. */
   ladders: Rng;
