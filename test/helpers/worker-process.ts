@@ -119,12 +119,20 @@ export async function waitUntilConsumed(
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      let behind = await behindOf(env.KEYGUARD_GROUP_ID, accountTopics);
-      if (behind === 0 && opts.campaigns) {
-        const observations = env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS;
-        const published = [...(await high(observations).catch(() => new Map<number, number>())).values()];
-        if (published.some((h) => h > 0))
-          behind = await behindOf(`${env.KEYGUARD_GROUP_ID}-campaigns`, [observations]);
+      let behind: number;
+      try {
+        behind = await behindOf(env.KEYGUARD_GROUP_ID, accountTopics);
+        if (behind === 0 && opts.campaigns) {
+          const observations = env.KEYGUARD_TOPIC_CAMPAIGN_OBSERVATIONS;
+          const published = [...(await high(observations).catch(() => new Map<number, number>())).values()];
+          if (published.some((h) => h > 0))
+            behind = await behindOf(`${env.KEYGUARD_GROUP_ID}-campaigns`, [observations]);
+        }
+      } catch (err) {
+        // A partition whose leader the broker is still electing (a busy machine, just after the
+        // topics were created) answers "not the leader": not yet known, asked again.
+        if (!(err as { retriable?: boolean }).retriable) throw err;
+        behind = Number.POSITIVE_INFINITY;
       }
       if (behind === 0) return;
       if (Date.now() > deadline)
