@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
 import type { RuntimeEnv } from '../../src/config/runtime.js';
 import { loadRuntimeEnv } from '../../src/config/runtime.js';
 import type { InputEvent } from '../../src/events/schema.js';
@@ -115,6 +115,22 @@ export async function collect<T>(
 }
 
 /**
+ * Each partition's end offset. A partition still electing its leader (a busy machine, just after
+ * the topic was created) answers "not the leader", a retriable error: asked again until `timeoutMs`.
+ */
+async function topicEnds(admin: Admin, topic: string, timeoutMs: number): Promise<Map<number, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/**
  * Every record of a topic, up to the end each partition had when called (a topic the producers have
  * finished with: all of it, without guessing how many to wait for). Fails after `timeoutMs`.
  */
@@ -126,8 +142,7 @@ export async function collectAll<T>(
 ): Promise<T[]> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
-  await admin.disconnect();
+  const ends = await topicEnds(admin, topic, timeoutMs).finally(() => admin.disconnect());
   const next = new Map<number, number>();
   const complete = () => [...ends].every(([p, high]) => (next.get(p) ?? 0) >= high);
   const values: T[] = [];
