@@ -14,6 +14,7 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
+import { premiumBeyond } from '../market/market-book.js';
 import { ramp, round, sig } from '../scoring/scale.js';
 import { type AccountState, orderPriceRange } from '../state/account-state.js';
 
@@ -26,7 +27,8 @@ export function orderClimb(
   if (event.kind !== 'fill' || event.side !== 'buy') return undefined;
   const range = orderPriceRange(account, event.order);
   if (!range || range.low <= 0) return undefined;
-  const climb = range.high / range.low - 1;
+  // Its dearest fill's premium over its cheapest, read as every other premium beyond a bar is.
+  const climb = premiumBeyond(range.high, range.low, 'buy');
   const score = ramp(climb, cfg.orderClimb.minClimb, cfg.orderClimb.fullClimb);
   if (score === 0) return undefined;
   return {
