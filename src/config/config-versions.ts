@@ -32,6 +32,8 @@ export const REPLACEABLE_KEYS = [
   'fusion',
   'offMarket',
   'orderClimb',
+  'fundingSell.minShare',
+  'fundingSell.fullShare',
   'liveMarket.minPremium',
   'liveMarket.fullPremium',
   'size.quoteUsd',

@@ -109,6 +109,17 @@ export const detectionConfigSchema = z
     }),
     /** order_climb: how far one buy order's fills climbed from its cheapest to its dearest (a ratio − 1). */
     orderClimb: z.object({ minClimb: z.number().positive(), fullClimb: z.number().positive() }),
+    /**
+     * funding_sell: a buy in a pair new to the account funded by its sells at the market into that
+     * pair's quote currency minutes before (the case's "swap"): what they fetched against what it
+     * spent there, from `minShare` (0) to `fullShare` (1).
+     */
+    fundingSell: z.object({
+      /** Sells each within this of the last make one run; the run must reach this close to the first buy. */
+      windowMs: z.number().int().positive(),
+      minShare: z.number().nonnegative(),
+      fullShare: z.number().positive(),
+    }),
     fusion: z.object({
       weights: z.partialRecord(detector, unit),
       /** The weight of a detector `weights` does not name. */
@@ -273,6 +284,9 @@ export const detectionConfigSchema = z
     });
     if (c.size.fullRatio <= c.size.fromRatio) {
       ctx.addIssue({ code: 'custom', path: ['size', 'fullRatio'], message: 'must exceed fromRatio' });
+    }
+    if (c.fundingSell.fullShare <= c.fundingSell.minShare) {
+      ctx.addIssue({ code: 'custom', path: ['fundingSell', 'fullShare'], message: 'must exceed minShare' });
     }
     if (c.orderClimb.fullClimb <= c.orderClimb.minClimb) {
       ctx.addIssue({ code: 'custom', path: ['orderClimb', 'fullClimb'], message: 'must exceed minClimb' });

@@ -5,6 +5,7 @@
  */
 import type { DetectionConfig } from '../config/detection.js';
 import { aboveLiveMarket } from '../detectors/above-live-market.js';
+import { fundingSell } from '../detectors/funding-sell.js';
 import { keyContext } from '../detectors/key-context.js';
 import { newIlliquidPair } from '../detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../detectors/off-market-fill.js';
@@ -33,6 +34,7 @@ export const ACCOUNT_DETECTORS: readonly AccountDetector[] = [
   { name: 'above_live_market', score: (e, a, m, cfg) => aboveLiveMarket(e, a, m, cfg) },
   { name: 'unusual_size', score: (e, a, _m, cfg) => unusualSize(e, a, cfg) },
   { name: 'order_climb', score: (e, a, _m, cfg) => orderClimb(e, a, cfg) },
+  { name: 'funding_sell', score: (e, a, _m, cfg) => fundingSell(e, a, cfg) },
 ];
 
 /** A detector that threw: the others still score, and the failure is reported (dead letter, metric). */

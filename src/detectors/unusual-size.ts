@@ -9,13 +9,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { ramp, round, sig } from '../scoring/scale.js';
-import {
-  type AccountState,
-  filledSoFar,
-  newPairHistory,
-  previousPeak,
-  usdValue,
-} from '../state/account-state.js';
+import { type AccountState, newPairBuy, previousPeak } from '../state/account-state.js';
 
 /**
  * `spend` against the account's largest order on the previous days (floored at `size.minOrderUsd`),
@@ -42,18 +36,10 @@ export function unusualSize(
   account: AccountState,
   cfg: DetectionConfig,
 ): Signal | undefined {
-  if (event.side !== 'buy') return undefined;
-  const sym = newPairHistory(account, event.symbol, event.timestamp, cfg);
-  if (!sym) return undefined;
+  const buy = newPairBuy(event, account, cfg);
+  if (!buy || buy.spend === 0) return undefined;
+  const { spend } = buy;
   const c = cfg.size;
-  let placing = 0;
-  if (event.kind === 'order' && event.price !== undefined) {
-    // Its value not yet counted through fills (fills may arrive before or after the order event).
-    const counted = filledSoFar(account, event.id);
-    placing = Math.max(0, (usdValue(event.symbol, event.price * event.amount, c) ?? 0) - counted);
-  }
-  const spend = (sym.q ?? 0) + placing;
-  if (spend === 0) return undefined;
   const reading = sizeAgainstHabit(account, spend, event.timestamp, cfg);
   if (!reading) return undefined;
   const { usual, ratio } = reading;

@@ -124,6 +124,7 @@ export const detectorNames = [
   'above_live_market',
   'unusual_size',
   'order_climb',
+  'funding_sell',
   'campaign_fan_in',
   'leak_cohort',
 ] as const;

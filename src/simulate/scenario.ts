@@ -180,6 +180,10 @@ interface Ctx {
   climbs: Rng;
   /** So do the attackers' ladders of asks. */
   ladders: Rng;
+  /** So does which careful attacks are spread over 10–30 minutes (`attackPace`). */
+  paces: Rng;
+  /** So do benign accounts' sales of a held coin before a buy (`benignSwap`). */
+  swaps: Rng;
 }
 
 /** Key labels: the third-party platforms keys are made for (share of keys), and unlabelled keys. */
@@ -281,6 +285,37 @@ function atMarket(
     taker: true,
     ...(side === 'buy' ? { cheaperAsks: bookClimb(ctx, market, t, price) } : {}),
   });
+}
+
+/**
+ * A benign swap: the account sells a coin it holds at the market for `quote`, `leadMs` before a buy
+ * in that currency (about `budgetBtc`): a person trying a new coin, a pump buyer who had no BTC
+ * ready, a copy-trading leader rotating out of a coin. The victims' "swap" of the case, without the
+ * theft. Drawn from a stream of its own (`swaps`), through a second stream of the account's orders:
+ * the rest of a scenario stays as it was.
+ */
+function benignSwap(ctx: Ctx, s: AccountStream, t: number, quote: string, budgetBtc: number): void {
+  const rng = ctx.swaps;
+  const held = ctx.liquid.filter((m) => m.symbol.endsWith(`/${quote}`));
+  if (held.length === 0) return;
+  const market = rng.pick(held);
+  const sale = new AccountStream(ctx.events, rng, s.accountId, s.apiKeyId, s.exchange, `sw${Math.round(t)}-`);
+  sale.clientIp = s.clientIp;
+  if (s.ipChange) sale.ipChange = s.ipChange;
+  if (ctx.exchangeView) sale.counterparty = (m) => `${ctx.name}-mm-${m.symbol}-${rng.int(1, 6)}`;
+  const price = priceAt(market, t) * (1 - rng.uniform(0, 0.002));
+  const inQuote = quote === 'USDT' ? budgetBtc * 20_000 : budgetBtc;
+  const amount = (inQuote * ctx.p.size * rng.uniform(0.5, 1.5)) / price;
+  sale.trade(Math.round(t), market, 'sell', price, amount, {
+    type: 'market',
+    fills: rng.int(1, 2),
+    taker: true,
+  });
+}
+
+/** The quote currency of a market's symbol. */
+function quoteCurrency(market: SimMarket): string {
+  return market.symbol.slice(market.symbol.indexOf('/') + 1);
 }
 
 /** A person trading a few liquid pairs a few times a day. Returns the usual budget (BTC). */
@@ -414,6 +449,11 @@ function newPairTrier(ctx: Ctx, s: AccountStream): void {
   else if (Math.abs(t - ctx.pumpAt) < 2 * HOUR) t = ctx.pumpAt - 3 * HOUR;
   const large = ctx.rng.chance(0.4);
   const n = large ? 1 : episode(ctx, ctx.rng.int(1, 4));
+  // A third sell a coin they hold first, to pay for it.
+  if (ctx.swaps.chance(1 / 3)) {
+    const lead = ctx.swaps.uniform(20_000, 300_000);
+    benignSwap(ctx, s, t - lead, quoteCurrency(market), usual * (large ? ctx.swaps.uniform(3, 10) : n));
+  }
   for (let i = 0; i < n; i++) {
     atMarket(ctx, s, Math.round(t), market, 'buy', large ? usual * ctx.rng.uniform(3, 10) : usual);
     t += 15_000 + ctx.rng.exp(90_000);
@@ -457,6 +497,11 @@ function pumpBuyer(ctx: Ctx, hand: AccountStream, usual: number, scripted: boole
     ] as const),
   );
   const budget = scripted ? usual : ctx.rng.uniform(0.01, 0.5);
+  // A quarter had nothing to buy with: they sell a coin they hold first (a script seconds before).
+  if (ctx.swaps.chance(0.25)) {
+    const lead = scripted ? ctx.swaps.uniform(1_000, 10_000) : ctx.swaps.uniform(20_000, 120_000);
+    benignSwap(ctx, hand, t - lead, quoteCurrency(m), scripted ? budget * n : budget);
+  }
   let bought = 0;
   for (let i = 0; i < n; i++) {
     // A market buy in a pump sweeps the book: it pays the top of the next seconds' prints.
@@ -566,9 +611,18 @@ function attack(
     laterIp: !ipSeen ? '' : campaign.servers ? ctx.rng.pick(campaign.servers) : newIp(ctx),
   };
   // Some attackers first sell the victim's liquid coins to fund the buys.
+  // They sell coins quoted in the pumped pair's currency: what they fetch pays for the buys.
+  const funding = ctx.liquid.filter((m) => quoteCurrency(m) === quoteCurrency(market));
   if (ctx.rng.chance(0.3)) {
     for (let i = ctx.rng.int(1, 3); i > 0; i--) {
-      atMarket(ctx, s, Math.round(t), ctx.rng.pick(ctx.liquid), 'sell', ctx.rng.uniform(0.2, 2));
+      atMarket(
+        ctx,
+        s,
+        Math.round(t),
+        ctx.rng.pick(funding.length > 0 ? funding : ctx.liquid),
+        'sell',
+        ctx.rng.uniform(0.2, 2),
+      );
       t += 1_000 + ctx.rng.exp(2_000);
     }
   }
@@ -580,6 +634,7 @@ function attack(
     ? usualBudget * orders * ctx.rng.uniform(1, 3)
     : ctx.rng.uniform(0.2, 20);
   const fills: MaliciousFill[] = [];
+  const pace = attackPace(ctx, strength, orders);
   for (let i = 0; i < orders; i++) {
     const base = campaign.overLive ? Math.max(reference, priceAt(market, t)) : reference;
     const price = base * (1 + premium * ctx.rng.uniform(0.9, 1.1));
@@ -608,7 +663,7 @@ function attack(
     });
     for (const f of made)
       fills.push({ id: f.id, timestamp: f.timestamp, valueMoved: (f.price - reference) * f.amount });
-    t += 300 + ctx.rng.exp(spec.gapMs);
+    t += (300 + ctx.rng.exp(spec.gapMs)) * pace;
   }
   Object.assign(truth, {
     strength,
@@ -621,6 +676,18 @@ function attack(
     withCounterparty,
     sharedAttackerIp: campaign.servers !== undefined,
   });
+}
+
+/**
+ * How much slower than its strength's usual gaps an attack's orders come: half the careful attacks
+ * spread their 2–6 orders over 10–30 minutes (as a thief who wants no burst would; the independent
+ * evaluation's careful attacks do), so no quick second order shows. Drawn from a stream of its own
+ * and scaling the usual gaps' draws: the rest of a scenario stays as it was.
+ */
+function attackPace(ctx: Ctx, strength: AttackStrength, orders: number): number {
+  if (strength !== 'careful' || orders < 2 || !ctx.paces.chance(0.5)) return 1;
+  const spanMs = ctx.paces.uniform(10, 30) * MIN;
+  return spanMs / ((orders - 1) * (300 + STRENGTHS.careful.gapMs));
 }
 
 /**
@@ -727,6 +794,8 @@ export function buildScenario(opts: ScenarioOptions, extraIlliquid: SimMarket[] 
     caps: new Rng(opts.seed * 7_919 + 29),
     climbs: new Rng(opts.seed * 7_919 + 41),
     ladders: new Rng(opts.seed * 6_007 + 29),
+    paces: new Rng(opts.seed * 6_007 + 43),
+    swaps: new Rng(opts.seed * 6_007 + 59),
   };
   for (const m of [...liquid, opts.illiquid, ...thin]) events.push(...m.prints, ...m.tickers);
 
@@ -932,6 +1001,14 @@ function copyPlatform(
   });
   if (rng.chance(0.5)) thin.push({ market: ctx.illiquid, t: ctx.pumpAt + rng.uniform(0, 2) * MIN });
   for (const { market, t } of thin) {
+    // A third of the time the leader rotates out of a coin first: every follower sells it at the
+    // market, seconds before the buy (own stream: the platform's other draws stay).
+    if (ctx.swaps.chance(1 / 3)) {
+      for (const f of followers.filter((f) => f.joins <= t)) {
+        f.s.clientIp = ctx.swaps.pick(servers);
+        benignSwap(ctx, f.s, t - ctx.swaps.uniform(1_000, 5_000), quoteCurrency(market), f.budget);
+      }
+    }
     const base = Math.max(priceAt(market, t), priceAt(market, t + 5_000));
     signal(Math.round(t), market, 'buy', base, rng.uniform(0.003, 0.015) * ctx.p.price);
     const exit = t + rng.uniform(1, 6) * HOUR;

@@ -67,6 +67,12 @@ export interface AccountState {
   oq?: [orderDigest: string, usd: number, low?: number, high?: number];
   /** Daily peaks of one order's filled value (USD): the account's usual largest order. */
   sz?: number[];
+  /**
+   * The account's latest run of sells at the market into one quote currency (see `noteFundingSell`):
+   * its first and last sell, that currency and what they fetched (USD, to the cent). Sells into
+   * the same currency, each within `fundingSell.windowMs` of the last, make one run.
+   */
+  fs?: [start: number, last: number, quote: string, usd: number];
   /** Recent event ids, cited as evidence in alerts. */
   ev: string[];
   alert?: { t: number; lvl: number };
@@ -287,7 +293,53 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
     count(state.act, at, cfg.burst);
     if (key) count(key, at, cfg.burst);
   }
-  if (event.kind === 'fill') noteSpend(state, event, digest, sym, isNew, cfg);
+  if (event.kind === 'fill') {
+    // Read before this fill's value is folded in: a sell that empties the account's new position still sold it.
+    const boughtInNewPair = isNew && (sym.q ?? 0) > 0;
+    noteSpend(state, event, digest, sym, isNew, cfg);
+    if (!boughtInNewPair) noteFundingSell(state, event, cfg);
+  }
+}
+
+/**
+ * Folds a sell at the market into the account's run of such sells (mutates `state`): the case's
+ * attackers sold a victim's liquid coins first, to fund the buys of the thin one. A maker's sell
+ * (a resting order someone else took) is no such sale, nor a sell of what the account bought in a
+ * pair new to it (a pump buyer taking profit).
+ */
+function noteFundingSell(state: AccountState, fill: FillEvent, cfg: DetectionConfig): void {
+  if (fill.side !== 'sell' || fill.takerOrMaker === 'maker') return;
+  const usd = usdValue(fill.symbol, fill.cost ?? fill.price * fill.amount, cfg.size);
+  if (usd === undefined || !(usd > 0)) return;
+  const quote = quoteOf(fill.symbol);
+  const at = fill.timestamp;
+  const run = state.fs;
+  const window = cfg.fundingSell.windowMs;
+  if (run && at < run[0] - window) return; // older than the run kept (arriving late): not the latest
+  // Another currency, or a sale long after the run: a new run.
+  if (!run || run[2] !== quote || at > run[1] + window) {
+    state.fs = [at, at, quote, cents(usd)];
+    return;
+  }
+  run[0] = Math.min(run[0], at);
+  run[1] = Math.max(run[1], at);
+  run[3] = cents(run[3] + usd);
+}
+
+/**
+ * What the account's run of sells at the market fetched (USD) in `symbol`'s quote currency, if the
+ * run reached to within `fundingSell.windowMs` before `firstTrade` (the account's first trade in the
+ * pair) or went on after it: the funds its buys there may have come from.
+ */
+export function fundingBefore(
+  state: AccountState,
+  symbol: string,
+  firstTrade: number,
+  cfg: DetectionConfig,
+): { usd: number; start: number; last: number } | undefined {
+  const run = state.fs;
+  if (!run || run[2] !== quoteOf(symbol) || run[1] < firstTrade - cfg.fundingSell.windowMs) return undefined;
+  return { usd: run[3], start: run[0], last: run[1] };
 }
 
 /** Folds a fill's value into its order's value (the size baseline) and, in a new pair, the spend there; `order`: its order id's digest. */
@@ -343,6 +395,36 @@ export function noteQuietPremium(
 /** What the account's fills of `orderId` came to so far (USD), if it is the latest order filled; else 0. */
 export function filledSoFar(state: AccountState, orderId: string): number {
   return state.oq?.[0] === orderDigest(orderId) ? state.oq[1] : 0;
+}
+
+/**
+ * What the account has spent in `sym`, a pair new to it (USD, net of sells), counting a limit buy's
+ * own value when it is placed (less what its fills counted already: fills may arrive before or after
+ * the order event), so that the first order of a drain is judged before it fills.
+ */
+function newPairSpend(
+  event: AccountEvent,
+  account: AccountState,
+  sym: SymbolHistory,
+  cfg: DetectionConfig,
+): number {
+  let placing = 0;
+  if (event.kind === 'order' && event.price !== undefined) {
+    const counted = filledSoFar(account, event.id);
+    placing = Math.max(0, (usdValue(event.symbol, event.price * event.amount, cfg.size) ?? 0) - counted);
+  }
+  return (sym.q ?? 0) + placing;
+}
+
+/** A buy in a pair new to the account: the pair's history and what the account spent there (`newPairSpend`). */
+export function newPairBuy(
+  event: AccountEvent,
+  account: AccountState,
+  cfg: DetectionConfig,
+): { sym: SymbolHistory; spend: number } | undefined {
+  if (event.side !== 'buy') return undefined;
+  const sym = newPairHistory(account, event.symbol, event.timestamp, cfg);
+  return sym ? { sym, spend: newPairSpend(event, account, sym, cfg) } : undefined;
 }
 
 /** The lowest and highest price the account's buy fills of `orderId` paid, if it is the latest order filled. */
@@ -405,6 +487,7 @@ export function cloneAccountState(s: AccountState): AccountState {
     ev: s.ev.slice(),
     ...(s.oq ? { oq: [...s.oq] as NonNullable<AccountState['oq']> } : {}),
     ...(s.sz ? { sz: s.sz.slice() } : {}),
+    ...(s.fs ? { fs: [...s.fs] as NonNullable<AccountState['fs']> } : {}),
     ...(s.alert ? { alert: { ...s.alert } } : {}),
     ...(s.rv ? { rv: { ...s.rv } } : {}),
     ...(s.km ? { km: cloneKeyMeta(s.km) } : {}),

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { loadDetectionConfig } from '../../src/config/detection.js';
 import { firstBuyObservation } from '../../src/detection/first-buy.js';
 import { aboveLiveMarket } from '../../src/detectors/above-live-market.js';
+import { fundingSell } from '../../src/detectors/funding-sell.js';
 import { keyContext } from '../../src/detectors/key-context.js';
 import { newIlliquidPair } from '../../src/detectors/new-illiquid-pair.js';
 import { offMarketFill } from '../../src/detectors/off-market-fill.js';
 import { orderClimb } from '../../src/detectors/order-climb.js';
 import { tradeBurst } from '../../src/detectors/trade-burst.js';
 import { unusualSize } from '../../src/detectors/unusual-size.js';
-import type { AccountEvent } from '../../src/events/schema.js';
+import type { AccountEvent, FillEvent } from '../../src/events/schema.js';
 import { MarketBook, type MarketSnapshot } from '../../src/market/market-book.js';
 import {
   type AccountState,
@@ -409,6 +410,55 @@ describe('order_climb', () => {
     const d = fill({ order: 'pump-o3', price: 1.3e-6, timestamp: T0 + 3 });
     const e = fill({ order: 'pump-o3', price: 1e-6, timestamp: T0 + 4 });
     expect(orderClimb(e, fold([d, e]), cfg)!.score).toBeCloseTo(0.5, 3);
+  });
+});
+
+describe('funding_sell', () => {
+  /** A market sell of 1 BTC worth of ETH, `before` ms before T0. */
+  const sale = (before: number, over: Partial<FillEvent> = {}) =>
+    fill({
+      symbol: 'ETH/BTC',
+      side: 'sell',
+      price: 0.07,
+      amount: 1 / 0.07,
+      takerOrMaker: 'taker',
+      timestamp: T0 - before,
+      ...over,
+    });
+
+  it('scores a new pair bought with what a sale at the market fetched minutes before, even for an account just met', () => {
+    const buy = fill({ price: 1e-6, amount: 0.8 / 1e-6 });
+    const s = fundingSell(buy, fold([sale(60_000), buy]), cfg)!;
+    expect(s.score).toBe(1);
+    expect(s.evidence.fundedShare).toBe(1.25);
+    expect(s.evidence.secondsBeforeFirstTrade).toBe(60);
+    // Two sales seconds apart make one run; a limit buy counts its value when placed.
+    const limit = order({ price: 1e-6, amount: 3 / 1e-6 });
+    const two = fold([sale(30_000), sale(20_000), limit]);
+    expect(fundingSell(limit, two, cfg)!.evidence.fundingUsd).toBe(40_000);
+    expect(fundingSell(limit, two, cfg)!.score).toBe(1);
+  });
+
+  it('leaves alone a sale long before, into another currency, a maker sale, a small one, and a pair traded before', () => {
+    const buy = fill({ price: 1e-6, amount: 0.8 / 1e-6 });
+    expect(fundingSell(buy, fold([sale(11 * MIN), buy]), cfg)).toBeUndefined();
+    const usdt = sale(60_000, { symbol: 'ETH/USDT', price: 1500, amount: 10 });
+    expect(fundingSell(buy, fold([usdt, buy]), cfg)).toBeUndefined();
+    expect(fundingSell(buy, fold([sale(60_000, { takerOrMaker: 'maker' }), buy]), cfg)).toBeUndefined();
+    const big = fill({ price: 1e-6, amount: 20 / 1e-6 });
+    expect(fundingSell(big, fold([sale(60_000), big]), cfg)).toBeUndefined(); // 5 % of the spend
+    const known = fold([fill({ timestamp: T0 - DAY }), sale(60_000), buy]);
+    expect(fundingSell(buy, known, cfg)).toBeUndefined();
+    // A pump buyer selling what it just bought in the new pair is not funding a buy.
+    const profit = fill({
+      side: 'sell',
+      price: 2e-6,
+      amount: 0.4 / 1e-6,
+      takerOrMaker: 'taker',
+      timestamp: T0 + 60_000,
+    });
+    const later = fill({ price: 1e-6, amount: 0.1 / 1e-6, timestamp: T0 + 61_000 });
+    expect(fundingSell(later, fold([buy, profit, later]), cfg)).toBeUndefined();
   });
 });
 
