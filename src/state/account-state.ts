@@ -293,6 +293,8 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
     count(state.act, at, cfg.burst);
     if (key) count(key, at, cfg.burst);
   }
+  // A run of sells no pair can still be funded by (any pair first traded since is no longer new) is dropped.
+  if (state.fs && at > state.fs[1] + cfg.fundingSell.windowMs + cfg.newPair.windowMs) delete state.fs;
   if (event.kind === 'fill') {
     // Read before this fill's value is folded in: a sell that empties the account's new position still sold it.
     const boughtInNewPair = isNew && (sym.q ?? 0) > 0;

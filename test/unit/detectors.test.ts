@@ -459,6 +459,9 @@ describe('funding_sell', () => {
     });
     const later = fill({ price: 1e-6, amount: 0.1 / 1e-6, timestamp: T0 + 61_000 });
     expect(fundingSell(later, fold([buy, profit, later]), cfg)).toBeUndefined();
+    // A run no new pair can still draw on is not kept (state size).
+    expect(fold([sale(0)]).fs).toBeDefined();
+    expect(fold([sale(0), fill({ symbol: 'ETH/BTC', timestamp: T0 + 41 * MIN })]).fs).toBeUndefined();
   });
 });
 

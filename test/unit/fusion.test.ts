@@ -55,7 +55,7 @@ describe('fusion', () => {
     expect(fuse(signals.slice(0, 2), cfg, quiet).recommendation).toBe('review');
   });
 
-  it('revokes a key trading from a new IP that spends ten times its habit in a new thin pair above the reference, not without either', () => {
+  it('revokes a key trading from a new IP that spends ten times its habit in a new thin pair, not without either', () => {
     // The case's drain: the attacker's machine, most of what the account holds, a coin it never traded.
     const drain = [
       s('key_context', 0.7),
@@ -73,10 +73,33 @@ describe('fusion', () => {
     const withoutIp = drain.filter((x) => x.detector !== 'key_context');
     expect(fuse(withoutIp, cfg).recommendation).toBe('none');
     expect(fuse([s('key_context', 0.6), ...drain.slice(1)], cfg).recommendation).toBe('review');
-    // At the reference (no premium paid), nothing to revoke for.
-    expect(fuse([...drain.slice(0, 3), s('off_market_fill', 0.1)], cfg).recommendation).not.toBe(
+    // However carefully priced: at the reference too (a careful thief pays +2 %), still the drain.
+    expect(fuse(drain.slice(0, 3), cfg).recommendation).toBe('revoke_key');
+    // In a liquid pair, or one the account trades: not this rule.
+    expect(fuse([...drain.slice(0, 2), s('new_illiquid_pair', 0.3)], cfg).recommendation).not.toBe(
       'revoke_key',
     );
+  });
+
+  it('revokes the same drain paid for by selling held coins at the market minutes before (the swap), above the reference', () => {
+    const swap = [
+      s('funding_sell', 1),
+      s('unusual_size', 0.6),
+      s('new_illiquid_pair', 0.9),
+      s('off_market_fill', 0.25),
+    ];
+    expect(fuse(swap, cfg).recommendation).toBe('revoke_key');
+    // A person selling some ETH to try a coin at its usual size, or at the reference: no revoke.
+    expect(fuse([swap[0]!, s('unusual_size', 0.3), ...swap.slice(2)], cfg).recommendation).toBe('none');
+    expect(fuse([...swap.slice(0, 3), s('off_market_fill', 0.1)], cfg).recommendation).toBe('none');
+    // A swap from the key's new IP into the pump (a copy platform's follower on a new server) is no revoke.
+    const follower = [
+      s('funding_sell', 1),
+      s('key_context', 0.7),
+      s('new_illiquid_pair', 0.9),
+      s('off_market_fill', 0.9),
+    ];
+    expect(fuse(follower, cfg).recommendation).not.toBe('revoke_key');
   });
 
   it('revokes a buy order that climbed far through the book in a new thin pair off the reference, not without either', () => {
