@@ -288,9 +288,9 @@ function atMarket(
 }
 
 /**
- * A benign swap: the account sells a coin it holds at the market for `quote`, `leadMs` before a buy
- * in that currency (about `budgetBtc`): a person trying a new coin, a pump buyer who had no BTC
- * ready, a copy-trading leader rotating out of a coin. The victims' "swap" of the case, without the
+ * A benign swap: at `t`, the account sells a coin it holds at the market for `quote`, about
+ * `budgetBtc` worth, before a buy in that currency: a person trying a new coin, a pump buyer who had
+ * no BTC ready, a copy-trading leader rotating out of a coin. The victims' "swap" of the case, without the
  * theft. Drawn from a stream of its own (`swaps`), through a second stream of the account's orders:
  * the rest of a scenario stays as it was.
  */
@@ -610,8 +610,8 @@ function attack(
     at: Math.round(t),
     laterIp: !ipSeen ? '' : campaign.servers ? ctx.rng.pick(campaign.servers) : newIp(ctx),
   };
-  // Some attackers first sell the victim's liquid coins to fund the buys.
-  // They sell coins quoted in the pumped pair's currency: what they fetch pays for the buys.
+  // Some attackers first sell the victim's liquid coins to fund the buys: coins quoted in the pumped
+  // pair's currency, so that what they fetch pays for the buys.
   const funding = ctx.liquid.filter((m) => quoteCurrency(m) === quoteCurrency(market));
   if (ctx.rng.chance(0.3)) {
     for (let i = ctx.rng.int(1, 3); i > 0; i--) {
