@@ -5,6 +5,7 @@
  * ground truth needed to score the detectors.
  */
 import type { InputEvent } from '../events/schema.js';
+import { quoteOf } from '../events/symbol.js';
 import { AccountStream, type CheaperAsk } from './account-stream.js';
 import { Rng } from './rng.js';
 import { LIQUID_MARKETS, liquidMarket, medianBefore, priceAt, type SimMarket } from './sim-market.js';
@@ -244,12 +245,15 @@ function setUpKey(ctx: Ctx, s: AccountStream, label: string, movesServer: number
   s.keyCreated(ctx.from, createdAt ?? Math.round(ctx.from - rng.uniform(30, 1100) * DAY), label);
 }
 
+/** A budget in BTC in `market`'s quote currency: USDT pairs are scaled by the BTC price. */
+function inQuote(market: SimMarket, budgetBtc: number): number {
+  return quoteOf(market.symbol) === 'USDT' ? budgetBtc * 20_000 : budgetBtc;
+}
+
 /** Amount for an order worth about `quoteBudgetBtc` BTC (×0.5–1.5, × the size parameter). */
 function budgetAmount(ctx: Ctx, market: SimMarket, t: number, quoteBudgetBtc: number): number {
   const price = priceAt(market, t);
-  // Budgets are in BTC; USDT pairs are scaled by the BTC price.
-  const quote = market.symbol.endsWith('/USDT') ? quoteBudgetBtc * 20_000 : quoteBudgetBtc;
-  return Math.max((quote * ctx.p.size) / price, 1e-8) * ctx.rng.uniform(0.5, 1.5);
+  return Math.max((inQuote(market, quoteBudgetBtc) * ctx.p.size) / price, 1e-8) * ctx.rng.uniform(0.5, 1.5);
 }
 
 /** Times of `perDay` Poisson events a day (× the rate parameter), between from and to. */
@@ -296,7 +300,7 @@ function atMarket(
  */
 function benignSwap(ctx: Ctx, s: AccountStream, t: number, quote: string, budgetBtc: number): void {
   const rng = ctx.swaps;
-  const held = ctx.liquid.filter((m) => m.symbol.endsWith(`/${quote}`));
+  const held = ctx.liquid.filter((m) => quoteOf(m.symbol) === quote);
   if (held.length === 0) return;
   const market = rng.pick(held);
   const sale = new AccountStream(ctx.events, rng, s.accountId, s.apiKeyId, s.exchange, `sw${Math.round(t)}-`);
@@ -304,18 +308,12 @@ function benignSwap(ctx: Ctx, s: AccountStream, t: number, quote: string, budget
   if (s.ipChange) sale.ipChange = s.ipChange;
   if (ctx.exchangeView) sale.counterparty = (m) => `${ctx.name}-mm-${m.symbol}-${rng.int(1, 6)}`;
   const price = priceAt(market, t) * (1 - rng.uniform(0, 0.002));
-  const inQuote = quote === 'USDT' ? budgetBtc * 20_000 : budgetBtc;
-  const amount = (inQuote * ctx.p.size * rng.uniform(0.5, 1.5)) / price;
+  const amount = (inQuote(market, budgetBtc) * ctx.p.size * rng.uniform(0.5, 1.5)) / price;
   sale.trade(Math.round(t), market, 'sell', price, amount, {
     type: 'market',
     fills: rng.int(1, 2),
     taker: true,
   });
-}
-
-/** The quote currency of a market's symbol. */
-function quoteCurrency(market: SimMarket): string {
-  return market.symbol.slice(market.symbol.indexOf('/') + 1);
 }
 
 /** A person trading a few liquid pairs a few times a day. Returns the usual budget (BTC). */
@@ -452,7 +450,7 @@ function newPairTrier(ctx: Ctx, s: AccountStream): void {
   // A third sell a coin they hold first, to pay for it.
   if (ctx.swaps.chance(1 / 3)) {
     const lead = ctx.swaps.uniform(20_000, 300_000);
-    benignSwap(ctx, s, t - lead, quoteCurrency(market), usual * (large ? ctx.swaps.uniform(3, 10) : n));
+    benignSwap(ctx, s, t - lead, quoteOf(market.symbol), usual * (large ? ctx.swaps.uniform(3, 10) : n));
   }
   for (let i = 0; i < n; i++) {
     atMarket(ctx, s, Math.round(t), market, 'buy', large ? usual * ctx.rng.uniform(3, 10) : usual);
@@ -500,7 +498,7 @@ function pumpBuyer(ctx: Ctx, hand: AccountStream, usual: number, scripted: boole
   // A quarter had nothing to buy with: they sell a coin they hold first (a script seconds before).
   if (ctx.swaps.chance(0.25)) {
     const lead = scripted ? ctx.swaps.uniform(1_000, 10_000) : ctx.swaps.uniform(20_000, 120_000);
-    benignSwap(ctx, hand, t - lead, quoteCurrency(m), scripted ? budget * n : budget);
+    benignSwap(ctx, hand, t - lead, quoteOf(m.symbol), scripted ? budget * n : budget);
   }
   let bought = 0;
   for (let i = 0; i < n; i++) {
@@ -612,7 +610,7 @@ function attack(
   };
   // Some attackers first sell the victim's liquid coins to fund the buys: coins quoted in the pumped
   // pair's currency, so that what they fetch pays for the buys.
-  const funding = ctx.liquid.filter((m) => quoteCurrency(m) === quoteCurrency(market));
+  const funding = ctx.liquid.filter((m) => quoteOf(m.symbol) === quoteOf(market.symbol));
   if (ctx.rng.chance(0.3)) {
     for (let i = ctx.rng.int(1, 3); i > 0; i--) {
       atMarket(
@@ -1006,7 +1004,7 @@ function copyPlatform(
     if (ctx.swaps.chance(1 / 3)) {
       for (const f of followers.filter((f) => f.joins <= t)) {
         f.s.clientIp = ctx.swaps.pick(servers);
-        benignSwap(ctx, f.s, t - ctx.swaps.uniform(1_000, 5_000), quoteCurrency(market), f.budget);
+        benignSwap(ctx, f.s, t - ctx.swaps.uniform(1_000, 5_000), quoteOf(market.symbol), f.budget);
       }
     }
     const base = Math.max(priceAt(market, t), priceAt(market, t + 5_000));
