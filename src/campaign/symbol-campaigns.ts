@@ -135,11 +135,14 @@ function enoughMembers(
 
 /**
  * Whether a member revoked by its own detectors bought from `cp`, in the premium part of its
- * orders, ≥ `minLivePremium` above a quiet market (see `premiumSellers`): a victim drained into that
- * account's asks where hardly anyone else was buying (fewer than `liveMarket.minPrints` others'
- * prints in the 10 s before: the observation's `quietMarket`). Judged on the member's own
- * observations (the worker's market at each fill), not on the window as this fold finds it: the
- * same whichever way the workers' observations interleave. A pump's crowd buys in a busy market.
+ * orders, ≥ `minLivePremium` above a quiet market (see `premiumSellers`) a share of all it bought
+ * (`counterparty.minShare`, the bar of "bought mostly from"): a victim drained into that account's
+ * asks where hardly anyone else was buying (fewer than `liveMarket.minPrints` others' prints in the
+ * 10 s before: the observation's `quietMarket`). A pump buyer whose first order, placed a second
+ * before the crowd arrived, lifted a pump seller's ask, then kept buying in the busy market, bought
+ * a sliver there, not a share. Judged on the member's own observations (the worker's market at each
+ * fill), not on the window as this fold finds it: the same whichever way the workers' observations
+ * interleave. A pump's crowd buys in a busy market.
  */
 function drainedAboveQuiet(
   members: readonly Buyer[],
@@ -147,10 +150,16 @@ function drainedAboveQuiet(
   state: SymbolCampaignState,
   cfg: CampaignConfig,
 ): boolean {
-  const revoked = members.filter((b) => isRevoked(b)).map((b) => b.accountId);
+  const revoked = members.filter((b) => isRevoked(b));
   if (revoked.length === 0) return false;
-  const { aboveQuiet } = premiumSellers(state, revoked, cfg);
-  return revoked.some((id) => aboveQuiet.has(`${id}\u0000${cp}`));
+  const { aboveQuiet } = premiumSellers(
+    state,
+    revoked.map((b) => b.accountId),
+    cfg,
+  );
+  return revoked.some((b) =>
+    isShareOf(b, aboveQuiet.get(`${b.accountId}\u0000${cp}`) ?? 0, cfg.counterparty.minShare),
+  );
 }
 
 /**
@@ -567,8 +576,8 @@ function freeze(
  * into a pump), then the attacker's ladder up to where the order ends: the attacker's lower levels
  * count, the cheaper asks do not. `endedOrders` holds "member seller" for the sellers an order ended
  * on, `minPremium` above where it began; `aboveMarket` and `aboveLive` for those of such fills
- * ≥ `minPremium` and ≥ `minLivePremium` above the live market, and `aboveQuiet` for those of the
- * latter above a quiet market.
+ * ≥ `minPremium` and ≥ `minLivePremium` above the live market, and `aboveQuiet` the amount of the
+ * latter bought above a quiet market.
  */
 function premiumSellers(
   state: SymbolCampaignState,
@@ -578,7 +587,7 @@ function premiumSellers(
   atPremium: Map<string, Map<string, number>>;
   endedOrders: Set<string>;
   aboveLive: Set<string>;
-  aboveQuiet: Set<string>;
+  aboveQuiet: Map<string, number>;
   aboveMarket: Set<string>;
 } {
   const mine = state.obs.filter(
@@ -612,7 +621,7 @@ function premiumSellers(
   }
   const atPremium = new Map<string, Map<string, number>>();
   const aboveLive = new Set<string>();
-  const aboveQuiet = new Set<string>();
+  const aboveQuiet = new Map<string, number>();
   const aboveMarket = new Set<string>();
   for (const o of mine) {
     const seller = o.counterpartyAccountId!;
@@ -621,7 +630,8 @@ function premiumSellers(
     if ((o.livePremium ?? 0) >= cfg.minPremium) aboveMarket.add(`${o.accountId}\u0000${seller}`);
     if ((o.livePremium ?? 0) >= cfg.minLivePremium) {
       aboveLive.add(`${o.accountId}\u0000${seller}`);
-      if (o.quietMarket) aboveQuiet.add(`${o.accountId}\u0000${seller}`);
+      const key = `${o.accountId}\u0000${seller}`;
+      if (o.quietMarket) aboveQuiet.set(key, (aboveQuiet.get(key) ?? 0) + o.amount);
     }
     let bySeller = atPremium.get(o.accountId);
     if (!bySeller) atPremium.set(o.accountId, (bySeller = new Map()));

@@ -255,7 +255,8 @@ export class DetectionEngine {
       signals.length > 0
         ? fuse(signals, cfg.fusion, {
             apiKey: event.apiKeyId !== undefined,
-            quietMarket: market.live !== undefined && isQuietMarket(market.live, cfg.liveMarket),
+            // No other account's print within `liveMarket.maxAgeMs` is the quietest market of all.
+            quietMarket: market.live === undefined || isQuietMarket(market.live, cfg.liveMarket),
           })
         : undefined;
     if (cfg.campaign.enabled && event.kind === 'fill') {

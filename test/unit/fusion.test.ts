@@ -25,10 +25,19 @@ describe('fusion', () => {
       ['above_live_market', 0.5],
       ['unusual_size', 0.5],
       ['key_context', 0.7],
-      ['trade_burst', 0.6],
       ['order_climb', 0.25],
     ] as const)
       expect(fuse([s('off_market_fill', 0.6), s(d, score)], cfg).recommendation).toBe('review');
+  });
+
+  it('reviews an off-market burst only above a quiet market: in a busy one it is the crowd', () => {
+    const burst = [s('off_market_fill', 0.8), s('trade_burst', 0.67), s('new_illiquid_pair', 0.4)];
+    expect(fuse(burst, cfg, { apiKey: true, quietMarket: true }).recommendation).toBe('review');
+    // A scripted pump buyer's orders among the pump's prints, at the crowd's price.
+    expect(fuse(burst, cfg, { apiKey: true, quietMarket: false }).recommendation).toBe('none');
+    const newPairBurst = [s('new_illiquid_pair', 0.8), s('trade_burst', 0.67), s('off_market_fill', 0.3)];
+    expect(fuse(newPairBurst, cfg, { apiKey: true, quietMarket: true }).recommendation).toBe('review');
+    expect(fuse(newPairBurst, cfg, { apiKey: true, quietMarket: false }).recommendation).toBe('none');
   });
 
   it('revokes on an off-market price with two independent pieces of evidence', () => {
@@ -109,7 +118,10 @@ describe('fusion', () => {
     // A climb of 25 % (0.25) is one of rule 1's pieces of evidence: beside a long burst, a revoke.
     const burst = [s('off_market_fill', 0.8), s('trade_burst', 0.71)];
     expect(fuse([...burst, s('order_climb', 0.25)], cfg).recommendation).toBe('revoke_key');
-    expect(fuse([...burst, s('order_climb', 0.2)], cfg).recommendation).toBe('review');
+    // Without it, a burst off the reference: a review above a quiet market, the crowd in a busy one.
+    const quiet = { apiKey: true, quietMarket: true };
+    expect(fuse([...burst, s('order_climb', 0.2)], cfg, quiet).recommendation).toBe('review');
+    expect(fuse([...burst, s('order_climb', 0.2)], cfg).recommendation).toBe('none');
     // A pump order sweeping a book (≤ 17 % in real pumps) scores below the bar: nothing.
     expect(fuse([s('order_climb', 0.2), ...climb.slice(1)], cfg).recommendation).toBe('none');
     // Near the reference, or in a pair the account trades: no revoke.
