@@ -216,6 +216,28 @@ describe('campaign fan-in (pure)', () => {
     expect(victim.flatMap((o) => foldFirstBuy(state, o, off.campaign))).toEqual([]);
   });
 
+  it("does not freeze a pump seller for a revoked buyer's first order lifted above a quiet market a second before the crowd", () => {
+    // The buyer's first order lifts the seller's ask while the tape is still quiet; it keeps buying
+    // from the crowd's sellers (the same one among them) in the busy market, and is revoked later.
+    const buyer = (early: number) => [
+      buy('pb', T0, { counterpartyAccountId: 'dumper', livePremium: 0.2, quietMarket: true, amount: early }),
+      ...['dumper', 'seller-1', 'seller-2'].map((cp, i) =>
+        buy('pb', T0 + (i + 1) * 5_000, {
+          counterpartyAccountId: cp,
+          livePremium: 0,
+          amount: 1000,
+          ...(i === 2 ? { accountRecommendation: 'revoke_key' as const } : {}),
+        }),
+      ),
+      // Another of the crowd buys from the same seller: the fold that reads the seller's link.
+      buy('p-1', T0 + 30_000, { counterpartyAccountId: 'dumper', livePremium: 0 }),
+    ];
+    // 800 of 3,800 above the quiet market: a sliver, though the seller had 47 % of its buys.
+    expect(frozen(buyer(800))).toEqual([]);
+    // 3,000 of 6,000 drained there: the victim's money went that way.
+    expect(frozen(buyer(3000))).toEqual(['dumper']);
+  });
+
   it('freezes a second attacker whose cheap levels made most of what it sold the members, though only its top asks were at the premium', () => {
     // Three victims of attacker-1. Two of them also lift attacker-2: a large cheap level in one order
     // (attacker-1's ask is that order's top: not the premium part) and the top ask of the next order.
