@@ -82,6 +82,13 @@ describe('fusion', () => {
     const withoutIp = drain.filter((x) => x.detector !== 'key_context');
     expect(fuse(withoutIp, cfg).recommendation).toBe('none');
     expect(fuse([s('key_context', 0.6), ...drain.slice(1)], cfg).recommendation).toBe('review');
+    // An old or dormant key buying its usual size in a new thin pair off the reference: among a
+    // pump's prints that is a pump buyer who has had its key a while; above a quiet market, a review.
+    const oldKey = [s('key_context', 0.5), s('new_illiquid_pair', 0.6), s('off_market_fill', 0.8)];
+    expect(fuse(oldKey, cfg).recommendation).toBe('none');
+    expect(fuse(oldKey, cfg, { apiKey: true, quietMarket: true }).recommendation).toBe('review');
+    // From a new IP, a review in either market.
+    expect(fuse([s('key_context', 0.7), ...oldKey.slice(1)], cfg).recommendation).toBe('review');
     // However carefully priced: at the reference too (a careful thief pays +2 %), still the drain.
     expect(fuse(drain.slice(0, 3), cfg).recommendation).toBe('revoke_key');
     // In a liquid pair, or one the account trades: not this rule.
