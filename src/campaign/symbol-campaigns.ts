@@ -137,10 +137,10 @@ function enoughMembers(
 }
 
 /**
- * Whether a member revoked by its own detectors bought from `cp`, in the premium part of its
- * orders, ≥ `minLivePremium` above a quiet market (see `premiumSellers`) a share of all it bought
- * (`counterparty.minShare`, the bar of "bought mostly from"): a victim drained into that account's
- * asks where hardly anyone else was buying (fewer than `liveMarket.minPrints` others' prints in the
+ * Whether a member revoked by its own detectors bought a share of all it bought
+ * (`counterparty.minShare`, the bar of "bought mostly from") from `cp` ≥ `minLivePremium` above a
+ * quiet market, in the premium part of its orders (see `premiumSellers`): a victim drained into that
+ * account's asks where hardly anyone else was buying (fewer than `liveMarket.minPrints` others' prints in the
  * 10 s before: the observation's `quietMarket`). A pump buyer whose first order, placed a second
  * before the crowd arrived, lifted a pump seller's ask, then kept buying in the busy market, bought
  * a sliver there, not a share. Judged on the member's own observations (the worker's market at each
@@ -644,10 +644,10 @@ function premiumSellers(
     const seller = o.counterpartyAccountId!;
     const aboveCheapest = o.price >= orders.get(o.orderId)!.low * (1 + cfg.minPremium);
     if (!aboveCheapest && !atTop.has(`${o.orderId}\u0000${seller}`)) continue;
-    if ((o.livePremium ?? 0) >= cfg.minPremium) aboveMarket.add(`${o.accountId}\u0000${seller}`);
+    const key = `${o.accountId}\u0000${seller}`;
+    if ((o.livePremium ?? 0) >= cfg.minPremium) aboveMarket.add(key);
     if ((o.livePremium ?? 0) >= cfg.minLivePremium) {
-      aboveLive.add(`${o.accountId}\u0000${seller}`);
-      const key = `${o.accountId}\u0000${seller}`;
+      aboveLive.add(key);
       if (o.quietMarket) aboveQuiet.set(key, (aboveQuiet.get(key) ?? 0) + o.amount);
     }
     let bySeller = atPremium.get(o.accountId);

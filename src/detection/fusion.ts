@@ -28,7 +28,10 @@ function countMet(
 export interface FusedEvent {
   /** It carries an API key (an order placed in the UI does not). */
   apiKey: boolean;
-  /** Its market was quiet: fewer than `liveMarket.minPrints` other accounts' prints in the seconds before. */
+  /**
+   * Its market was quiet: fewer than `liveMarket.minPrints` other accounts' prints in the seconds
+   * before (or none within `liveMarket.maxAgeMs`).
+   */
   quietMarket: boolean;
 }
 
