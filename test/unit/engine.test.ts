@@ -8,7 +8,7 @@ import { processAll } from '../../src/replay/process-all.js';
 import { syntheticScenario } from '../../src/simulate/synthetic-scenario.js';
 import type { AccountState } from '../../src/state/account-state.js';
 import { MemoryBaselineStore } from '../../src/state/memory-store.js';
-import { DAY, fill, flatTape, order, print, T0 } from '../helpers/events.js';
+import { DAY, fill, flatTape, MIN, order, print, T0 } from '../helpers/events.js';
 
 const cfg = loadDetectionConfig();
 
@@ -74,6 +74,19 @@ describe('detection engine', () => {
     const events = [...history, ...crowd, limit, paid].sort((a, b) => a.timestamp - b.timestamp);
     const alerts = await run(engine().engine, events);
     expect(alerts.map((a) => [a.recommendation, a.timestamp])).toEqual([['review', T0 + 300]]);
+  });
+
+  it('reviews a burst far off the reference in a pair nobody else traded for the last 30 min: the quietest market', async () => {
+    // The attack's burst with the tape stopped 40 min before: a reference, but no live market at all.
+    const events = attackStream().map((e) =>
+      e.kind === 'trade' ? { ...e, timestamp: e.timestamp - 40 * MIN } : e,
+    );
+    const alerts = await run(engine().engine, events);
+    const review = alerts.find((a) => a.recommendation === 'review');
+    expect(review?.signals.map((s) => s.detector)).toEqual(
+      expect.arrayContaining(['off_market_fill', 'trade_burst']),
+    );
+    expect(review?.signals.some((s) => s.detector === 'above_live_market')).toBe(false);
   });
 
   it('gives the same alerts and ids for the same input, whatever the batch size', async () => {
