@@ -105,10 +105,7 @@ function isEvidenced(b: Buyer, cfg: CampaignConfig, window: WindowBuyers, crowde
   const newIp = hasNewIp(b, window) && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
   return (
     isDriven(b, cfg, window) &&
-    (newIp ||
-      (b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
-      (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio ||
-      boughtAboveQuiet(b, cfg))
+    (newIp || (b.maxLivePremium ?? 0) >= cfg.minLivePremium || (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
   );
 }
 
@@ -175,22 +172,8 @@ function hasOwnEvidence(b: Buyer, cfg: CampaignConfig): boolean {
   return (
     isRevoked(b) ||
     (b.orders.size >= cfg.drivenMinOrders &&
-      ((b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
-        (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio ||
-        boughtAboveQuiet(b, cfg)))
+      ((b.maxLivePremium ?? 0) >= cfg.minLivePremium || (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio))
   );
-}
-
-/**
- * Most of what the buyer bought (`quietShare`), above the reference, was bought above a quiet market
- * (fewer than `liveMarket.minPrints` other accounts' prints in the 10 s before each fill, judged by
- * the worker at the fill) and `minPremium` above those few prints: nobody else was buying, and it paid
- * more than the last who did. The victims of a pump the attackers run alone are the pair's only
- * buyers, however carefully priced; a public pump's buyers buy among its prints, and its late buyers,
- * once the tape has calmed, pay what the last prints paid.
- */
-function boughtAboveQuiet(b: Buyer, cfg: CampaignConfig): boolean {
-  return b.amount > 0 && b.quietAmount >= cfg.quietShare * b.amount;
 }
 
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */

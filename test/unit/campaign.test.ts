@@ -216,31 +216,6 @@ describe('campaign fan-in (pure)', () => {
     expect(victim.flatMap((o) => foldFirstBuy(state, o, off.campaign))).toEqual([]);
   });
 
-  it("takes careful victims paying a few per cent above the last prints of a pair nobody else buys for a campaign, not a calmed pump's late buyers", () => {
-    // Three victims from their usual IP at their usual size, each two orders +5 % above the
-    // reference and the pair's last few prints, in a quiet market: the attackers' own pump.
-    const careful = (over: Partial<FirstBuy>) =>
-      ['v0', 'v1', 'v2'].flatMap((id, i) =>
-        [0, 8_000].map((dt) =>
-          buy(id, T0 + i * 120_000 + dt, {
-            counterpartyAccountId: 'attacker',
-            premium: 0.05,
-            livePremium: 0.05,
-            quietMarket: true,
-            ...over,
-          }),
-        ),
-      );
-    expect(frozen(careful({}))).toEqual(['attacker']);
-    expect(revoked(careful({}))).toEqual(['v0', 'v1', 'v2']);
-    // Among a pump's prints (a busy market): the crowd.
-    expect(frozen(careful({ quietMarket: undefined }))).toEqual([]);
-    // Once a pump's tape has calmed, its late buyers pay what the last prints paid: no evidence.
-    expect(frozen(careful({ livePremium: 0.01 }))).toEqual([]);
-    // One order each is no drive.
-    expect(frozen(careful({}).filter((_, i) => i % 2 === 0))).toEqual([]);
-  });
-
   it("does not freeze a pump seller for a revoked buyer's first order lifted above a quiet market a second before the crowd", () => {
     // The buyer's first order lifts the seller's ask while the tape is still quiet; it keeps buying
     // from the crowd's sellers (the same one among them) in the busy market, and is revoked later.
