@@ -76,17 +76,19 @@ describe('detection engine', () => {
     expect(alerts.map((a) => [a.recommendation, a.timestamp])).toEqual([['review', T0 + 300]]);
   });
 
-  it('reviews a burst far off the reference in a pair nobody else traded for the last 30 min: the quietest market', async () => {
-    // The attack's burst with the tape stopped 40 min before: a reference, but no live market at all.
+  it('takes a pair nobody else traded for the last 30 min for the quietest market: a burst far off the reference there is a drain', async () => {
+    // The attack's six orders with the tape stopped 40 min before: a reference, but no live market at
+    // all. Rule 6 (a stream of orders far off the reference into a new thin pair above a quiet
+    // market) holds; read as a busy market, nothing would.
     const events = attackStream().map((e) =>
       e.kind === 'trade' ? { ...e, timestamp: e.timestamp - 40 * MIN } : e,
     );
     const alerts = await run(engine().engine, events);
-    const review = alerts.find((a) => a.recommendation === 'review');
-    expect(review?.signals.map((s) => s.detector)).toEqual(
-      expect.arrayContaining(['off_market_fill', 'trade_burst']),
+    const revoke = alerts.find((a) => a.recommendation === 'revoke_key');
+    expect(revoke?.signals.map((s) => s.detector)).toEqual(
+      expect.arrayContaining(['off_market_fill', 'trade_burst', 'new_illiquid_pair']),
     );
-    expect(review?.signals.some((s) => s.detector === 'above_live_market')).toBe(false);
+    expect(revoke?.signals.some((s) => s.detector === 'above_live_market')).toBe(false);
   });
 
   it('gives the same alerts and ids for the same input, whatever the batch size', async () => {

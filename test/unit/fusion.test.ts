@@ -40,6 +40,24 @@ describe('fusion', () => {
     expect(fuse(newPairBurst, cfg, { apiKey: true, quietMarket: false }).recommendation).toBe('none');
   });
 
+  it('revokes a stream of orders far off the reference into a new thin pair above a quiet market, not among a crowd', () => {
+    // A medium drain in a pair the attackers pump alone, the tape painted at their price (no premium
+    // over the live market), the victim's usual IP and a size it has traded: six orders in a minute.
+    const drain = [s('off_market_fill', 0.83), s('new_illiquid_pair', 0.99), s('trade_burst', 0.72)];
+    const quiet = { apiKey: true, quietMarket: true };
+    expect(fuse(drain, cfg, quiet).recommendation).toBe('revoke_key');
+    // Among a pump's prints: a scripted pump buyer's orders at the crowd's price.
+    expect(fuse(drain, cfg, { apiKey: true, quietMarket: false }).recommendation).toBe('none');
+    // Five orders (a scripted pump buyer's, however quiet its moment): a review at most.
+    const five = [s('off_market_fill', 0.83), s('new_illiquid_pair', 0.99), s('trade_burst', 0.57)];
+    expect(fuse(five, cfg, quiet).recommendation).not.toBe('revoke_key');
+    // A grid bot starting a pair lays its orders near the market.
+    const grid = [s('off_market_fill', 0.3), s('new_illiquid_pair', 0.99), s('trade_burst', 1)];
+    expect(fuse(grid, cfg, quiet).recommendation).not.toBe('revoke_key');
+    // A pair the account trades already: the burst is a review.
+    expect(fuse([s('off_market_fill', 0.83), s('trade_burst', 1)], cfg, quiet).recommendation).toBe('review');
+  });
+
   it('revokes on an off-market price with two independent pieces of evidence', () => {
     const v = fuse([s('off_market_fill', 0.6), s('unusual_size', 0.8), s('key_context', 0.7)], cfg);
     expect(v.recommendation).toBe('revoke_key');
