@@ -105,8 +105,26 @@ function isEvidenced(b: Buyer, cfg: CampaignConfig, window: WindowBuyers, crowde
   const newIp = hasNewIp(b, window) && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
   return (
     isDriven(b, cfg, window) &&
-    (newIp || (b.maxLivePremium ?? 0) >= cfg.minLivePremium || (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio)
+    (newIp ||
+      (b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
+      (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio ||
+      boughtAboveQuiet(b, cfg))
   );
+}
+
+/**
+ * In a platform's view (no counterparty on the buyer's fills), most of what the buyer bought
+ * (`quietShare`) was bought above a quiet market (fewer than `liveMarket.minPrints` other accounts'
+ * prints in the 10 s before each fill, judged by the worker at the fill) and `minPremium` above those
+ * few prints: nobody else was buying, and it paid more than the last who did. The victims of a pump
+ * the attackers run alone are the pair's only buyers, however carefully priced; a public pump's
+ * buyers buy among its prints, and its late buyers, once the tape has calmed, pay what the last
+ * prints paid. Not where fills name a counterparty: there such members would also weigh in the
+ * freezes, which must not depend on how the workers' observations interleave (with them, two workers
+ * froze a non-attacker the in-process run did not), and the counterparty link has evidence of its own.
+ */
+function boughtAboveQuiet(b: Buyer, cfg: CampaignConfig): boolean {
+  return b.byCounterparty.size === 0 && b.amount > 0 && b.quietAmount >= cfg.quietShare * b.amount;
 }
 
 /**

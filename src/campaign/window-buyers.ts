@@ -24,6 +24,8 @@ export interface Buyer {
   newIps: Set<string>;
   /** Sellers it bought from above a quiet market (the observation's `quietMarket`): not a crowd's. */
   quietSellers: Set<string>;
+  /** What it bought above a quiet market, ≥ `minPremium` above the few others' prints there. */
+  quietAmount: number;
   maxPremium?: number;
   maxLivePremium?: number;
   maxSizeRatio?: number;
@@ -45,12 +47,13 @@ function newBuyer(o: FirstBuy): Buyer {
     links: new Set(),
     newIps: new Set(),
     quietSellers: new Set(),
+    quietAmount: 0,
     ownRecommendation: o.accountRecommendation,
   };
 }
 
 /** One more of the account's buys, in window order. */
-function addBuy(b: Buyer, o: FirstBuy, links: readonly string[]): void {
+function addBuy(b: Buyer, o: FirstBuy, links: readonly string[], minPremium: number): void {
   if (o.apiKeyId) b.apiKeyId = o.apiKeyId;
   b.amount += o.amount;
   if (o.counterpartyAccountId)
@@ -62,6 +65,7 @@ function addBuy(b: Buyer, o: FirstBuy, links: readonly string[]): void {
   b.orders.add(o.orderId);
   if (o.newClientIp && o.clientIp) b.newIps.add(o.clientIp);
   if (o.quietMarket && o.counterpartyAccountId) b.quietSellers.add(o.counterpartyAccountId);
+  if (o.quietMarket && (o.livePremium ?? 0) >= minPremium) b.quietAmount += o.amount;
   for (const l of links) b.links.add(l);
   if (o.premium !== undefined) b.maxPremium = Math.max(b.maxPremium ?? o.premium, o.premium);
   if (o.livePremium !== undefined)
@@ -105,7 +109,7 @@ export class WindowBuyers {
       else this.own.set(o.accountId, [o]);
       let b = this.buyers.get(o.accountId);
       if (!b) this.buyers.set(o.accountId, (b = newBuyer(o)));
-      addBuy(b, o, linksOf(o));
+      addBuy(b, o, linksOf(o), minPremium);
     }
     this.mark();
   }
@@ -160,7 +164,7 @@ export class WindowBuyers {
     for (const account of recount) {
       const list = this.own.get(account)!;
       const b = newBuyer(list[0]!);
-      for (const o of list) addBuy(b, o, this.linksOf(o));
+      for (const o of list) addBuy(b, o, this.linksOf(o), this.minPremium);
       this.buyers.set(account, b); // an existing key keeps its place
     }
     if (moved.size > 0) this.reorder(moved);
@@ -192,7 +196,7 @@ export class WindowBuyers {
     if (!list) {
       this.own.set(account, [o]);
       const b = newBuyer(o);
-      addBuy(b, o, this.linksOf(o));
+      addBuy(b, o, this.linksOf(o), this.minPremium);
       this.buyers.set(account, b);
       if (!isLastInWindow) moved.add(account);
       return;
@@ -201,7 +205,7 @@ export class WindowBuyers {
     while (at > 0 && list[at - 1]!.timestamp > o.timestamp) at--;
     list.splice(at, 0, o);
     if (at === list.length - 1 && !recount.has(account))
-      addBuy(this.buyers.get(account)!, o, this.linksOf(o));
+      addBuy(this.buyers.get(account)!, o, this.linksOf(o), this.minPremium);
     else recount.add(account);
     if (at === 0) moved.add(account);
   }

@@ -229,6 +229,12 @@ export const detectionConfigSchema = z
       minLivePremium: z.number().nonnegative(),
       /** …or spending this many times its usual largest order in the pair. */
       minSizeRatio: z.number().positive(),
+      /**
+       * …or, where fills name no counterparty (a platform's view), having bought at least this share
+       * of its amount above a quiet market (the observation's `quietMarket`) and `minPremium` above
+       * the few prints there: nobody else buying the pair, the victims of a pump the attackers run alone.
+       */
+      quietShare: unit,
       /** A buyer is driven (a script, not a click) with this many orders into the new pair (or see `drivenNewIpSizeRatio`). */
       drivenMinOrders: z.number().int().min(1),
       /**

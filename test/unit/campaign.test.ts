@@ -216,6 +216,35 @@ describe('campaign fan-in (pure)', () => {
     expect(victim.flatMap((o) => foldFirstBuy(state, o, off.campaign))).toEqual([]);
   });
 
+  it("takes a platform's careful victims paying a few per cent above the last prints of a pair nobody else buys for a campaign, not a calmed pump's late buyers", () => {
+    // Three victims of one label from their usual IP at their usual size, each two orders +5 % above
+    // the reference and the pair's last few prints, in a quiet market: the attackers' own pump, seen
+    // by a platform (no counterparty on the fills).
+    const careful = (over: Partial<FirstBuy>) =>
+      ['v0', 'v1', 'v2'].flatMap((id, i) =>
+        [0, 8_000].map((dt) =>
+          buy(id, T0 + i * 120_000 + dt, {
+            label: 'platform-a',
+            premium: 0.05,
+            livePremium: 0.05,
+            quietMarket: true,
+            ...over,
+          }),
+        ),
+      );
+    expect(revoked(careful({}))).toEqual(['v0', 'v1', 'v2']);
+    // Among a pump's prints (a busy market): the crowd.
+    expect(revoked(careful({ quietMarket: undefined }))).toEqual([]);
+    // Once a pump's tape has calmed, its late buyers pay what the last prints paid: no evidence.
+    expect(revoked(careful({ livePremium: 0.01 }))).toEqual([]);
+    // One order each is no drive.
+    expect(revoked(careful({}).filter((_, i) => i % 2 === 0))).toEqual([]);
+    // Where fills name a counterparty, this is no evidence (the freezes would weigh such members).
+    const exchange = careful({ counterpartyAccountId: 'attacker' });
+    expect(revoked(exchange)).toEqual([]);
+    expect(frozen(exchange)).toEqual([]);
+  });
+
   it("does not freeze a pump seller for a revoked buyer's first order lifted above a quiet market a second before the crowd", () => {
     // The buyer's first order lifts the seller's ask while the tape is still quiet; it keeps buying
     // from the crowd's sellers (the same one among them) in the busy market, and is revoked later.
