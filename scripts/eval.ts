@@ -415,9 +415,9 @@ async function perturbRun(): Promise<void> {
       }
       totals.benign += table.benignAccounts;
       totals.falseRevokes += falseRevokes;
-      for (const v of evals.flatMap((e) => e.victims)) {
-        totals.victims++;
-        if (v.revokedAt !== undefined) totals.revoked++;
+      for (const strength of ['strong', 'medium', 'careful']) {
+        totals.victims += table.byStrength[strength]!.victims;
+        totals.revoked += table.byStrength[strength]!.revoked;
       }
       totals.frozen += table.attackersFrozen;
       totals.attackers += table.attackers;
