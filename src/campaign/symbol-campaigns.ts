@@ -102,14 +102,28 @@ function isRevoked(b: Buyer): boolean {
  */
 function isEvidenced(b: Buyer, cfg: CampaignConfig, window: WindowBuyers, crowded = false): boolean {
   if (isRevoked(b)) return true;
-  const newIp = hasNewIp(b, window) && (!crowded || (b.maxSizeRatio ?? 0) >= cfg.crowdNewIpSizeRatio);
+  const newIp =
+    hasNewIp(b, window) && (!crowded || spentBeyondHabit(b, cfg.crowdNewIpSizeRatio, cfg, crowded));
   return (
     isDriven(b, cfg, window) &&
     (newIp ||
       (b.maxLivePremium ?? 0) >= cfg.minLivePremium ||
-      (b.maxSizeRatio ?? 0) >= cfg.minSizeRatio ||
+      spentBeyondHabit(b, cfg.minSizeRatio, cfg, crowded) ||
       boughtAboveQuiet(b, cfg))
   );
+}
+
+/**
+ * Spent ≥ `ratio` times its usual largest order in the pair — in a `crowded` window, against a habit
+ * known from fewer than `crowdMinHabitOrders` orders, ≥ `thinHabitSizeRatio` times: a pump's buyers
+ * place a few orders of their usual size, which add up to many times the one order keyguard has seen
+ * from a quiet account (a new order is larger than the largest of n like it once in n + 1 times, and
+ * one order's size varies a few times over). A drain's many times is many more. In a pair the
+ * attackers pump alone the buyers are their victims, whatever keyguard knows of their habit.
+ */
+function spentBeyondHabit(b: Buyer, ratio: number, cfg: CampaignConfig, crowded: boolean): boolean {
+  const thin = crowded && b.habitOrders !== undefined && b.habitOrders < cfg.crowdMinHabitOrders;
+  return (b.maxSizeRatio ?? 0) >= (thin ? Math.max(ratio, cfg.thinHabitSizeRatio) : ratio);
 }
 
 /**

@@ -29,6 +29,8 @@ export interface Buyer {
   maxPremium?: number;
   maxLivePremium?: number;
   maxSizeRatio?: number;
+  /** The most orders on previous days its size was read against (see the observation's `habitOrders`). */
+  habitOrders?: number;
   ownRecommendation: string;
 }
 
@@ -71,6 +73,7 @@ function addBuy(b: Buyer, o: FirstBuy, links: readonly string[], minPremium: num
   if (o.livePremium !== undefined)
     b.maxLivePremium = Math.max(b.maxLivePremium ?? o.livePremium, o.livePremium);
   if (o.sizeRatio !== undefined) b.maxSizeRatio = Math.max(b.maxSizeRatio ?? 0, o.sizeRatio);
+  if (o.habitOrders !== undefined) b.habitOrders = Math.max(b.habitOrders ?? 0, o.habitOrders);
   // The strongest recommendation the account's own detectors gave on any of these buys.
   if (
     RECOMMENDATION_LEVEL[o.accountRecommendation] >

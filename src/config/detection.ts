@@ -248,6 +248,13 @@ export const detectionConfigSchema = z
        * beside a spend of this many times the usual largest order.
        */
       crowdNewIpSizeRatio: z.number().nonnegative(),
+      /**
+       * In such a crowd, against a habit known from fewer orders than this on the days before, a
+       * spend counts only from `thinHabitSizeRatio` times the usual largest order: a pump buyer's
+       * few orders of its usual size add up to many times the one order keyguard saw.
+       */
+      crowdMinHabitOrders: z.number().int().nonnegative(),
+      thinHabitSizeRatio: z.number().nonnegative(),
       /** Score of a campaign alert (freeze or revoke). */
       alertScore: unit,
       cohort: z.object({

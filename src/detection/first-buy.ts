@@ -13,7 +13,13 @@ import type { FillEvent, Recommendation } from '../events/schema.js';
 import { illiquidity } from '../market/illiquidity.js';
 import { isQuietMarket, liveBar, type MarketSnapshot, premiumBeyond } from '../market/market-book.js';
 import { round } from '../scoring/scale.js';
-import { type AccountState, latestIp, newClientIp, newPairHistory } from '../state/account-state.js';
+import {
+  type AccountState,
+  latestIp,
+  newClientIp,
+  newPairHistory,
+  ordersBefore,
+} from '../state/account-state.js';
 
 /** `account`: the state after the fill was folded in. */
 export function firstBuyObservation(
@@ -51,7 +57,9 @@ export function firstBuyObservation(
           ...(isQuietMarket(market.live, cfg.liveMarket) ? { quietMarket: true } : {}),
         }
       : {}),
-    ...(sizeRatio !== undefined ? { sizeRatio: round(sizeRatio, 3) } : {}),
+    ...(sizeRatio !== undefined
+      ? { sizeRatio: round(sizeRatio, 3), habitOrders: ordersBefore(account, fill.timestamp) }
+      : {}),
     ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
     ...(ip ? { clientIp: ip } : {}),
     newClientIp: newIp,

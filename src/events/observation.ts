@@ -38,6 +38,11 @@ export const firstBuySchema = z.object({
   quietMarket: z.boolean().optional(),
   /** What the account has bought in the pair against its usual largest order (when it has a previous day). */
   sizeRatio: z.number().nonnegative().optional(),
+  /**
+   * The orders the account placed on the days before (at most 100), which `sizeRatio`'s usual
+   * largest order was read from: how well its habit is known. The largest of one order is no habit.
+   */
+  habitOrders: z.number().int().nonnegative().optional(),
   counterpartyAccountId: nonEmpty.optional(),
   clientIp: nonEmpty.optional(),
   /** The key started using this client IP within the key-context window. */

@@ -68,6 +68,11 @@ export interface AccountState {
   /** Daily peaks of one order's filled value (USD): the account's usual largest order. */
   sz?: number[];
   /**
+   * Orders placed on the days before `day` and on `day` (the latest day an order came), each at most
+   * `MAX_HABIT_ORDERS`: how many orders the usual largest order was read from (see `ordersBefore`).
+   */
+  od?: [day: number, before: number, onDay: number];
+  /**
    * The account's latest run of sells at the market into one quote currency (see `noteFundingSell`):
    * its first and last sell, that currency and what they fetched (USD, to the cent). Sells into
    * the same currency, each within `fundingSell.windowMs` of the last, make one run.
@@ -281,6 +286,7 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
   const isNew = at - sym.f <= cfg.newPair.windowMs;
   if (isNewOrder) {
     state.recent = pushDigest(state.recent, digest, cfg.state.recentOrderIds);
+    noteOrderDay(state, at);
     state.orders += 1;
     sym.n += 1;
     if (isNew) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
@@ -342,6 +348,34 @@ export function fundingBefore(
   const run = state.fs;
   if (!run || run[2] !== quoteOf(symbol) || run[1] < firstTrade - cfg.fundingSell.windowMs) return undefined;
   return { usd: run[3], start: run[0], last: run[1] };
+}
+
+/** Beyond this many orders a habit is as known as it gets: the count stops there (state size). */
+export const MAX_HABIT_ORDERS = 100;
+
+/** Counts a new order on its day (mutates `state`); call before `orders` counts it. */
+function noteOrderDay(state: AccountState, at: number): void {
+  const day = Math.floor(at / DAY_MS);
+  // A state written before the count was kept: its orders so far came before this one.
+  const od = (state.od ??= [day, Math.min(state.orders, MAX_HABIT_ORDERS), 0]);
+  if (day > od[0]) {
+    od[1] = Math.min(od[1] + od[2], MAX_HABIT_ORDERS);
+    od[2] = 0;
+    od[0] = day;
+  }
+  if (day < od[0]) od[1] = Math.min(od[1] + 1, MAX_HABIT_ORDERS);
+  else od[2] = Math.min(od[2] + 1, MAX_HABIT_ORDERS);
+}
+
+/**
+ * Orders the account placed on the days before `at`'s (at most `MAX_HABIT_ORDERS`): those its usual
+ * largest order (`sz`, read on previous days) was read from. A swap's sells minutes before a buy are
+ * not part of the habit.
+ */
+export function ordersBefore(state: AccountState, at: number): number {
+  const od = state.od;
+  if (!od) return Math.min(state.orders, MAX_HABIT_ORDERS);
+  return Math.floor(at / DAY_MS) > od[0] ? Math.min(od[1] + od[2], MAX_HABIT_ORDERS) : od[1];
 }
 
 /** Folds a fill's value into its order's value (the size baseline) and, in a new pair, the spend there; `order`: its order id's digest. */
@@ -489,6 +523,7 @@ export function cloneAccountState(s: AccountState): AccountState {
     ev: s.ev.slice(),
     ...(s.oq ? { oq: [...s.oq] as NonNullable<AccountState['oq']> } : {}),
     ...(s.sz ? { sz: s.sz.slice() } : {}),
+    ...(s.od ? { od: [...s.od] as NonNullable<AccountState['od']> } : {}),
     ...(s.fs ? { fs: [...s.fs] as NonNullable<AccountState['fs']> } : {}),
     ...(s.alert ? { alert: { ...s.alert } } : {}),
     ...(s.rv ? { rv: { ...s.rv } } : {}),

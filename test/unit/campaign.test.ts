@@ -392,6 +392,48 @@ describe('campaign fan-in (pure)', () => {
     expect(run(8).sort()).toEqual(['a:revoke_key', 'b:revoke_key', 'c:revoke_key', 'seller:freeze_account']);
   });
 
+  it("in a pump's crowd, takes a spend beyond a habit of one order for evidence only far beyond it (a few orders of the usual size are not)", () => {
+    // Three driven buyers (two orders each) from one seller at the crowd's price, spending 9× their
+    // largest order — or, from a key's new IP, 4× — among a crowd of ten buyers with no evidence.
+    const crowd = Array.from({ length: 10 }, (_, i) =>
+      buy(`crowd-${i}`, T0 + i * 10_000, { counterpartyAccountId: `seller-${i}`, livePremium: 0 }),
+    );
+    const run = (
+      withCrowd: boolean,
+      habitOrders: number,
+      over: (i: number) => Partial<FirstBuy> = () => ({ sizeRatio: 9 }),
+    ) => {
+      const state = newSymbolCampaignState();
+      const buyers = ['a', 'b', 'c'].flatMap((id, i) =>
+        [0, 4_000].map((dt) =>
+          buy(id, T0 + 120_000 + i * 60_000 + dt, {
+            counterpartyAccountId: 'seller',
+            livePremium: 0,
+            habitOrders,
+            ...over(i),
+          }),
+        ),
+      );
+      return [...(withCrowd ? crowd : []), ...buyers]
+        .flatMap((o) => foldFirstBuy(state, o, cfg.campaign))
+        .map((a) => a.accountId)
+        .sort();
+    };
+    const campaign = ['a', 'b', 'c', 'seller'];
+    expect(run(true, 1)).toEqual([]);
+    // Each from a server of its own (three keys new on one IP are a link of their own).
+    const fromNewIp = (i: number) => ({ sizeRatio: 4, clientIp: `198.51.100.${i + 1}`, newClientIp: true });
+    expect(run(true, 1, fromNewIp)).toEqual([]);
+    // A habit known from more orders, or no crowd around (a pair the attackers pump alone): a campaign.
+    expect(run(true, 2)).toEqual(campaign);
+    expect(run(true, 2, fromNewIp)).toEqual(campaign);
+    expect(run(false, 1)).toEqual(campaign);
+    // Far beyond the one order (a drain, not a few orders of its size): a campaign.
+    expect(run(true, 1, () => ({ sizeRatio: cfg.campaign.thinHabitSizeRatio }))).toEqual(campaign);
+    // Observations from before the habit was reported are read as they were.
+    expect(run(true, 1, () => ({ sizeRatio: 9, habitOrders: undefined }))).toEqual(campaign);
+  });
+
   it('freezes each attacker that sold to two members, not a seller that serves the crowd', () => {
     // The crowd buys a lot from a dumper (single clicks: not evidenced).
     const crowd = Array.from({ length: 10 }, (_, i) =>

@@ -16,6 +16,7 @@ import {
   applyAccountEvent,
   newAccountState,
   noteQuietPremium,
+  ordersBefore,
 } from '../../src/state/account-state.js';
 import { DAY, fill, MIN, order, print, T0 } from '../helpers/events.js';
 
@@ -376,6 +377,29 @@ describe('unusual_size', () => {
     expect(unusualSize(next, fold([next], state), cfg)).toBeUndefined();
     const fresh = fill({ price: 1e-6, amount: 1 / 1e-6 });
     expect(unusualSize(fresh, fold([fresh]), cfg)).toBeUndefined();
+  });
+
+  it('tells the campaigns how many orders outside the pair the size was read against (how well the habit is known)', () => {
+    const drain = fill({ price: 1e-6, amount: 0.5 / 1e-6 });
+    const obs = firstBuyObservation(drain, fold([drain], habit()), thin, 'none', cfg)!;
+    expect(obs).toMatchObject({ sizeRatio: 50, habitOrders: 3 });
+    // A swap's sells minutes before, on the day of the buy, are not part of the habit.
+    const swap = [1, 2].map((i) => order({ symbol: 'ETH/BTC', side: 'sell', timestamp: T0 - i * MIN }));
+    expect(ordersBefore(fold(swap, habit()), T0)).toBe(3);
+    expect(firstBuyObservation(drain, fold([...swap, drain], habit()), thin, 'none', cfg)!.habitOrders).toBe(
+      3,
+    );
+    // The next day they are.
+    expect(ordersBefore(fold(swap, habit()), T0 + DAY)).toBe(5);
+    // A state written before the count was kept: its orders so far came before.
+    const old = habit();
+    delete old.od;
+    expect(ordersBefore(fold([drain], old), T0)).toBe(3);
+    // No previous day: no size, and so no habit to report.
+    const fresh = fill({ price: 1e-6, amount: 0.5 / 1e-6 });
+    const unknown = firstBuyObservation(fresh, fold([fresh]), thin, 'none', cfg)!;
+    expect(unknown.sizeRatio).toBeUndefined();
+    expect(unknown.habitOrders).toBeUndefined();
   });
 });
 

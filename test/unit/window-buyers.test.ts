@@ -53,7 +53,7 @@ describe('the buyers of a first-buy window, kept up to date', () => {
           amount: 1 + next() * 1000,
           premium: next() * 0.2 - 0.05,
           ...(next() < 0.5 ? { livePremium: next() * 0.3 } : {}),
-          ...(next() < 0.5 ? { sizeRatio: next() * 10 } : {}),
+          ...(next() < 0.5 ? { sizeRatio: next() * 10, habitOrders: Math.floor(next() * 4) } : {}),
           ...(next() < 0.7 ? { counterpartyAccountId: `cp${Math.floor(next() * 5)}` } : {}),
           ...(next() < 0.5 ? { label: `l${Math.floor(next() * 3)}` } : {}),
           ...(next() < 0.6 ? { clientIp: `198.51.100.${Math.floor(next() * 4)}` } : {}),
