@@ -407,13 +407,10 @@ async function perturbRun(): Promise<void> {
       }
       runs++;
       const table = summarize(evals);
-      let falseRevokes = 0;
-      for (const b of Object.values(table.benign)) {
-        falseRevokes += b.falseRevokes;
-        totals.reviewedDays += b.reviewedDays;
-        totals.days += b.days;
-      }
-      totals.benign += table.benignAccounts;
+      const { falseRevokes } = table.benignAll;
+      totals.reviewedDays += table.benignAll.reviewedDays;
+      totals.days += table.benignAll.days;
+      totals.benign += table.benignAll.accounts;
       totals.falseRevokes += falseRevokes;
       for (const strength of ['strong', 'medium', 'careful']) {
         totals.victims += table.byStrength[strength]!.victims;

@@ -197,6 +197,14 @@ export interface EvaluationTable {
   reviewedDayShare: number;
   reviewsPerThousandPerDay: number;
   benignAccounts: number;
+  /** The counts over every benign behaviour that the rates above are read from. */
+  benignAll: {
+    accounts: number;
+    falseRevokes: number;
+    days: number;
+    reviewedDays: number;
+    reviewAlerts: number;
+  };
   victimsRevokedBeforeAttack: number;
   attackers: number;
   attackersFrozen: number;
@@ -271,6 +279,7 @@ export function summarize(evals: readonly Evaluation[]): EvaluationTable {
     reviewedDayShare: all.days ? all.reviewedDays / all.days : 0,
     reviewsPerThousandPerDay: all.days ? (1000 * all.reviewAlerts) / all.days : 0,
     benignAccounts: all.accounts,
+    benignAll: all,
     victimsRevokedBeforeAttack: evals.reduce((s, e) => s + e.revokedBeforeAttack, 0),
     attackers: evals.reduce((s, e) => s + e.attackers, 0),
     attackersFrozen: evals.reduce((s, e) => s + e.attackersFrozen, 0),
