@@ -447,7 +447,8 @@ async function perturbRun(): Promise<void> {
     const w = worst.get(figure);
     if (!w) continue;
     const count = figure.startsWith('median') || figure.startsWith('other') || figure.startsWith('platform');
-    const fmt = (v: number) => (count ? String(v) : pct(v, figure.startsWith('false') ? 2 : 1));
+    const fmt = (v: number) =>
+      count ? String(v) : pct(v, figure.startsWith('false') || figure.startsWith('benign') ? 2 : 1);
     const d = atDefault.get(figure);
     console.log(`| ${figure} | ${fmt(w.value)} | ${w.where} | ${d === undefined ? '-' : fmt(d)} |`);
   }

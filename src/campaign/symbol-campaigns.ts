@@ -208,6 +208,19 @@ function hasOwnEvidence(b: Buyer, cfg: CampaignConfig): boolean {
   );
 }
 
+/**
+ * Enough members alone in the pair: `counterparty.minAccountsAlone` buyers with evidence of their
+ * own (each spent far beyond its habit or paid far above the others, in several orders), who are
+ * also `ownPair.membersShare` of the window's first-time buyers — a pair the attackers pump alone
+ * with two careful victims. Two pump buyers share a dumper among many other buyers.
+ */
+function twoAlone(own: readonly Buyer[], buyers: number, cfg: CampaignConfig): boolean {
+  return (
+    own.length >= cfg.counterparty.minAccountsAlone &&
+    own.length >= cfg.counterparty.ownPair.membersShare * buyers
+  );
+}
+
 /** Whether `amount` is at least `minShare` of what the account bought (attackers split a victim's fills). */
 function isShareOf(b: Buyer, amount: number, minShare: number): boolean {
   return amount >= minShare * b.amount;
@@ -217,13 +230,14 @@ interface LinkReading {
   members: Buyer[];
   qualifies: boolean;
   /**
-   * Qualifies only through one victim revoked by its own detectors (`oneRevokedAboveQuiet`): the
-   * seller is frozen, and only buyers with evidence of their own join (`hasOwnEvidence`) — a key's
-   * new IP is evidence only beside the crowd the window holds when its buy is folded, which depends
-   * on how the workers' observations interleave; the keyed share and the link's baseline are read
-   * on those buyers too. Three members make a campaign as ever.
+   * Qualifies only through one victim revoked by its own detectors (`oneRevokedAboveQuiet`), or
+   * through two buyers with evidence of their own alone in the pair (`minAccountsAlone`): the seller
+   * is frozen, and only buyers with evidence of their own join (`hasOwnEvidence`) — a key's new IP
+   * is evidence only beside the crowd the window holds when its buy is folded, which depends on how
+   * the workers' observations interleave; the keyed share and the link's baseline are read on those
+   * buyers too. Three members make a campaign as ever.
    */
-  oneVictim?: boolean;
+  ownEvidenceOnly?: boolean;
   evidence: Record<string, number | string>;
 }
 
@@ -241,7 +255,7 @@ function readLink(
   const baseline = previousPeak(state.peaks[link] ?? [], state.newest, cfg.baselineDays);
   let members: Buyer[];
   let qualifies: boolean;
-  let oneVictim = false;
+  let ownEvidenceOnly = false;
   const evidence: Record<string, number | string> = { baselinePeak: baseline };
   const inCrowd = kind !== 'ip' && crowded();
   if (kind === 'cp') {
@@ -256,14 +270,17 @@ function readLink(
     const bar = (list: readonly Buyer[]) =>
       keyedShare(list) >= cfg.counterparty.minKeyedShare &&
       list.length >= cfg.counterparty.baselineRatio * baseline;
+    // Judged on the buyers whose evidence no interleaving changes (see `ownEvidenceOnly`).
+    const own = () => members.filter((b) => hasOwnEvidence(b, cfg));
     if (enoughMembers(members, cfg.counterparty, inCrowd)) qualifies = bar(members);
-    else {
-      // One victim: judged on the buyers whose evidence no interleaving changes.
-      oneVictim =
-        cfg.counterparty.oneRevokedAboveQuiet &&
-        drainedAboveQuiet(members, value, state, cfg) &&
-        bar(members.filter((b) => hasOwnEvidence(b, cfg)));
-      qualifies = oneVictim;
+    else if (!inCrowd && twoAlone(own(), all.length, cfg)) {
+      ownEvidenceOnly = true;
+      qualifies = bar(own());
+    } else {
+      // One victim.
+      ownEvidenceOnly =
+        cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg) && bar(own());
+      qualifies = ownEvidenceOnly;
     }
   } else if (kind === 'ip') {
     // A server some key in the window used before is a platform's, whoever else meets it now.
@@ -284,7 +301,7 @@ function readLink(
       share >= cfg.label.minShare &&
       members.length >= cfg.counterparty.baselineRatio * baseline;
   }
-  return { members, qualifies, ...(oneVictim ? { oneVictim } : {}), evidence };
+  return { members, qualifies, ...(ownEvidenceOnly ? { ownEvidenceOnly } : {}), evidence };
 }
 
 const LINK_TEXT: Record<string, string> = {
@@ -342,7 +359,7 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
     if (campaign) {
       // Once open, every buyer with the link joins (the bar was met by the ones before).
       joining = reading.members.filter(
-        (b) => b.accountId === o.accountId && (!reading.oneVictim || hasOwnEvidence(b, cfg)),
+        (b) => b.accountId === o.accountId && (!reading.ownEvidenceOnly || hasOwnEvidence(b, cfg)),
       );
     } else {
       // A link qualifying for accounts already in a campaign is the same campaign seen another way.
@@ -366,7 +383,9 @@ export function foldFirstBuy(state: SymbolCampaignState, o: FirstBuy, cfg: Campa
       }
       campaign.links.push(link);
       state.open[link] = campaign.id;
-      joining = reading.oneVictim ? reading.members.filter((b) => hasOwnEvidence(b, cfg)) : reading.members;
+      joining = reading.ownEvidenceOnly
+        ? reading.members.filter((b) => hasOwnEvidence(b, cfg))
+        : reading.members;
     }
     campaign.last = Math.max(campaign.last, o.timestamp);
     judged.add(campaign.id);

@@ -185,7 +185,7 @@ export class WindowBuyers {
   }
 
   private noteKnown(o: FirstBuy, delta: 1 | -1): void {
-    if (!o.apiKeyId || !o.clientIp || o.newClientIp) return;
+    if (!o.apiKeyId || !o.clientIp || o.newClientIp || o.freshClientIp) return;
     const n = (this.known.get(o.clientIp) ?? 0) + delta;
     if (n > 0) this.known.set(o.clientIp, n);
     else this.known.delete(o.clientIp);

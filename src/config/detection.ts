@@ -174,6 +174,13 @@ export const detectionConfigSchema = z
          */
         minRevokedAccounts: z.number().int().min(2),
         /**
+         * Or this many with evidence of their own (see `campaign.minSizeRatio`), in a pair that is
+         * not a crowd, when they are also `ownPair.membersShare` of the window's first-time buyers:
+         * a pair the attackers pump alone with two careful victims, each spending far beyond its
+         * habit, whose money went to one seller.
+         */
+        minAccountsAlone: z.number().int().min(2),
+        /**
          * Or one revoked by its own detectors whose fills from the counterparty, in the premium part
          * of its orders, were ≥ `minLivePremium` above a quiet market (fewer than
          * `liveMarket.minPrints` other accounts' prints in the last `liveMarket.windowMs`; judged by

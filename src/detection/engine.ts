@@ -29,6 +29,7 @@ import {
   applyAccountEvent,
   applyApiKeyEvent,
   newAccountState,
+  noteOwnPrint,
   noteQuietPremium,
   usdValue,
 } from '../state/account-state.js';
@@ -274,6 +275,7 @@ export class DetectionEngine {
   private fold(event: AccountEvent, state: AccountState, cfg: DetectionConfig): MarketSnapshot {
     applyAccountEvent(state, event, cfg);
     const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
+    if (event.kind === 'fill' && market.reference) noteOwnPrint(state, event, market.reference.price, cfg);
     if (beyondReference(event, market))
       market.live = this.market.live(event.exchange, event.symbol, event.timestamp, ownPrints(event, state));
     return market;

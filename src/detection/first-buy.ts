@@ -39,6 +39,12 @@ export function firstBuyObservation(
     sym.q === undefined ? undefined : sizeAgainstHabit(account, sym.q, fill.timestamp, cfg)?.ratio;
   const ip = latestIp(meta);
   const newIp = newClientIp(meta, fill.timestamp, cfg.keyContext.windowMs) !== undefined;
+  const keyActivity = fill.apiKeyId ? account.keys[fill.apiKeyId] : undefined;
+  const freshIp =
+    !newIp &&
+    meta?.ips?.length === 1 &&
+    keyActivity !== undefined &&
+    fill.timestamp - keyActivity.f <= cfg.keyContext.windowMs;
   return {
     type: 'first_buy',
     exchange: fill.exchange,
@@ -63,6 +69,7 @@ export function firstBuyObservation(
     ...(fill.counterpartyAccountId ? { counterpartyAccountId: fill.counterpartyAccountId } : {}),
     ...(ip ? { clientIp: ip } : {}),
     newClientIp: newIp,
+    ...(freshIp ? { freshClientIp: true } : {}),
     ...(meta?.lb ? { label: meta.lb } : {}),
     accountRecommendation: ownRecommendation,
   };

@@ -47,6 +47,12 @@ export const firstBuySchema = z.object({
   clientIp: nonEmpty.optional(),
   /** The key started using this client IP within the key-context window. */
   newClientIp: z.boolean(),
+  /**
+   * The key's only client IP, first used within the key-context window: a key with no history of
+   * its own (a key never traded through, now driven from wherever its first orders come from). Not
+   * a new IP, and not a server the key had used before either.
+   */
+  freshClientIp: z.boolean().optional(),
   label: nonEmpty.optional(),
   /** What the account's own detectors made of it. */
   accountRecommendation: recommendationSchema,

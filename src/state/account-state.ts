@@ -281,6 +281,7 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
     state.syms[event.symbol] = sym;
     evictSymbols(state, cfg.newPair.maxSymbolsTracked);
   }
+  const lastTrade = sym.l;
   sym.f = Math.min(sym.f, at);
   sym.l = Math.max(sym.l, at);
   const isNew = at - sym.f <= cfg.newPair.windowMs;
@@ -293,8 +294,9 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
     else {
       delete sym.t;
       delete sym.q;
-      delete sym.fi;
       delete sym.lq;
+      // Own prints beyond the market stay left out of the live market while the account keeps trading.
+      if (at - lastTrade > cfg.liveMarket.maxAgeMs) delete sym.fi;
     }
     count(state.act, at, cfg.burst);
     if (key) count(key, at, cfg.burst);
@@ -403,6 +405,28 @@ function noteSpend(
   oq[1] = cents(oq[1] + usd);
   const day = Math.floor(fill.timestamp / DAY_MS);
   notePeak((state.sz ??= []), day, oq[1], Math.floor(state.act.l / DAY_MS) - cfg.size.baselineDays);
+}
+
+/**
+ * Keeps the id of a fill in a pair the account already trades when it printed beyond the market (a
+ * buy above the reference by more than `offMarket.minDeviation`, a sell below): the live market its
+ * next fills are judged against leaves it out, as it leaves out every fill in a new pair. A drained
+ * key's first order at the attacker's price must not make its next ones look like the market. Kept
+ * while the account keeps trading the pair (see `applyAccountEvent`), at most 16; a bot's fills at
+ * the market are not kept.
+ */
+export function noteOwnPrint(
+  state: AccountState,
+  fill: FillEvent,
+  reference: number,
+  cfg: DetectionConfig,
+): void {
+  const sym = state.syms[fill.symbol];
+  if (!sym || fill.timestamp - sym.f <= cfg.newPair.windowMs || !(reference > 0)) return;
+  const deviation = fill.side === 'buy' ? fill.price / reference - 1 : 1 - fill.price / reference;
+  if (deviation <= cfg.offMarket.minDeviation) return;
+  const fi = (sym.fi ??= []);
+  if (!fi.includes(fill.id)) pushCapped(fi, fill.id, MAX_NEW_PAIR_FILLS);
 }
 
 /**

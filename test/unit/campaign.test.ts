@@ -167,6 +167,34 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen(victims.filter((o) => o.accountId === 'v1'))).toEqual([]);
   });
 
+  it('takes two buyers spending far beyond their habit, alone in the pair and buying from one seller, for a campaign', () => {
+    // A careful campaign in a pair the attackers pump alone: two victims, neither revoked by its own
+    // detectors, each spending 14× its largest order in two orders, from the attacker's asks.
+    const victims = ['v1', 'v2'].flatMap((id, i) =>
+      [0, 60_000].map((dt) =>
+        buy(id, T0 + i * 120_000 + dt, { counterpartyAccountId: 'attacker', sizeRatio: 14, habitOrders: 20 }),
+      ),
+    );
+    expect(revoked(victims)).toEqual(['v1', 'v2']);
+    expect(frozen(victims)).toEqual(['attacker']);
+    // Among a crowd of buyers without evidence (a public pump's dumper), two are no campaign.
+    const crowd = Array.from({ length: 6 }, (_, i) =>
+      buy(`p-${i}`, T0 - 60_000 + i * 5_000, { counterpartyAccountId: 'attacker', livePremium: 0 }),
+    );
+    expect(frozen([...crowd, ...victims])).toEqual([]);
+    // One is not enough; nor are two whose evidence is a key's new IP (evidence only beside the
+    // crowd the window holds when each buy is folded, which turns on the interleaving).
+    expect(frozen(victims.filter((o) => o.accountId === 'v1'))).toEqual([]);
+    const newIps = victims.map((o) => ({ ...o, sizeRatio: 1, clientIp: '203.0.113.9', newClientIp: true }));
+    expect(revoked(newIps)).toEqual([]);
+    const three = parseDetectionConfig(
+      mergeConfig(cfg, { campaign: { counterparty: { minAccountsAlone: 3 } } }),
+      'test',
+    );
+    const state = newSymbolCampaignState();
+    expect(victims.flatMap((o) => foldFirstBuy(state, o, three.campaign))).toEqual([]);
+  });
+
   it('freezes the account one victim caught alone was drained into above a quiet market, whichever way the crowd interleaves', () => {
     const victim = [0, 4_000].map((dt) =>
       buy('v1', T0 + dt, {
@@ -746,6 +774,26 @@ describe('campaign fan-in (pure)', () => {
       ),
     );
     expect(attacked.map((a) => a.accountId).sort()).toEqual(['v1', 'v2', 'v3']);
+  });
+
+  it("does not take the attacker's server for a platform's when a drained key never traded before: its first IP is no history", () => {
+    const attacker = { clientIp: '203.0.113.66' };
+    const run = (freshClientIp: boolean) => {
+      const state = newSymbolCampaignState();
+      // A key that never traded through the API: the attacker's server is the first IP it ever used
+      // (not new to it, as it had no other), and its buys come first.
+      const obs = [
+        buy('never-traded', T0, { ...attacker, ...(freshClientIp ? { freshClientIp } : {}) }),
+        ...['v1', 'v2', 'v3'].flatMap((id, i) => [
+          buy(id, T0 + 1_000 + i * 1_000, { ...attacker, newClientIp: true, sizeRatio: 3 }),
+          buy(id, T0 + 1_500 + i * 1_000, { ...attacker, newClientIp: true, sizeRatio: 3 }),
+        ]),
+      ];
+      return obs.flatMap((o) => foldFirstBuy(state, o, cfg.campaign)).map((a) => a.accountId);
+    };
+    expect([...new Set(run(true))].sort()).toEqual(['v1', 'v2', 'v3']);
+    // Read as a key that had used the server before, it would hide the attacker's server.
+    expect(run(false)).toEqual([]);
   });
 
   it("gives a campaign and its alerts the same ids however the workers' observations interleave", async () => {

@@ -15,6 +15,7 @@ import {
   type AccountState,
   applyAccountEvent,
   newAccountState,
+  noteOwnPrint,
   noteQuietPremium,
   ordersBefore,
 } from '../../src/state/account-state.js';
@@ -331,6 +332,38 @@ describe('live market (market book)', () => {
     expect(live.prints).toBe(cfg.liveMarket.maxPrints);
     expect([live.low, live.high]).toEqual([2e-6, 2e-6]);
   });
+
+  it("leaves out the account's own prints beyond the market in a pair it already trades, while it keeps trading it", () => {
+    // The account traded YOYOW/BTC a week ago; the crowd prints at 1e-6 every 2 s.
+    const s = fold([
+      order({ id: 'old', timestamp: T0 - 7 * DAY }),
+      fill({ order: 'old', timestamp: T0 - 7 * DAY }),
+    ]);
+    const book = new MarketBook('binance', 'YOYOW/BTC', cfg);
+    for (let i = 0; i < 10; i++) book.applyTrade(print({ timestamp: T0 - 20_000 + i * 2_000, price: 1e-6 }));
+    // A drain's first order: three fills at +50 %, each its own print.
+    const first = [1, 2, 3].map((i) =>
+      fill({ id: `own-${i}`, order: 'drain-1', timestamp: T0 + i * 100, price: 1.5e-6 }),
+    );
+    for (const f of first) {
+      fold([f], s);
+      noteOwnPrint(s, f, 1e-6, cfg);
+      book.applyTrade(print({ id: f.id, timestamp: f.timestamp, price: f.price }));
+    }
+    // A fill at the market is not kept (a bot's fills are not).
+    const atMarket = fill({ id: 'at-market', order: 'drain-1', timestamp: T0 + 400, price: 1.01e-6 });
+    fold([atMarket], s);
+    noteOwnPrint(s, atMarket, 1e-6, cfg);
+    expect(s.syms['YOYOW/BTC']!.fi).toEqual(['own-1', 'own-2', 'own-3']);
+    // The next order, seconds later: the live market is the crowd's, not the drain's first prints.
+    fold([order({ id: 'drain-2', timestamp: T0 + 3_000, price: 1.5e-6 })], s);
+    const at = T0 + 3_100;
+    expect(book.live(at, [])!.high).toBe(1.5e-6);
+    expect(book.live(at, s.syms['YOYOW/BTC']!.fi!)!.high).toBe(1e-6);
+    // An order after the live market's horizon (liveMarket.maxAgeMs) starts afresh.
+    fold([order({ id: 'later', timestamp: at + cfg.liveMarket.maxAgeMs + 1_000 })], s);
+    expect(s.syms['YOYOW/BTC']!.fi).toBeUndefined();
+  });
 });
 
 describe('unusual_size', () => {
@@ -518,5 +551,25 @@ describe('key_context: a new client IP', () => {
     // An hour later the IP is the key's own.
     const later = order({ clientIp: '203.0.113.5', timestamp: T0 + 3_600_001 });
     expect(keyContext(later, fold([later], state), cfg)).toBeUndefined();
+  });
+
+  it("tells the campaigns when a key's only IP is one it first used within the hour (a key with no history of its own)", () => {
+    const firstOrder = order({ clientIp: '203.0.113.5', timestamp: T0 });
+    const state = fold([firstOrder]);
+    const observe = (symbol: string, at: number) => {
+      const placed = order({ symbol, clientIp: '203.0.113.5', timestamp: at });
+      const paid = fill({ symbol, order: placed.id, timestamp: at + 300 });
+      return firstBuyObservation(paid, fold([placed, paid], state), thin, 'none', cfg)!;
+    };
+    expect(observe('YOYOW/BTC', T0 + 1_000)).toMatchObject({ newClientIp: false, freshClientIp: true });
+    // An hour on, the IP is the key's own server.
+    expect(observe('NXS/BTC', T0 + cfg.keyContext.windowMs + 1_000).freshClientIp).toBeUndefined();
+    // A key that used other servers before: a new IP, not a fresh one.
+    const moved = twoServers();
+    const attacker = order({ clientIp: '203.0.113.5', timestamp: T0 });
+    const paid = fill({ order: attacker.id, timestamp: T0 + 300 });
+    const obs = firstBuyObservation(paid, fold([attacker, paid], moved), thin, 'none', cfg)!;
+    expect(obs).toMatchObject({ newClientIp: true });
+    expect(obs.freshClientIp).toBeUndefined();
   });
 });
