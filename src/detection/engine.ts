@@ -8,6 +8,7 @@
 
 import { ConfigTimeline, type ConfigVersion } from '../config/config-versions.js';
 import type { DetectionConfig } from '../config/detection.js';
+import { offMarketTolerance } from '../detectors/off-market-fill.js';
 import { type ErrorCode, ErrorCodes } from '../errors.js';
 import type { Observation } from '../events/observation.js';
 import {
@@ -275,7 +276,9 @@ export class DetectionEngine {
   private fold(event: AccountEvent, state: AccountState, cfg: DetectionConfig): MarketSnapshot {
     applyAccountEvent(state, event, cfg);
     const market = this.market.snapshot(event.exchange, event.symbol, event.timestamp);
-    if (event.kind === 'fill' && market.reference) noteOwnPrint(state, event, market.reference.price, cfg);
+    const ref = market.reference;
+    if (event.kind === 'fill' && ref)
+      noteOwnPrint(state, event, ref.price, offMarketTolerance(ref.dispersion, cfg), cfg);
     if (beyondReference(event, market))
       market.live = this.market.live(event.exchange, event.symbol, event.timestamp, ownPrints(event, state));
     return market;

@@ -14,6 +14,12 @@ import type { AccountEvent, Signal } from '../events/schema.js';
 import { liveBar, type MarketSnapshot, premiumBeyond } from '../market/market-book.js';
 import { ramp, round, sig } from '../scoring/scale.js';
 
+/** How far beyond the reference a fill may be before it is off-market: the pair's own noise, bounded. */
+export function offMarketTolerance(dispersion: number, cfg: DetectionConfig): number {
+  const c = cfg.offMarket;
+  return Math.max(c.minDeviation, Math.min(c.maxTolerance, c.volatilityMultiplier * dispersion));
+}
+
 export function offMarketFill(
   event: AccountEvent,
   market: MarketSnapshot,
@@ -27,10 +33,7 @@ export function offMarketFill(
   }
   const c = cfg.offMarket;
   const deviation = event.side === 'buy' ? price / ref.price - 1 : 1 - price / ref.price;
-  const tolerance = Math.max(
-    c.minDeviation,
-    Math.min(c.maxTolerance, c.volatilityMultiplier * ref.dispersion),
-  );
+  const tolerance = offMarketTolerance(ref.dispersion, cfg);
   const full = Math.max(c.fullDeviation, tolerance + 0.01);
   const extreme = Math.max(c.extremeDeviation, full + 0.01);
   if (deviation <= tolerance) {

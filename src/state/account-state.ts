@@ -292,11 +292,12 @@ export function applyAccountEvent(state: AccountState, event: AccountEvent, cfg:
     sym.n += 1;
     if (isNew) pushCapped((sym.t ??= []), at, cfg.burst.newPairFullOrders);
     else {
+      // Own prints beyond the market stay left out of the live market while the account keeps
+      // trading the pair (see `noteOwnPrint`); the new pair's fills (all of them) go when it turns old.
+      if (sym.t !== undefined || at - lastTrade > cfg.liveMarket.maxAgeMs) delete sym.fi;
       delete sym.t;
       delete sym.q;
       delete sym.lq;
-      // Own prints beyond the market stay left out of the live market while the account keeps trading.
-      if (at - lastTrade > cfg.liveMarket.maxAgeMs) delete sym.fi;
     }
     count(state.act, at, cfg.burst);
     if (key) count(key, at, cfg.burst);
@@ -408,23 +409,24 @@ function noteSpend(
 }
 
 /**
- * Keeps the id of a fill in a pair the account already trades when it printed beyond the market (a
- * buy above the reference by more than `offMarket.minDeviation`, a sell below): the live market its
- * next fills are judged against leaves it out, as it leaves out every fill in a new pair. A drained
- * key's first order at the attacker's price must not make its next ones look like the market. Kept
- * while the account keeps trading the pair (see `applyAccountEvent`), at most 16; a bot's fills at
- * the market are not kept.
+ * Keeps the id of a fill in a pair the account already trades when it printed off the market (a buy
+ * more than `tolerance` above the reference, a sell below: off_market_fill's tolerance): the live
+ * market its next fills are judged against leaves it out, as it leaves out every fill in a new
+ * pair. A drained key's first order at the attacker's price must not make its next ones look like
+ * the market. Kept while the account keeps trading the pair (see `applyAccountEvent`), at most 16; a
+ * bot's fills at the market are not kept.
  */
 export function noteOwnPrint(
   state: AccountState,
   fill: FillEvent,
   reference: number,
+  tolerance: number,
   cfg: DetectionConfig,
 ): void {
   const sym = state.syms[fill.symbol];
   if (!sym || fill.timestamp - sym.f <= cfg.newPair.windowMs || !(reference > 0)) return;
   const deviation = fill.side === 'buy' ? fill.price / reference - 1 : 1 - fill.price / reference;
-  if (deviation <= cfg.offMarket.minDeviation) return;
+  if (deviation <= tolerance) return;
   const fi = (sym.fi ??= []);
   if (!fi.includes(fill.id)) pushCapped(fi, fill.id, MAX_NEW_PAIR_FILLS);
 }

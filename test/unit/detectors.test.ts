@@ -347,13 +347,13 @@ describe('live market (market book)', () => {
     );
     for (const f of first) {
       fold([f], s);
-      noteOwnPrint(s, f, 1e-6, cfg);
+      noteOwnPrint(s, f, 1e-6, cfg.offMarket.minDeviation, cfg);
       book.applyTrade(print({ id: f.id, timestamp: f.timestamp, price: f.price }));
     }
     // A fill at the market is not kept (a bot's fills are not).
     const atMarket = fill({ id: 'at-market', order: 'drain-1', timestamp: T0 + 400, price: 1.01e-6 });
     fold([atMarket], s);
-    noteOwnPrint(s, atMarket, 1e-6, cfg);
+    noteOwnPrint(s, atMarket, 1e-6, cfg.offMarket.minDeviation, cfg);
     expect(s.syms['YOYOW/BTC']!.fi).toEqual(['own-1', 'own-2', 'own-3']);
     // The next order, seconds later: the live market is the crowd's, not the drain's first prints.
     fold([order({ id: 'drain-2', timestamp: T0 + 3_000, price: 1.5e-6 })], s);
