@@ -174,10 +174,12 @@ export const detectionConfigSchema = z
          */
         minRevokedAccounts: z.number().int().min(2),
         /**
-         * Or this many with evidence of their own (see `campaign.minSizeRatio`), in a pair that is
-         * not a crowd, when they are also `ownPair.membersShare` of the window's first-time buyers:
-         * a pair the attackers pump alone with two careful victims, each spending far beyond its
-         * habit, whose money went to one seller.
+         * Or this many with evidence of their own that no interleaving changes (revoked by their own
+         * detectors, or several orders `campaign.minLivePremium` above the others' prints or
+         * `campaign.minSizeRatio` times their largest order), in a pair that is not a crowd, when
+         * they are also `ownPair.membersShare` of the window's first-time buyers: a pair the
+         * attackers pump alone with two careful victims, each spending far beyond its habit, whose
+         * money went to one seller.
          */
         minAccountsAlone: z.number().int().min(2),
         /**

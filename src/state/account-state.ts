@@ -132,7 +132,7 @@ export function newActivity(at: number): Activity {
 
 /** The most IPs remembered per key: enough for a bot's few servers, bounded for state size. */
 const MAX_KEY_IPS = 8;
-/** The most own fill ids remembered per new pair (left out of the live market the account is judged on). */
+/** The most own fill ids remembered per pair (new, or traded before and printed off the market): left out of the live market the account is judged on. */
 const MAX_NEW_PAIR_FILLS = 16;
 
 /** A value in the common unit (USD), or undefined when the quote currency has no configured rate. */
