@@ -270,17 +270,19 @@ function readLink(
     const bar = (list: readonly Buyer[]) =>
       keyedShare(list) >= cfg.counterparty.minKeyedShare &&
       list.length >= cfg.counterparty.baselineRatio * baseline;
-    // Judged on the buyers whose evidence no interleaving changes (see `ownEvidenceOnly`).
-    const own = () => members.filter((b) => hasOwnEvidence(b, cfg));
     if (enoughMembers(members, cfg.counterparty, inCrowd)) qualifies = bar(members);
-    else if (!inCrowd && twoAlone(own(), all.length, cfg)) {
-      ownEvidenceOnly = true;
-      qualifies = bar(own());
-    } else {
-      // One victim.
-      ownEvidenceOnly =
-        cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg) && bar(own());
-      qualifies = ownEvidenceOnly;
+    else {
+      // Judged on the buyers whose evidence no interleaving changes (see `ownEvidenceOnly`).
+      const own = members.filter((b) => hasOwnEvidence(b, cfg));
+      if (!inCrowd && twoAlone(own, all.length, cfg)) {
+        ownEvidenceOnly = true;
+        qualifies = bar(own);
+      } else {
+        // One victim.
+        ownEvidenceOnly =
+          cfg.counterparty.oneRevokedAboveQuiet && drainedAboveQuiet(members, value, state, cfg) && bar(own);
+        qualifies = ownEvidenceOnly;
+      }
     }
   } else if (kind === 'ip') {
     // A server some key in the window used before is a platform's, whoever else meets it now.

@@ -10,7 +10,7 @@ import type { DetectionConfig } from '../config/detection.js';
 import { eventId } from '../events/decode.js';
 import type { AccountEvent, ApiKeyEvent, FillEvent, Signal } from '../events/schema.js';
 import { quoteOf } from '../events/symbol.js';
-import { isQuietMarket, type LiveMarket } from '../market/market-book.js';
+import { isQuietMarket, type LiveMarket, premiumBeyond } from '../market/market-book.js';
 import { DAY_MS, notePeak, previousPeak } from './daily-peaks.js';
 import { hasDigest, orderDigest, pushDigest } from './order-digests.js';
 
@@ -133,7 +133,7 @@ export function newActivity(at: number): Activity {
 /** The most IPs remembered per key: enough for a bot's few servers, bounded for state size. */
 const MAX_KEY_IPS = 8;
 /** The most own fill ids remembered per pair (new, or traded before and printed off the market): left out of the live market the account is judged on. */
-const MAX_NEW_PAIR_FILLS = 16;
+const MAX_OWN_PRINTS = 16;
 
 /** A value in the common unit (USD), or undefined when the quote currency has no configured rate. */
 export function usdValue(
@@ -390,7 +390,7 @@ function noteSpend(
   isNew: boolean,
   cfg: DetectionConfig,
 ): void {
-  if (isNew) pushCapped((sym.fi ??= []), fill.id, MAX_NEW_PAIR_FILLS);
+  if (isNew) pushCapped((sym.fi ??= []), fill.id, MAX_OWN_PRINTS);
   // An order's fills arrive together: its value and its prices accumulate until another order fills.
   const oq: NonNullable<AccountState['oq']> = state.oq?.[0] === order ? state.oq : [order, 0];
   state.oq = oq;
@@ -424,11 +424,10 @@ export function noteOwnPrint(
   cfg: DetectionConfig,
 ): void {
   const sym = state.syms[fill.symbol];
-  if (!sym || fill.timestamp - sym.f <= cfg.newPair.windowMs || !(reference > 0)) return;
-  const deviation = fill.side === 'buy' ? fill.price / reference - 1 : 1 - fill.price / reference;
-  if (deviation <= tolerance) return;
+  if (!sym || newPairHistory(state, fill.symbol, fill.timestamp, cfg) || !(reference > 0)) return;
+  if (premiumBeyond(fill.price, reference, fill.side) <= tolerance) return;
   const fi = (sym.fi ??= []);
-  if (!fi.includes(fill.id)) pushCapped(fi, fill.id, MAX_NEW_PAIR_FILLS);
+  if (!fi.includes(fill.id)) pushCapped(fi, fill.id, MAX_OWN_PRINTS);
 }
 
 /**
