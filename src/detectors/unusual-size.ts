@@ -1,7 +1,7 @@
 /**
- * unusual_size: what the account has bought in a pair new to it (within `newPair.windowMs`)
- * against its own usual largest order — the highest filled value of one order on each of the
- * previous days. The case's victims moved most of what they held (one went from 50 BTC to 7); a
+ * unusual_size: what the account has bought in a pair new to it (within `newPair.windowMs`), or one
+ * buy order's value in a pair it already trades, against its own usual largest order — the highest
+ * filled value of one order on each of the previous days. The case's victims moved most of what they held (one went from 50 BTC to 7); a
  * pump buyer or someone trying a coin spends about what it usually spends. Values are compared in
  * one unit (USD via `size.quoteUsd`). An account keyguard has no previous day for is not judged on
  * its size (warm-up): there is nothing to compare with.
@@ -9,7 +9,7 @@
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
 import { ramp, round, sig } from '../scoring/scale.js';
-import { type AccountState, newPairBuy, previousPeak } from '../state/account-state.js';
+import { type AccountState, newPairBuy, previousPeak, tradedPairBuy } from '../state/account-state.js';
 
 /**
  * `spend` against the account's largest order on the previous days (floored at `size.minOrderUsd`),
@@ -37,8 +37,8 @@ export function unusualSize(
   cfg: DetectionConfig,
 ): Signal | undefined {
   const buy = newPairBuy(event, account, cfg);
-  if (!buy || buy.spend === 0) return undefined;
-  const { spend } = buy;
+  const spend = buy ? buy.spend : tradedPairBuy(event, account, cfg);
+  if (!(spend > 0)) return undefined;
   const c = cfg.size;
   const reading = sizeAgainstHabit(account, spend, event.timestamp, cfg);
   if (!reading) return undefined;
@@ -49,8 +49,8 @@ export function unusualSize(
     detector: 'unusual_size',
     score: round(score),
     evidence: {
-      summary: `bought ${sig(spend, 4)} USD of ${event.symbol} (new to the account), ${round(ratio, 1)}× its largest order on previous days (${sig(usual, 4)} USD)`,
-      newPairSpendUsd: sig(spend, 4),
+      summary: `bought ${sig(spend, 4)} USD of ${event.symbol} (${buy ? 'new to the account' : 'in one order'}), ${round(ratio, 1)}× its largest order on previous days (${sig(usual, 4)} USD)`,
+      ...(buy ? { newPairSpendUsd: sig(spend, 4) } : { orderUsd: sig(spend, 4) }),
       usualLargestOrderUsd: sig(usual, 4),
       sizeRatio: round(ratio, 2),
     },

@@ -488,6 +488,20 @@ export function newPairBuy(
   return sym ? { sym, spend: newPairSpend(event, account, sym, cfg) } : undefined;
 }
 
+/**
+ * A buy in a pair the account already trades: the value of its order (USD) — what a fill's order
+ * has filled so far, or a limit order's own value when placed. A drained key's order into a pair its
+ * bot trades is still many times the bot's usual order; the spend a new pair accumulates is not the
+ * reading here, because the account's own trading in the pair is its habit.
+ */
+export function tradedPairBuy(event: AccountEvent, account: AccountState, cfg: DetectionConfig): number {
+  if (event.side !== 'buy') return 0;
+  if (event.kind === 'fill') return filledSoFar(account, event.order);
+  if (event.price === undefined) return 0;
+  const placed = usdValue(event.symbol, event.price * event.amount, cfg.size) ?? 0;
+  return Math.max(placed, filledSoFar(account, event.id));
+}
+
 /** The lowest and highest price the account's buy fills of `orderId` paid, if it is the latest order filled. */
 export function orderPriceRange(
   state: AccountState,

@@ -412,6 +412,46 @@ describe('unusual_size', () => {
     expect(unusualSize(fresh, fold([fresh]), cfg)).toBeUndefined();
   });
 
+  it('reads one order in a pair the account already trades against the same habit, not its spend there', () => {
+    // ETH/BTC is the habit's own pair: its usual orders are no anomaly, one order 40× them is.
+    const usual = order({ symbol: 'ETH/BTC', price: 0.07, amount: 0.012 / 0.07 });
+    expect(unusualSize(usual, fold([usual], habit()), cfg)).toBeUndefined();
+    const drain = order({ symbol: 'ETH/BTC', price: 0.07, amount: 0.4 / 0.07 });
+    const placed = unusualSize(drain, fold([drain], habit()), cfg)!;
+    expect(placed.score).toBe(1);
+    expect(placed.evidence.orderUsd).toBe(8000);
+    expect(placed.evidence.summary).toContain('in one order');
+    // A market order has no value until it fills; its fills add up to the order's.
+    const { price: _limit, ...market } = order({ symbol: 'ETH/BTC', type: 'market', amount: 0.4 / 0.07 });
+    const state = fold([market], habit());
+    expect(unusualSize(market, state, cfg)).toBeUndefined();
+    const parts = [0, 1].map((i) =>
+      fill({ symbol: 'ETH/BTC', order: market.id, price: 0.07, amount: 0.2 / 0.07, timestamp: T0 + i }),
+    );
+    fold(parts, state);
+    expect(unusualSize(parts[1]!, state, cfg)!.evidence.orderUsd).toBe(8000);
+    // Many usual orders in the pair within the hour are each usual: no spend adds up in a known pair.
+    const s = habit();
+    const many = Array.from({ length: 10 }, (_, i) => {
+      const o = order({ symbol: 'ETH/BTC', price: 0.07, amount: 0.01 / 0.07, timestamp: T0 + i * MIN });
+      return [
+        o,
+        fill({
+          symbol: 'ETH/BTC',
+          order: o.id,
+          price: 0.07,
+          amount: 0.01 / 0.07,
+          timestamp: o.timestamp + 1,
+        }),
+      ];
+    }).flat();
+    fold(many, s);
+    expect(unusualSize(many[19]!, s, cfg)).toBeUndefined();
+    // A sell is not a buy.
+    const sell = order({ symbol: 'ETH/BTC', side: 'sell', price: 0.07, amount: 0.4 / 0.07 });
+    expect(unusualSize(sell, fold([sell], habit()), cfg)).toBeUndefined();
+  });
+
   it('tells the campaigns how many orders outside the pair the size was read against (how well the habit is known)', () => {
     const drain = fill({ price: 1e-6, amount: 0.5 / 1e-6 });
     const obs = firstBuyObservation(drain, fold([drain], habit()), thin, 'none', cfg)!;
