@@ -548,7 +548,8 @@ function campaignAlerts(
  * Counterparties to freeze, each reported once per campaign through `report`: sellers of the
  * premium to at least two members (see `premiumSellers`) — or, in the campaign's `ownPair`, where
  * the members are most of the window's buyers and the attackers split them between their accounts,
- * to `ownPair.minMembersSold` (one), `minPremium` above the live market — that are the link's own or
+ * to `ownPair.minMembersSold` (one), `minPremium` above the live market, or any part of the premium
+ * to two members (the live market there is the attackers' own prints) — that are the link's own or
  * sold members most of what they sold to first-time buyers in the window.
  */
 function freeze(
@@ -570,10 +571,16 @@ function freeze(
   const overLive = new Set<string>();
   /** Sellers a counted member bought from `minPremium` above it: not a pair's maker at the market. */
   const overMarket = new Set<string>();
+  /**
+   * Members each seller sold to in the premium part of their orders, whatever the share: in the
+   * attackers' own pair they split a victim's fills between their accounts.
+   */
+  const reached = new Map<string, number>();
   for (const id of campaign.members) {
     const b = buyers.get(id);
     const sellers = atPremium.get(id);
     if (!b || !sellers) continue;
+    for (const cp of sellers.keys()) reached.set(cp, (reached.get(cp) ?? 0) + 1);
     // A share of what the member bought, or the asks one of its orders ended on (the dearest it
     // paid: an attacker's ladder can end on another account's top level, lifted for a little).
     for (const [cp, amount] of sellers)
@@ -603,20 +610,20 @@ function freeze(
   // One member is enough for a seller whose asks it lifted ≥ `minLivePremium` above what everyone
   // else was paying: an attacker account that one victim drained into (a seller of the crowd sells at
   // the crowd's price, to a false member as to anyone).
-  const toFreeze = [...counts]
-    .filter(
-      ([cp, n]) =>
-        (n >= cfg.counterparty.minMembersSold ||
-          overLive.has(cp) ||
-          (ownPair && overMarket.has(cp) && n >= cfg.counterparty.ownPair.minMembersSold)) &&
-        ((kind === 'cp' && cp === value) ||
-          soldToMembers(cp) >= cfg.counterparty.minSoldToMembers * soldInWindow(cp)),
-    )
-    .map(([cp]) => cp);
+  const toFreeze = [...reached.keys()].filter(
+    (cp) =>
+      ((counts.get(cp) ?? 0) >= cfg.counterparty.minMembersSold ||
+        overLive.has(cp) ||
+        (ownPair &&
+          ((overMarket.has(cp) && (counts.get(cp) ?? 0) >= cfg.counterparty.ownPair.minMembersSold) ||
+            (reached.get(cp) ?? 0) >= cfg.counterparty.minMembersSold))) &&
+      ((kind === 'cp' && cp === value) ||
+        soldToMembers(cp) >= cfg.counterparty.minSoldToMembers * soldInWindow(cp)),
+  );
   for (const cp of toFreeze) {
     if (campaign.frozen.includes(cp)) continue;
     campaign.frozen.push(cp);
-    report(cp, counts.get(cp) ?? 0);
+    report(cp, Math.max(counts.get(cp) ?? 0, reached.get(cp) ?? 0));
   }
 }
 

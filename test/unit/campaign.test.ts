@@ -675,6 +675,37 @@ describe('campaign fan-in (pure)', () => {
     expect(frozen([...crowd, ...fromA, ...victim('v2', 2, 'B')])).toEqual(['A']);
   });
 
+  it('freezes the attackers that split two victims caught alone in a pair they pump alone, each seller of most of one and a sliver of the other', () => {
+    // Two keys of one label revoked by their own detectors; A sold v0 most of what it bought, B sold
+    // v1 most, and each sold the other a sliver — at the prices the attackers' own prints painted
+    // (no premium over the live market).
+    const at = (id: string, t: number, cp: string, amount = 1000) =>
+      buy(id, t, {
+        counterpartyAccountId: cp,
+        livePremium: 0,
+        amount,
+        label: 'platform-x',
+        accountRecommendation: 'revoke_key',
+      });
+    const buys = [
+      at('v0', T0, 'A'),
+      at('v0', T0 + 5_000, 'A'),
+      at('v1', T0 + 60_000, 'B'),
+      at('v1', T0 + 65_000, 'B'),
+      at('v0', T0 + 120_000, 'B', 300),
+      at('v1', T0 + 180_000, 'A', 300),
+      at('v0', T0 + 240_000, 'A'),
+    ];
+    expect(frozen(buys)).toEqual(['A', 'B']);
+    // Without the slivers each seller sold one member at the painted market: not frozen for one.
+    expect(frozen(buys.filter((b) => b.amount !== 300))).toEqual([]);
+    // In a pump's crowd two revoked buyers may share the crowd's sellers.
+    const crowd = Array.from({ length: 8 }, (_, i) =>
+      buy(`crowd-${i}`, T0 - 30_000 + i * 10_000, { counterpartyAccountId: `seller-${i}`, livePremium: 0 }),
+    );
+    expect(frozen([...crowd, ...buys])).toEqual([]);
+  });
+
   it('holds a market maker to its own daily peak fan-in', () => {
     const state = newSymbolCampaignState();
     // Yesterday the maker filled five driven first-time buyers within the window.
