@@ -1,10 +1,10 @@
 /**
  * unusual_size: what the account has bought in a pair new to it (within `newPair.windowMs`), or one
  * buy order's value in a pair it already trades, against its own usual largest order — the highest
- * filled value of one order on each of the previous days. The case's victims moved most of what they held (one went from 50 BTC to 7); a
- * pump buyer or someone trying a coin spends about what it usually spends. Values are compared in
- * one unit (USD via `size.quoteUsd`). An account keyguard has no previous day for is not judged on
- * its size (warm-up): there is nothing to compare with.
+ * filled value of one order on each of the previous days. The case's victims moved most of what
+ * they held (one went from 50 BTC to 7); a pump buyer or someone trying a coin spends about what it
+ * usually spends. Values are compared in one unit (USD via `size.quoteUsd`). An account keyguard has
+ * no previous day for is not judged on its size (warm-up): there is nothing to compare with.
  */
 import type { DetectionConfig } from '../config/detection.js';
 import type { AccountEvent, Signal } from '../events/schema.js';
