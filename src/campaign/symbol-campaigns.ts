@@ -626,7 +626,7 @@ function freeze(
   for (const cp of toFreeze) {
     if (campaign.frozen.includes(cp)) continue;
     campaign.frozen.push(cp);
-    report(cp, Math.max(counts.get(cp) ?? 0, reached.get(cp) ?? 0));
+    report(cp, reached.get(cp) ?? 0); // every member it counts for, it reached
   }
 }
 

@@ -459,22 +459,24 @@ export function filledSoFar(state: AccountState, orderId: string): number {
 }
 
 /**
- * What the account has spent in `sym`, a pair new to it (USD, net of sells), counting a limit buy's
- * own value when it is placed (less what its fills counted already: fills may arrive before or after
- * the order event), so that the first order of a drain is judged before it fills.
+ * What placing a limit order adds to what the account's fills counted (USD): its own value less what
+ * its fills counted already (fills may arrive before or after the order event), so that the first
+ * order of a drain is judged before it fills. 0 for a fill, or an order without a price.
  */
+function placedBeyondFills(event: AccountEvent, account: AccountState, cfg: DetectionConfig): number {
+  if (event.kind !== 'order' || event.price === undefined) return 0;
+  const placed = usdValue(event.symbol, event.price * event.amount, cfg.size) ?? 0;
+  return Math.max(0, placed - filledSoFar(account, event.id));
+}
+
+/** What the account has spent in `sym`, a pair new to it (USD, net of sells), a limit buy counted when placed. */
 function newPairSpend(
   event: AccountEvent,
   account: AccountState,
   sym: SymbolHistory,
   cfg: DetectionConfig,
 ): number {
-  let placing = 0;
-  if (event.kind === 'order' && event.price !== undefined) {
-    const counted = filledSoFar(account, event.id);
-    placing = Math.max(0, (usdValue(event.symbol, event.price * event.amount, cfg.size) ?? 0) - counted);
-  }
-  return (sym.q ?? 0) + placing;
+  return (sym.q ?? 0) + placedBeyondFills(event, account, cfg);
 }
 
 /** A buy in a pair new to the account: the pair's history and what the account spent there (`newPairSpend`). */
@@ -498,8 +500,7 @@ export function tradedPairBuy(event: AccountEvent, account: AccountState, cfg: D
   if (event.side !== 'buy') return 0;
   if (event.kind === 'fill') return filledSoFar(account, event.order);
   if (event.price === undefined) return 0;
-  const placed = usdValue(event.symbol, event.price * event.amount, cfg.size) ?? 0;
-  return Math.max(placed, filledSoFar(account, event.id));
+  return filledSoFar(account, event.id) + placedBeyondFills(event, account, cfg);
 }
 
 /** The lowest and highest price the account's buy fills of `orderId` paid, if it is the latest order filled. */
