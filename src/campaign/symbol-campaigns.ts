@@ -67,15 +67,12 @@ function linksOf(o: FirstBuy): string[] {
  * ever placed, from the attacker's machine. One order of its usual size from a new IP is what a pump
  * buyer whose bot moved server, or whose dormant key woke for the pump, looks like — and one order
  * of a size keyguard cannot compare yet (no habit) is a platform's follower meeting one of its
- * servers as much as a stolen key: the second order tells. But a key drained in one order many
- * times anything the account ever placed (`drivenSizeRatio`, against a habit of previous days) was
- * not chasing: a person clicking big in the UI has no key to drain. Only driven buyers count towards
- * (and join) a campaign, whatever its link.
+ * servers as much as a stolen key: the second order tells. Only driven buyers count towards (and
+ * join) a campaign, whatever its link.
  */
 function isDriven(b: Buyer, cfg: CampaignConfig, window: WindowBuyers): boolean {
   return (
     b.orders.size >= cfg.drivenMinOrders ||
-    (b.apiKeyId !== undefined && cfg.drivenSizeRatio > 0 && (b.maxSizeRatio ?? 0) >= cfg.drivenSizeRatio) ||
     (hasNewIp(b, window) && (b.maxSizeRatio ?? 0) >= cfg.drivenNewIpSizeRatio)
   );
 }

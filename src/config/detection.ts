@@ -252,12 +252,6 @@ export const detectionConfigSchema = z
        */
       drivenNewIpSizeRatio: z.number().nonnegative(),
       /**
-       * …or a keyed buyer, from any IP, at least this many times its usual largest order (known from
-       * a previous day): a key drained in one large order, many times anything the account ever
-       * placed (a person clicking big in the UI has no key). 0 turns it off.
-       */
-      drivenSizeRatio: z.number().nonnegative(),
-      /**
        * Where most of the window's first-time buyers have no evidence (a public pump's crowd: fewer
        * than `counterparty.ownPair.membersShare` of them evidenced), a key's new IP is evidence only
        * beside a spend of this many times the usual largest order.

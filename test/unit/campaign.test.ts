@@ -374,43 +374,6 @@ describe('campaign fan-in (pure)', () => {
     expect(run(3).sort()).toEqual(['a', 'b', 'c', 'seller']);
   });
 
-  it('takes one order many times anything the account ever placed for a driven buyer, from any IP', () => {
-    // Three keys each drained in one order from their usual IPs, no premium over the others' prints.
-    const run = (
-      sizeRatio: number | undefined,
-      drivenSizeRatio = cfg.campaign.drivenSizeRatio,
-      click = false,
-    ) => {
-      const state = newSymbolCampaignState();
-      const c = { ...cfg.campaign, drivenSizeRatio };
-      const obs: FirstBuy[] = ['a', 'b', 'c'].map((id, i) =>
-        buy(id, T0 + i * 60_000, {
-          counterpartyAccountId: 'seller',
-          livePremium: 0,
-          ...(sizeRatio !== undefined ? { sizeRatio } : {}),
-        }),
-      );
-      if (click) {
-        const { apiKeyId: _none, ...ui } = buy('d', T0 + 200_000, {
-          counterpartyAccountId: 'seller',
-          livePremium: 0,
-          sizeRatio: 20,
-        });
-        obs.push(ui);
-      }
-      return obs.flatMap((o) => foldFirstBuy(state, o, c)).map((a) => a.accountId);
-    };
-    expect(run(20).sort()).toEqual(['a', 'b', 'c', 'seller']);
-    // Beyond the habit, but within what one order of a person trying a coin reaches: one click.
-    expect(run(12)).toEqual([]);
-    // No previous day to read a habit from: nothing to compare with.
-    expect(run(undefined)).toEqual([]);
-    // Turned off.
-    expect(run(20, 0)).toEqual([]);
-    // A person clicking big in the UI from the same seller: no key, no script — not a member.
-    expect(run(20, cfg.campaign.drivenSizeRatio, true)).not.toContain('d');
-  });
-
   it("does not take a key's new IP for evidence in a pump's crowd unless the account spends beyond its habit", () => {
     // Three driven buyers (two orders each) from keys back from new IPs, buying from one seller at
     // the crowd's price, among a crowd of ten buyers with no evidence.
